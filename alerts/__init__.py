@@ -1,0 +1,1 @@
+"""Vigía alerting: detections → rules → routing → dedup → sinks."""

@@ -1,0 +1,1 @@
+"""Vigía connectors: the outside world → raw Kafka topics."""

@@ -1,0 +1,46 @@
+"""The ``vigia`` command line: one Typer app that mounts each package's commands."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from streams.cli_broker import broker_app, topics_app
+from streams.cli_demo import demo
+
+app = typer.Typer(
+    name="vigia",
+    help="Vigía: monitoring and alerting for armed-conflict and drug-trade signals (Colombia).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(broker_app, name="broker")
+app.add_typer(topics_app, name="topics")
+app.command("demo")(demo)
+
+
+def _mount_package_commands() -> None:
+    # Each package owns its commands; mounting them here keeps one entry point.
+    from alerts.cli import register as register_alerts
+    from connectors.cli import register as register_connectors
+    from streams.cli_streams import register as register_streams
+
+    register_connectors(app)
+    register_streams(app)
+    register_alerts(app)
+
+
+_mount_package_commands()
+
+
+@app.callback()
+def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging")):
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main() -> None:
+    app()

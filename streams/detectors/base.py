@@ -1,0 +1,96 @@
+"""The detector plugin contract.
+
+A detector looks at one regularly spaced count series for one (signal, region)
+— oldest first, the **last value is the period being evaluated**, missing
+periods already filled with zeros — and says whether that last value is an
+alarm. Detectors are pure: no I/O, no clock, no Kafka, so the stream worker and
+the offline backtest call the same code and tests call it directly.
+
+Plugins subclass :class:`Detector`, declare a pydantic ``Config`` and register
+under the entry-point group ``vigia.detectors``.
+
+When hooks run and what failure does:
+
+* ``__init__(config)`` runs once when the detectors file is loaded; an invalid
+  config fails start-up with the field named (pydantic ``ValidationError``).
+* ``evaluate(values, context)`` runs each time a period closes (its watermark
+  passed) or is revised by late data. It returns ``None`` when the history is
+  too short to judge; an exception is a bug: the worker logs it, counts it in a
+  metric and skips that (signal, region, period) without stopping.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+@dataclass(frozen=True)
+class SeriesContext:
+    """What a detector may need to know about the series besides its values.
+
+    ``freq`` is the number of periods per year (365 daily, 52 weekly, 12 monthly,
+    1 yearly) so seasonal detectors can find the same season in past years.
+    """
+
+    freq: int
+    signal: str = ""
+    region_code: str = ""
+
+
+class DetectorResult(BaseModel):
+    """A detector's verdict on the last value of a series."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alarm: bool
+    observed: float
+    expected: float | None = None
+    threshold: float | None = None  # the upper bound the observation was compared with
+    score: float | None = None
+    score_kind: Literal["z", "p_value", "ratio", "cusum", "rank", "growth", "none"] = "none"
+    details: dict[str, Any] = {}
+
+    @property
+    def finite(self) -> bool:
+        return all(
+            v is None or math.isfinite(v) for v in (self.expected, self.threshold, self.score)
+        )
+
+
+class DetectorConfig(BaseModel):
+    """Base of every detector ``Config``: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Detector(ABC):
+    """A spike detector. Subclasses set ``name`` and ``Config`` and implement ``evaluate``."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type[DetectorConfig]] = DetectorConfig
+
+    def __init__(self, config: DetectorConfig | dict[str, Any] | None = None) -> None:
+        if config is None or isinstance(config, dict):
+            config = self.Config.model_validate(config or {})
+        self.config = config
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters a detection reports (the validated config)."""
+        return self.config.model_dump(mode="json")
+
+    @abstractmethod
+    def evaluate(self, values: Sequence[float], context: SeriesContext) -> DetectorResult | None:
+        """Judge ``values[-1]`` against ``values[:-1]``; ``None`` when history is too short."""
+
+    def evaluate_series(
+        self, values: Sequence[float], context: SeriesContext, start: int = 0
+    ) -> list[DetectorResult | None]:
+        """Evaluate every prefix ``values[:i+1]`` for ``i >= start`` (backtests, R comparisons)."""
+        return [self.evaluate(values[: i + 1], context) for i in range(start, len(values))]

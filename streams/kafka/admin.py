@@ -1,0 +1,64 @@
+"""Topic administration with kafka-python: create every topic idempotently."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from streams.settings import Settings
+from streams.topics import TopicSpec
+
+
+@dataclass(frozen=True)
+class TopicOutcome:
+    spec: TopicSpec
+    created: bool
+
+
+def admin_client(settings: Settings) -> KafkaAdminClient:
+    return KafkaAdminClient(**settings.kafka_client_options())
+
+
+def create_topics(settings: Settings, specs: Iterable[TopicSpec]) -> list[TopicOutcome]:
+    """Create the topics that do not exist yet; existing topics are left as they are."""
+    specs = list(specs)
+    admin = admin_client(settings)
+    try:
+        existing = set(admin.list_topics())
+        outcomes = []
+        for spec in specs:
+            if spec.name in existing:
+                outcomes.append(TopicOutcome(spec, created=False))
+                continue
+            topic = NewTopic(spec.name, spec.partitions, 1, topic_configs=spec.config())
+            try:
+                admin.create_topics([topic])
+                outcomes.append(TopicOutcome(spec, created=True))
+            except TopicAlreadyExistsError:
+                # Another process created it between list and create: same outcome.
+                outcomes.append(TopicOutcome(spec, created=False))
+        return outcomes
+    finally:
+        admin.close()
+
+
+def describe_topic_configs(settings: Settings, names: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Current configuration of topics, e.g. to check ``cleanup.policy``."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    admin = admin_client(settings)
+    try:
+        resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+        # kafka-python 3 answers {"topic": {name: {config: {"value": ...}}}}
+        described = admin.describe_configs(resources)
+        result = {
+            name: {key: entry["value"] for key, entry in configs.items()}
+            for name, configs in described.get("topic", {}).items()
+        }
+        return result
+    finally:
+        admin.close()
