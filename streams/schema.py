@@ -25,7 +25,6 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import (
     AwareDatetime,
-    Base64Bytes,
     BaseModel,
     ConfigDict,
     Field,
@@ -460,12 +459,16 @@ class DeadLetter(WireModel):
     """A record that could not be processed, with why, and its bytes untouched."""
 
     kind: ClassVar[str] = "dead_letter"
+    # Raw bytes in Python, base64 in JSON: any byte sequence survives the round trip.
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, ser_json_bytes="base64", val_json_bytes="base64"
+    )
 
     stage: Literal["connector", "normalize", "stream", "alerts"]
     component: str = Field(description="Connector instance, agent or sink name")
     reason: str
     error_type: str
-    original: Base64Bytes = Field(description="The original bytes, base64 in JSON")
+    original: bytes = Field(description="The original bytes, base64 in JSON")
     original_key: str | None = None
     topic: str | None = None
     partition: int | None = None
