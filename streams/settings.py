@@ -3,7 +3,7 @@
 Sources, highest priority first: keyword arguments, environment variables
 (prefix ``VIGIA_``, nested delimiter ``__``, e.g. ``VIGIA_KAFKA__BOOTSTRAP_SERVERS``),
 secret files in ``VIGIA_SECRETS_DIR`` (one file per setting, named like the
-environment variable without the prefix, e.g. ``kafka__sasl_password``), then
+environment variable in lower case, e.g. ``vigia_kafka__sasl_password``), then
 the YAML file named by ``VIGIA_CONFIG`` (default ``vigia.yaml`` when present).
 """
 
@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
+    NestedSecretsSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
@@ -140,6 +141,7 @@ class Settings(BaseSettings):
         env_prefix="VIGIA_",
         env_nested_delimiter="__",
         secrets_dir=os.environ.get("VIGIA_SECRETS_DIR") or None,
+        secrets_nested_delimiter="__",
         extra="ignore",
     )
 
@@ -164,7 +166,8 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [
             init_settings,
             env_settings,
-            file_secret_settings,
+            # One file per secret, named like its variable: vigia_kafka__sasl_password.
+            NestedSecretsSettingsSource(file_secret_settings),
         ]
         if yaml_path.is_file():
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_path))

@@ -107,7 +107,10 @@ EXAMPLES = [
     ),
     make_detection(),
     schema.DeadLetter(
-        stage="normalize", component="map_raw", reason="bad", error_type="MappingError",
+        stage="normalize",
+        component="map_raw",
+        reason="bad",
+        error_type="MappingError",
         original=b"\xff\x00raw",
     ),
     schema.ConnectorOffset(connector="ucdp_api", cursor={"page": 3, "date": "2024-01-01"}),
