@@ -29,7 +29,7 @@ def test_produce_consume_round_trip(kafka_settings, topics_factory):
         incident = ConflictIncident(
             source="ucdp",
             source_id=str(i),
-            event_date="1998-01-0%d" % (i + 1),
+            event_date=f"1998-01-0{i + 1}",
             category=IncidentCategory.STATE_BASED,
             fatalities=Fatalities(best=i),
         )
