@@ -1,0 +1,162 @@
+"""The connector contract: a typed ``Config`` and an async ``poll`` that yields records.
+
+A connector type subclasses :class:`Connector`, declares its pydantic ``Config``
+(a subclass of :class:`ConnectorConfig`) and implements :meth:`Connector.poll`,
+an async generator that yields, in order:
+
+* :class:`streams.schema.RawRecord` — one source record (build it with :meth:`Connector.record`);
+* :class:`DeadRecord` — bytes that could not be parsed (they go to the dead-letter topic);
+* :class:`Checkpoint` — "everything yielded so far is covered by this cursor".
+
+The runner writes the records and dead letters yielded since the previous checkpoint,
+plus the checkpoint's cursor, in one Kafka transaction. On restart it passes the last
+committed cursor back to ``poll``, so a cursor must say exactly where to resume
+(a timestamp, a page, an ETag, a file and a row).
+
+Hooks, in the order the runner calls them:
+
+1. ``__init__`` — no I/O; ``Config`` was already validated.
+2. :meth:`Connector.open` — before the first poll: resolve secrets, log in. A
+   :class:`~connectors.errors.ConnectorError` here marks the instance failing.
+3. :meth:`Connector.poll` — once per scheduled run, until exhausted. A raised error
+   aborts the open transaction (the records since the last checkpoint are not
+   committed and will be read again) and marks the instance failing until a later
+   run succeeds.
+4. :meth:`Connector.close` — at shutdown, also after a failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from connectors.http import HttpClient, HttpSettings
+from connectors.metrics import ConnectorMetrics, default_metrics
+from streams.schema import RawRecord
+
+Cursor = dict[str, Any]
+
+
+class ConnectorConfig(BaseModel):
+    """Base of every connector's configuration block. Unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    http: HttpSettings = Field(default_factory=HttpSettings)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The cursor that covers every item yielded before it."""
+
+    cursor: Cursor
+
+
+@dataclass(frozen=True)
+class DeadRecord:
+    """A source record that could not be parsed: its bytes and why."""
+
+    original: bytes
+    reason: str
+    error_type: str = "ParseError"
+    key: str | None = None
+
+
+@dataclass
+class ConnectorContext:
+    """What the runner lends a connector: metrics and (for tests) an HTTP transport."""
+
+    metrics: ConnectorMetrics = field(default_factory=default_metrics)
+    transport: Any = None  # httpx.AsyncBaseTransport; None means real network
+
+
+PollItem = RawRecord | DeadRecord | Checkpoint
+
+
+class Connector(ABC):
+    """Base class of every connector type (see the module docstring for the hooks)."""
+
+    #: The name of the type under the ``vigia.connectors`` entry-point group.
+    type_name: ClassVar[str] = ""
+    #: The pydantic model of this type's configuration block.
+    Config: ClassVar[type[ConnectorConfig]] = ConnectorConfig
+    #: The source family written to ``RawRecord.source`` (a config may override it).
+    source: ClassVar[str] = ""
+
+    def __init__(
+        self, name: str, config: ConnectorConfig, context: ConnectorContext | None = None
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.context = context or ConnectorContext()
+        self._http: HttpClient | None = None
+
+    # -- hooks -------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Runs once before the first poll; resolve secrets and log in here."""
+
+    @abstractmethod
+    def poll(self, cursor: Cursor | None) -> AsyncIterator[PollItem]:
+        """Yield records, dead records and checkpoints from ``cursor`` (None: first run)."""
+
+    async def close(self) -> None:
+        """Runs once at shutdown, also after a failure."""
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def secrets(self) -> list[SecretStr]:
+        """Every secret this instance holds, so errors and logs can mask them."""
+        return []
+
+    # -- helpers -----------------------------------------------------------
+
+    @property
+    def metrics(self) -> ConnectorMetrics:
+        return self.context.metrics
+
+    @property
+    def http(self) -> HttpClient:
+        """The instance's HTTP client (created on first use, closed by :meth:`close`)."""
+        if self._http is None:
+            self._http = HttpClient(
+                self.name,
+                self.metrics,
+                self.config.http,
+                secrets=self.secrets,
+                transport=self.context.transport,
+            )
+        return self._http
+
+    @property
+    def source_family(self) -> str:
+        return getattr(self.config, "source", None) or self.source or self.type_name
+
+    def record(
+        self,
+        source_id: Any,
+        payload: dict[str, Any] | str,
+        *,
+        payload_format: str = "json",
+        event_time: dt.datetime | None = None,
+        fetch_url: str | None = None,
+        source_revision: Any = None,
+    ) -> RawRecord:
+        """A :class:`RawRecord` of this instance (``source_id`` must be non-empty)."""
+        return RawRecord(
+            connector=self.name,
+            connector_type=self.type_name,
+            source=self.source_family,
+            source_id=str(source_id),
+            payload=payload,
+            payload_format=payload_format,  # type: ignore[arg-type]
+            fetch_url=fetch_url,
+            event_time=event_time,
+            source_revision=None if source_revision is None else str(source_revision),
+        )

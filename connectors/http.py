@@ -1,0 +1,168 @@
+"""HTTP for connectors: httpx with timeouts, metrics and retries that honour ``Retry-After``.
+
+A request that fails with a transport error, a 5xx or a 429 is retried with
+exponential backoff and jitter (stamina); a 429's ``Retry-After`` replaces the
+computed wait. Any other 4xx is raised at once as a permanent error. Every error
+message names the method, the URL and the status, with the instance's secrets
+masked (see :func:`connectors.secrets.redact`).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import stamina
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from connectors.errors import (
+    AuthError,
+    ClientError,
+    NotFound,
+    RateLimited,
+    RecoverableError,
+    ServerError,
+    TransportError,
+)
+from connectors.metrics import ConnectorMetrics
+from connectors.secrets import redact
+
+
+class RetryPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    attempts: int = Field(default=5, ge=1, description="Tries per request, the first included")
+    wait_initial: float = Field(default=0.5, ge=0)
+    wait_max: float = Field(default=30.0, ge=0)
+    wait_jitter: float = Field(default=1.0, ge=0)
+    max_retry_after: float = Field(default=300.0, ge=0, description="Cap on a 429's Retry-After")
+    timeout: float = Field(default=600.0, gt=0, description="Give up retrying after this long")
+
+
+class HttpSettings(BaseModel):
+    """Per-instance HTTP behaviour (every connector config has one under ``http``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout: float = Field(default=30.0, gt=0, description="Seconds per request")
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    user_agent: str = "vigia-connectors/0.1 (+https://github.com/vigia)"
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class HttpClient:
+    """An ``httpx.AsyncClient`` for one connector instance."""
+
+    def __init__(
+        self,
+        instance: str,
+        metrics: ConnectorMetrics,
+        settings: HttpSettings | None = None,
+        secrets: Callable[[], list[SecretStr]] = list,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.instance = instance
+        self.metrics = metrics
+        self.settings = settings or HttpSettings()
+        self._secrets = secrets
+        self._client = httpx.AsyncClient(
+            timeout=self.settings.timeout,
+            follow_redirects=True,
+            headers={"User-Agent": self.settings.user_agent},
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _backoff(self, exc: Exception) -> bool | float:
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            return min(exc.retry_after, self.settings.retry.max_retry_after)
+        return isinstance(exc, RecoverableError)
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send a request, retrying recoverable failures; returns a 2xx or 304 response.
+
+        Raises a :class:`connectors.errors.PermanentError` subclass for other 4xx, or the
+        last :class:`RecoverableError` once the retry budget is spent.
+        """
+        policy = self.settings.retry
+        async for attempt in stamina.retry_context(
+            on=self._backoff,
+            attempts=policy.attempts,
+            timeout=policy.timeout,
+            wait_initial=policy.wait_initial,
+            wait_max=policy.wait_max,
+            wait_jitter=policy.wait_jitter,
+        ):
+            with attempt:
+                return await self._once(method, url, **kwargs)
+        raise AssertionError("unreachable: stamina re-raises the last error")
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", url, **kwargs)
+
+    async def _once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        started = time.perf_counter()
+        labels = self.metrics.requests
+        try:
+            response = await self._client.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            labels.labels(self.instance, "transport_error").inc()
+            self.metrics.errors.labels(self.instance, TransportError.kind).inc()
+            where = self._mask(f"{method} {_url_of(exc, url)}")
+            raise TransportError(
+                f"{where} failed: {type(exc).__name__}: {self._mask(str(exc))}",
+                instance=self.instance,
+            ) from None
+        finally:
+            elapsed = time.perf_counter() - started
+            self.metrics.request_duration.labels(self.instance).observe(elapsed)
+        labels.labels(self.instance, str(response.status_code)).inc()
+        status = response.status_code
+        if status < 400 or status == 304:
+            return response
+        error = self._error_for(method, response)
+        self.metrics.errors.labels(self.instance, error.kind).inc()
+        raise error
+
+    def _error_for(self, method: str, response: httpx.Response) -> Exception:
+        status = response.status_code
+        body = " ".join(response.text[:200].split())
+        message = self._mask(f"{method} {response.request.url} → HTTP {status}: {body}")
+        if status == 429:
+            after = parse_retry_after(response.headers.get("Retry-After"))
+            return RateLimited(message, retry_after=after, instance=self.instance)
+        if status >= 500:
+            return ServerError(message, instance=self.instance)
+        if status in (401, 403):
+            return AuthError(message, instance=self.instance)
+        if status == 404:
+            return NotFound(message, instance=self.instance)
+        return ClientError(message, instance=self.instance)
+
+    def _mask(self, text: str) -> str:
+        return redact(text, self._secrets())
+
+
+def _url_of(exc: httpx.HTTPError, fallback: str) -> str:
+    try:
+        return str(exc.request.url)
+    except RuntimeError:  # an error raised before the request was built
+        return fallback

@@ -1,0 +1,255 @@
+"""Run connector instances: poll, produce, and commit cursor and records in one transaction.
+
+::
+
+    runner = ConnectorRunner(settings, load_instances("deploy/connectors.yaml"))
+    statuses = runner.run_once()     # poll every instance to exhaustion once, then return
+    runner.run_forever()             # poll each instance on its schedule until stopped
+
+Each instance is independent: its failure (a 401, a 404, a bug) is logged with the
+instance name, counted in ``vigia_connector_errors_total``, sets ``vigia_connector_up``
+to 0 and aborts that instance's open transaction; the other instances carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from connectors.base import Checkpoint, Connector, ConnectorContext, Cursor, DeadRecord
+from connectors.errors import ConnectorError
+from connectors.instances import InstanceSpec
+from connectors.metrics import ConnectorMetrics, default_metrics
+from connectors.offsets import read_offsets
+from connectors.secrets import redact
+from connectors.writer import TransactionalWriter
+from streams.kafka.admin import create_topics
+from streams.schema import ConnectorOffset, DeadLetter, RawRecord
+from streams.settings import Settings
+from streams.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InstanceStatus:
+    """What happened to one instance in the runs so far."""
+
+    name: str
+    up: bool | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    records: int = 0
+    dead_letters: int = 0
+    runs: int = 0
+    cursor: Cursor | None = None
+    last_success: float | None = None
+
+
+class _Instance:
+    def __init__(self, spec: InstanceSpec, connector: Connector, writer: TransactionalWriter):
+        self.spec = spec
+        self.connector = connector
+        self.writer = writer
+        self.status = InstanceStatus(spec.name)
+        self.started = False
+        self.opened = False
+
+
+class ConnectorRunner:
+    """Polls instances and writes their records transactionally (see the module docstring).
+
+    ``before_commit`` is a test seam: called with (instance, records so far) after the
+    records are flushed to the broker and before the transaction commits.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        instances: list[InstanceSpec],
+        *,
+        metrics: ConnectorMetrics | None = None,
+        transport: object = None,
+        before_commit: Callable[[str, int], None] | None = None,
+        producer_options: dict | None = None,
+    ) -> None:
+        self.settings = settings
+        self.topics = Topics(settings.kafka.topic_prefix)
+        self.metrics = metrics or default_metrics()
+        context = ConnectorContext(metrics=self.metrics, transport=transport)
+        self._instances = {}
+        for spec in instances:
+            connector = spec.connector_class(spec.name, spec.config, context)
+            writer = TransactionalWriter(
+                settings, self.topics, spec.name,
+                before_commit=before_commit, producer_options=producer_options,
+            )  # fmt: skip
+            self._instances[spec.name] = _Instance(spec, connector, writer)
+        self._topics_ready = False
+
+    @property
+    def statuses(self) -> dict[str, InstanceStatus]:
+        return {name: inst.status for name, inst in self._instances.items()}
+
+    # -- public API --------------------------------------------------------
+
+    def run_once(self) -> dict[str, InstanceStatus]:
+        """Poll every instance until its source is exhausted, once; then close and return."""
+        return asyncio.run(self.arun_once())
+
+    def run_forever(self) -> None:
+        """Poll each instance on its schedule until interrupted (Ctrl-C / SIGTERM)."""
+        asyncio.run(self.arun_forever())
+
+    async def arun_once(self) -> dict[str, InstanceStatus]:
+        try:
+            await asyncio.to_thread(self._ensure_topics)
+            await asyncio.gather(*(self.poll_instance(n) for n in self._instances))
+        finally:
+            await self.aclose()
+        return self.statuses
+
+    async def arun_forever(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        try:
+            await asyncio.to_thread(self._ensure_topics)
+            await asyncio.gather(*(self._schedule(n, stop) for n in self._instances))
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        for inst in self._instances.values():
+            if inst.opened:
+                await inst.connector.close()
+                inst.opened = False
+            await asyncio.to_thread(inst.writer.close)
+            inst.started = False
+
+    # -- one instance ------------------------------------------------------
+
+    async def _schedule(self, name: str, stop: asyncio.Event) -> None:
+        interval = self._instances[name].spec.schedule
+        while not stop.is_set():
+            await self.poll_instance(name)
+            if interval is None:
+                return
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except TimeoutError:
+                pass
+
+    async def poll_instance(self, name: str) -> InstanceStatus:
+        """One run of one instance; errors are recorded in its status, never raised."""
+        inst = self._instances[name]
+        status = inst.status
+        status.runs += 1
+        try:
+            await self._start(inst)
+            await self._drain(inst)
+        except asyncio.CancelledError:
+            await asyncio.to_thread(inst.writer.abort)
+            raise
+        except Exception as exc:
+            await asyncio.to_thread(inst.writer.abort)
+            self._failed(inst, exc)
+        else:
+            status.up, status.error, status.error_kind = True, None, None
+            status.last_success = time.time()
+            self.metrics.up.labels(name).set(1)
+            self.metrics.last_success.labels(name).set(status.last_success)
+        return status
+
+    async def _start(self, inst: _Instance) -> None:
+        if not inst.started:
+            await asyncio.to_thread(inst.writer.start)  # fences a dead predecessor first
+            offsets = await asyncio.to_thread(
+                read_offsets, self.settings, self.topics.connector_offsets
+            )
+            committed = offsets.get(inst.spec.name)
+            inst.status.cursor = committed.cursor if committed else None
+            inst.status.records = committed.records if committed else 0
+            inst.started = True
+        if not inst.opened:
+            await inst.connector.open()
+            inst.opened = True
+
+    async def _drain(self, inst: _Instance) -> None:
+        name, writer, status = inst.spec.name, inst.writer, inst.status
+        pending = dead = 0
+        cursor = status.cursor
+        async for item in inst.connector.poll(cursor):
+            if isinstance(item, RawRecord):
+                writer.send_record(item)
+                pending += 1
+                if item.event_time is not None:
+                    self.metrics.observe_event_time(name, item.event_time.timestamp())
+            elif isinstance(item, DeadRecord):
+                writer.send_dead_letter(self._dead_letter(inst, item))
+                dead += 1
+            elif isinstance(item, Checkpoint):
+                cursor = item.cursor
+                await self._commit(inst, cursor, pending, dead)
+                pending = dead = 0
+            else:
+                raise TypeError(f"poll() yielded {type(item).__name__}, not a record/checkpoint")
+        if pending or dead:
+            log.warning("%s: poll ended without a checkpoint; committing the last cursor", name)
+            await self._commit(inst, cursor, pending, dead)
+
+    async def _commit(self, inst: _Instance, cursor: Cursor | None, records: int, dead: int):
+        status = inst.status
+        offset = ConnectorOffset(
+            connector=inst.spec.name, cursor=cursor or {}, records=status.records + records
+        )
+        await asyncio.to_thread(inst.writer.commit, offset)
+        status.cursor, status.records = cursor, offset.records
+        status.dead_letters += dead
+        self.metrics.records.labels(inst.spec.name).inc(records)
+        if dead:
+            self.metrics.dead_letters.labels(inst.spec.name).inc(dead)
+            self.metrics.errors.labels(inst.spec.name, "parse").inc(dead)
+
+    def _dead_letter(self, inst: _Instance, item: DeadRecord) -> DeadLetter:
+        secrets = inst.connector.secrets()
+        return DeadLetter(
+            stage="connector",
+            component=inst.spec.name,
+            reason=redact(item.reason, secrets)[:2000],
+            error_type=item.error_type,
+            original=_mask_bytes(item.original, secrets),
+            original_key=item.key,
+            topic=self.topics.raw(inst.spec.name),
+        )
+
+    def _failed(self, inst: _Instance, exc: Exception) -> None:
+        name = inst.spec.name
+        if isinstance(exc, ConnectorError):
+            message, kind = str(exc.for_instance(name)), exc.kind
+        else:
+            message, kind = f"connector {name!r}: {type(exc).__name__}: {exc}", "unexpected"
+        message = redact(message, inst.connector.secrets())
+        inst.status.up, inst.status.error, inst.status.error_kind = False, message, kind
+        self.metrics.up.labels(name).set(0)
+        if kind in ("unexpected", "config", "cursor_stalled", "integrity"):
+            self.metrics.errors.labels(name, kind).inc()  # HTTP errors are counted per request
+        log.error("%s", message, exc_info=kind == "unexpected")
+
+    def _ensure_topics(self) -> None:
+        if self._topics_ready:
+            return
+        wanted = {self.topics.dlq, self.topics.connector_offsets}
+        wanted |= {self.topics.raw(n) for n in self._instances}
+        specs = [s for s in self.topics.specs(self._instances) if s.name in wanted]
+        create_topics(self.settings, specs)
+        self._topics_ready = True
+
+
+def _mask_bytes(data: bytes, secrets: list) -> bytes:
+    for secret in secrets:
+        value = secret.get_secret_value().encode()
+        if value:
+            data = data.replace(value, b"***")
+    return data

@@ -1,0 +1,1 @@
+"""The bundled connector types (registered in pyproject.toml under ``vigia.connectors``)."""
