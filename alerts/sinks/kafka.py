@@ -1,0 +1,89 @@
+"""``kafka``: produce alert lifecycle records (or whole notifications) to a topic.
+
+``records: alerts`` (default) writes each alert of the notification to
+``topics.alerts`` keyed by its fingerprint, so the compacted topic holds every
+alert's latest state; ``records: notifications`` writes the notification keyed by
+``<receiver>:<idempotency_key>``. Every record carries an ``idempotency-key`` header.
+The blocking kafka-python producer runs in a worker thread and each send waits for
+the broker's acknowledgement (``acks=all``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Literal
+
+from kafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
+
+from alerts.sinks.base import AlertSink, SinkConfig
+from alerts.sinks.errors import PermanentSinkError, RecoverableSinkError
+from streams.schema import Notification
+from streams.settings import Settings
+from streams.topics import Topics
+
+log = logging.getLogger(__name__)
+
+_PERMANENT = (MessageSizeTooLargeError,)
+
+
+class KafkaSinkConfig(SinkConfig):
+    records: Literal["alerts", "notifications"] = "alerts"
+    topic: str | None = None  # default: topics.alerts under the configured prefix
+    topic_prefix: str | None = None  # default: settings.kafka.topic_prefix
+    bootstrap_servers: str | None = None  # default: the configured cluster
+    timeout: float = 30.0
+
+
+class KafkaSink(AlertSink):
+    type_name = "kafka"
+    Config = KafkaSinkConfig
+    config: KafkaSinkConfig
+
+    def __init__(
+        self, name: str, config: KafkaSinkConfig, *, settings: Settings | None = None
+    ) -> None:
+        super().__init__(name, config)
+        self._settings = settings or Settings()
+        prefix = config.topic_prefix or self._settings.kafka.topic_prefix
+        self.topic = config.topic or Topics(prefix).alerts
+        self._producer: Any = None
+
+    def _target(self) -> str:
+        return f"kafka {self.name!r} (topic {self.topic})"
+
+    def _produce(self, records: list[tuple[str, bytes]], key: str) -> None:
+        from streams.kafka.clients import make_producer
+
+        if self._producer is None:
+            options: dict[str, Any] = {"request_timeout_ms": int(self.config.timeout * 1000)}
+            if self.config.bootstrap_servers:
+                options["bootstrap_servers"] = self.config.bootstrap_servers.split(",")
+            self._producer = make_producer(self._settings, **options)
+        headers = [("idempotency-key", key.encode())]
+        futures = [
+            self._producer.send(self.topic, key=k.encode(), value=v, headers=headers)
+            for k, v in records
+        ]
+        for future in futures:
+            future.get(timeout=self.config.timeout)
+
+    async def send(self, notification: Notification) -> None:
+        """Produce and wait for the acknowledgements; broker trouble is recoverable."""
+        if self.config.records == "alerts":
+            records = [(a.fingerprint, a.to_bytes()) for a in notification.alerts]
+        else:
+            key = f"{notification.receiver}:{notification.idempotency_key}"
+            records = [(key, notification.to_bytes())]
+        try:
+            await asyncio.to_thread(self._produce, records, notification.idempotency_key)
+        except _PERMANENT as exc:
+            raise PermanentSinkError(f"{self._target()}: {type(exc).__name__}") from None
+        except (KafkaTimeoutError, KafkaError, OSError) as exc:
+            raise RecoverableSinkError(f"{self._target()}: {type(exc).__name__}") from None
+
+    async def aclose(self) -> None:
+        """Flush and close the producer; runs once at shutdown."""
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            await asyncio.to_thread(producer.close, 10)

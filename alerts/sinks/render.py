@@ -1,0 +1,220 @@
+"""Explainable payloads: everything an analyst needs to judge an alert, for every sink.
+
+:func:`alert_context` turns an :class:`~streams.schema.Alert` into plain values (what
+rose, where, which period, observed vs expected, threshold, score, detector and its
+parameters, top contributing events, corroborating sources, dashboard link, how to
+acknowledge or silence). The Jinja2 templates in ``alerts/templates`` render those
+values as plain text, HTML or Slack mrkdwn, in English or Spanish. Pure functions:
+no I/O besides reading the templates once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+
+from alerts.sinks.messages import MESSAGES, SCORE_KINDS, signal_label
+from streams.schema import Alert, EvidenceItem, Notification, Region, RegionLevel
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How to render: language, links and how much to show."""
+
+    language: str = "en"
+    dashboard_url: str | None = None
+    api_url: str | None = None
+    max_alerts: int = 10
+    max_evidence: int = 5
+
+    @classmethod
+    def from_config(cls, config: Any) -> RenderOptions:
+        """Options from a :class:`~alerts.sinks.base.SinkConfig`."""
+        return cls(
+            language=config.language,
+            dashboard_url=config.dashboard_url,
+            api_url=config.api_url,
+            max_alerts=config.max_alerts,
+        )
+
+
+def fmt_number(value: float | None) -> str:
+    """Counts without decimals, small p-values in scientific notation, others to 2 places."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    if abs(value) < 0.001:
+        return f"{value:.2e}"
+    return f"{value:,.2f}"
+
+
+def dashboard_link(base: str | None, region: Region) -> str | None:
+    """The region's Grafana dashboard: ``base`` + ``var-department=<code>`` (+ municipality)."""
+    if not base:
+        return None
+    query: dict[str, str] = {}
+    department = region.department_code or (
+        region.code if region.level == RegionLevel.DEPARTMENT else None
+    )
+    if department:
+        query["var-department"] = department
+    if region.level == RegionLevel.MUNICIPALITY:
+        query["var-municipality"] = region.code
+    if not query:
+        return base
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}{urlencode(query)}"
+
+
+def top_evidence(evidence: list[EvidenceItem], limit: int) -> list[EvidenceItem]:
+    """The events that weigh most: most fatalities first, then the most recent."""
+    ranked = sorted(evidence, key=lambda e: (-(e.fatalities or 0), -e.event_date.toordinal()))
+    return ranked[:limit]
+
+
+def alert_context(alert: Alert, options: RenderOptions) -> dict[str, Any]:
+    """Everything the templates show about one alert, as plain values."""
+    lang = options.language if options.language in MESSAGES else "en"
+    t = MESSAGES[lang]
+    d = alert.detection
+    region = d.region
+    ratio = d.observed / d.expected if d.expected else None
+    values = {
+        "signal": signal_label(d.signal, lang),
+        "region": region.name,
+        "period": d.period.label,
+        "observed": fmt_number(d.observed),
+        "expected": fmt_number(d.expected),
+    }
+    summary = alert.annotations.get(f"summary_{lang}") or alert.annotations.get("summary")
+    if not summary:
+        key = "summary" if d.expected is not None else "summary_no_expected"
+        summary = t[key].format(**values)
+    description = alert.annotations.get(f"description_{lang}") or alert.annotations.get(
+        "description"
+    )
+    api = (options.api_url or "").rstrip("/")
+    return {
+        "fingerprint": alert.fingerprint,
+        "rule": alert.rule,
+        "state": alert.state.value,
+        "state_label": t[alert.state.value],
+        "severity": alert.severity.value,
+        "severity_label": t[alert.severity.value],
+        "summary": summary,
+        "description": description,
+        "signal": d.signal,
+        "signal_label": values["signal"],
+        "region": region,
+        "level_label": t[region.level.value],
+        "coordinates": (
+            f"{region.latitude:.4f}, {region.longitude:.4f}"
+            if region.latitude is not None and region.longitude is not None
+            else None
+        ),
+        "period": d.period,
+        "observed": values["observed"],
+        "expected": fmt_number(d.expected) if d.expected is not None else None,
+        "threshold": fmt_number(d.threshold) if d.threshold is not None else None,
+        "ratio": fmt_number(ratio) if ratio is not None else None,
+        "score": fmt_number(d.score) if d.score is not None else None,
+        "score_kind": SCORE_KINDS[lang].get(d.score_kind, d.score_kind),
+        "detector": d.detector,
+        "params": sorted(d.params.items()),
+        "evidence": top_evidence(d.evidence, options.max_evidence),
+        "evidence_total": len(d.evidence),
+        "sources": sorted(set(d.sources)),
+        "dashboard_url": dashboard_link(options.dashboard_url, region)
+        or alert.annotations.get("dashboard_url"),
+        "generator_url": alert.generator_url,
+        "starts_at": alert.starts_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "revision": alert.revision,
+        "acknowledged_by": alert.acknowledged_by,
+        "ack_cli": f"vigia alerts ack {alert.fingerprint}",
+        "ack_api": f"POST {api}/alerts/{alert.fingerprint}/ack" if api else None,
+        "silence_cli": (
+            f'vigia silence add alertname="{alert.rule}" region="{region.code}" '
+            f'--duration 24h --comment "..."'
+        ),
+        "silence_api": f"POST {api}/silences" if api else None,
+    }
+
+
+def notification_context(notification: Notification, options: RenderOptions) -> dict[str, Any]:
+    """The template context of a whole notification: its alerts, firing first."""
+    lang = options.language if options.language in MESSAGES else "en"
+    ordered = notification.firing + notification.resolved
+    shown = ordered[: options.max_alerts]
+    return {
+        "t": MESSAGES[lang],
+        "lang": lang,
+        "receiver": notification.receiver,
+        "group_labels": sorted(notification.group_labels.items()),
+        "n_firing": len(notification.firing),
+        "n_resolved": len(notification.resolved),
+        "alerts": [alert_context(a, options) for a in shown],
+        "hidden": len(ordered) - len(shown),
+        "idempotency_key": notification.idempotency_key,
+    }
+
+
+def _mrkdwn_escape(value: Any) -> str:
+    """Slack mrkdwn needs only ``&``, ``<`` and ``>`` escaped."""
+    text = "" if value is None else str(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _environment(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["mrkdwn"] = _mrkdwn_escape
+    return env
+
+
+_TEXT = _environment(autoescape=False)
+_HTML = _environment(autoescape=True)
+
+
+def render_subject(notification: Notification, options: RenderOptions) -> str:
+    """One line: the state and the first alert's summary (plus how many more)."""
+    context = notification_context(notification, options)
+    t = context["t"]
+    first = context["alerts"][0] if context["alerts"] else None
+    state = t["firing"] if notification.firing else t["resolved"]
+    summary = first["summary"] if first else notification.group_key
+    extra = len(notification.alerts) - 1
+    subject = t["subject"].format(state=state, summary=summary)
+    return f"{subject} (+{extra})" if extra > 0 else subject
+
+
+def render_text(notification: Notification, options: RenderOptions) -> str:
+    """Plain text for e-mail bodies, the console and logs."""
+    return _TEXT.get_template("notification.txt.j2").render(
+        notification_context(notification, options)
+    )
+
+
+def render_html(notification: Notification, options: RenderOptions) -> str:
+    """HTML for e-mail bodies (every value escaped)."""
+    return _HTML.get_template("notification.html.j2").render(
+        notification_context(notification, options)
+    )
+
+
+def render_mrkdwn(alert: dict[str, Any], t: dict[str, str]) -> str:
+    """Slack mrkdwn for one alert context (see :func:`alert_context`)."""
+    return _TEXT.get_template("slack_alert.mrkdwn.j2").render(alert=alert, t=t)

@@ -1,0 +1,63 @@
+"""``webhook``: POST the notification as JSON, signed with HMAC-SHA256.
+
+Headers: ``X-Vigia-Signature`` (hex HMAC-SHA256 over ``<timestamp>.<body>``),
+``X-Vigia-Timestamp`` (Unix seconds), ``Idempotency-Key`` (the notification's key,
+identical on every retry and after a restart, so the receiver can drop duplicates).
+See ``docs/sinks.md`` for how a receiver verifies the signature.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from pydantic import Field, SecretStr
+
+from alerts.sinks.errors import safe_url
+from alerts.sinks.http import HttpSink, HttpSinkConfig
+from alerts.sinks.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from streams.schema import Notification
+
+
+class WebhookConfig(HttpSinkConfig):
+    url: str = Field(pattern=r"^https?://", description="Where to POST the notification.")
+    secret: SecretStr = Field(min_length=16, description="Shared HMAC key (16+ characters).")
+    headers: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Extra headers (e.g. Authorization); treated as secrets."
+    )
+
+
+class WebhookSink(HttpSink):
+    type_name = "webhook"
+    Config = WebhookConfig
+    config: WebhookConfig
+
+    def __init__(
+        self, name: str, config: WebhookConfig, *, clock: Callable[[], float] = time.time, **kw
+    ) -> None:
+        super().__init__(name, config, **kw)
+        self._clock = clock
+
+    def _target(self) -> str:
+        return f"webhook {self.name!r} ({safe_url(self.config.url)})"
+
+    def request_headers(self, notification: Notification, body: bytes) -> dict[str, str]:
+        """The headers of one attempt: a fresh timestamp and its signature."""
+        timestamp = int(self._clock())
+        headers = {k: v.get_secret_value() for k, v in self.config.headers.items()}
+        headers.update(
+            {
+                "Content-Type": "application/json",
+                TIMESTAMP_HEADER: str(timestamp),
+                SIGNATURE_HEADER: sign(self.config.secret.get_secret_value(), timestamp, body),
+                IDEMPOTENCY_HEADER: notification.idempotency_key,
+            }
+        )
+        return headers
+
+    async def send(self, notification: Notification) -> None:
+        """POST the notification JSON once; raises like :meth:`HttpSink._post`."""
+        body = notification.to_bytes()
+        await self._post(
+            self.config.url, content=body, headers=self.request_headers(notification, body)
+        )
