@@ -1,0 +1,1 @@
+"""Routing and grouping: which receivers get an alert, and when a group is flushed."""

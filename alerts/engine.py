@@ -1,0 +1,207 @@
+"""The alerting core without I/O: detections in, alert transitions and notifications out.
+
+:class:`AlertEngine` ties the stages together in the order an alert walks them::
+
+    detection → rules → lifecycle → route tree → aggregation group
+              → (at flush) inhibition, silences → notification log → Notification
+
+It reads no clock (``clock`` is injected), opens no connection and writes nothing:
+callers persist what it returns — alert transitions on the alerts topic, log
+entries on the notification-log topic, notifications in the delivery outbox — and
+feed the same records back through ``restore_*`` after a restart. The dispatcher,
+the HTTP API, ``vigia rules test`` and the unit tests all drive this class.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from alerts.clock import Clock, system_clock
+from alerts.config import AlertingConfig
+from alerts.dispatch.groups import AggregationGroup, GroupSet
+from alerts.inhibit import Inhibitor
+from alerts.lifecycle import LifecycleError, acknowledge, fingerprint, transition
+from alerts.nflog import Decision, NflogEntry, decide, entry_key, next_entry
+from alerts.silences import Silence, Silencer
+from streams.schema import Alert, AlertState, Detection, Notification
+
+
+@dataclass
+class Outgoing:
+    """One flush decision for one (group, receiver).
+
+    ``notification`` is set when the receiver must be told; ``entry`` is the new log
+    entry to persist (after the notification is safely in the outbox).
+    """
+
+    receiver: str
+    group_key: str
+    entry: NflogEntry
+    notification: Notification | None
+    muted: dict[str, str] = field(default_factory=dict)  # fingerprint → why
+
+
+@dataclass
+class Transition:
+    alert: Alert
+    previous: Alert | None
+    routes: list[str]
+
+
+class AlertEngine:
+    def __init__(self, config: AlertingConfig, clock: Clock = system_clock, metrics=None) -> None:
+        self.config = config
+        self.clock = clock
+        self.metrics = metrics
+        self.rules = config.rule_set()
+        self.route = config.route_tree()
+        self.inhibitor = Inhibitor(config.inhibit_rules)
+        self.silencer = Silencer()
+        self.send_resolved = {r.name: r.send_resolved for r in config.receivers}
+        self.alerts: dict[str, Alert] = {}
+        self.nflog: dict[str, NflogEntry] = {}
+        self.groups = GroupSet()
+
+    # -- restoring state after a restart -------------------------------------------
+
+    def restore_alert(self, alert: Alert) -> None:
+        """Adopt an alert read back from the alerts topic (last write per key wins)."""
+        self._count(self.alerts.get(alert.fingerprint), alert)
+        self.alerts[alert.fingerprint] = alert
+
+    def restore_nflog(self, entry: NflogEntry) -> None:
+        self.nflog[entry.key] = entry
+
+    def put_silence(self, silence: Silence) -> None:
+        self.silencer.put(silence)
+
+    def regroup(self) -> None:
+        """After restoring: put active alerts, and resolved ones a receiver saw firing,
+        back into their groups. Their flush asks the log, so nothing already sent repeats.
+        """
+        seen_firing = set()
+        for entry in self.nflog.values():
+            seen_firing |= entry.firing_fingerprints
+        now = self.clock()
+        for alert in self.alerts.values():
+            if alert.active or alert.fingerprint in seen_firing:
+                self._route(alert, now)
+
+    # -- events ---------------------------------------------------------------------
+
+    def ingest(self, detection: Detection) -> list[Transition]:
+        """Apply one detection; returns the alert transitions it caused (to persist)."""
+        now = self.clock()
+        transitions = []
+        for hit in self.rules.evaluate(detection):
+            fp = fingerprint(hit.rule, detection.signal, detection.region, detection.period)
+            previous = self.alerts.get(fp)
+            alert = transition(previous, hit, now)
+            if alert is not None:
+                transitions.append(self._apply(alert, previous, now))
+        return transitions
+
+    def acknowledge(self, fingerprint: str, by: str, comment: str | None = None) -> Transition:
+        """Raises ``KeyError`` for an unknown alert, ``LifecycleError`` for a resolved one."""
+        previous = self.alerts[fingerprint]
+        if previous.state == AlertState.ACKNOWLEDGED:
+            raise LifecycleError(f"alert {fingerprint} is already acknowledged")
+        alert = acknowledge(previous, by, self.clock(), comment)
+        return self._apply(alert, previous, self.clock())
+
+    def _apply(self, alert: Alert, previous: Alert | None, now: dt.datetime) -> Transition:
+        self._count(previous, alert)
+        self.alerts[alert.fingerprint] = alert
+        if self.metrics is not None:
+            self.metrics.transition(alert)
+        return Transition(alert, previous, [r.path for r in self._route(alert, now)])
+
+    def _route(self, alert: Alert, now: dt.datetime):
+        routes = self.route.match(alert.labels)
+        for route in routes:
+            self.groups.insert(alert, route, now)
+        return routes
+
+    def _count(self, previous: Alert | None, alert: Alert) -> None:
+        if self.metrics is not None:
+            self.metrics.alert_replaced(previous, alert)
+
+    # -- flushing -------------------------------------------------------------------
+
+    def next_deadline(self) -> dt.datetime | None:
+        return self.groups.next_deadline()
+
+    def flush_due(self) -> list[Outgoing]:
+        """Flush every group whose time has come; returns sends and log-only updates."""
+        now = self.clock()
+        due = self.groups.due(now)
+        if not due:
+            return []
+        index = self.inhibitor.index(a for a in self.alerts.values() if a.active)
+        out = []
+        for group in due:
+            outgoing = self._flush(group, index, now)
+            if outgoing is not None:
+                out.append(outgoing)
+            self.groups.flushed(group, now)
+        return out
+
+    def muted_reason(self, alert: Alert, index, now: dt.datetime) -> str | None:
+        silences = self.silencer.muting(alert.labels, now)
+        if silences:
+            return "silenced by " + ",".join(silences)
+        by = index.inhibited_by(alert)
+        return f"inhibited by {by}" if by else None
+
+    def _flush(self, group: AggregationGroup, index, now: dt.datetime) -> Outgoing | None:
+        receiver = group.receiver
+        key = entry_key(group.key, receiver)
+        entry = self.nflog.get(key)
+        seen = entry.firing_fingerprints if entry else set()
+        firing: dict[str, Alert] = {}
+        resolved: dict[str, Alert] = {}
+        muted: dict[str, str] = {}
+        for fp, alert in sorted(group.alerts.items()):
+            alert = self.alerts.get(fp, alert)
+            group.alerts[fp] = alert
+            reason = self.muted_reason(alert, index, now)
+            if reason:
+                muted[fp] = reason
+                if self.metrics is not None:
+                    self.metrics.muted(reason)
+                continue
+            if alert.active:
+                firing[f"{fp}@{alert.revision}"] = alert
+            elif fp in seen:
+                resolved[f"{fp}@{alert.revision}"] = alert
+        send_resolved = self.send_resolved.get(receiver, True)
+        decision = decide(
+            entry,
+            set(firing),
+            set(resolved),
+            send_resolved=send_resolved,
+            repeat_interval=group.route.opts.repeat_interval,
+            now=now,
+        )
+        if decision is Decision.SKIP:
+            return None
+        sent = decision is Decision.SEND
+        new_entry = next_entry(entry, group.key, receiver, set(firing), set(resolved), now, sent)
+        self.nflog[key] = new_entry
+        notification = None
+        if sent:
+            alerts = list(firing.values()) + (list(resolved.values()) if send_resolved else [])
+            notification = Notification(
+                receiver=receiver,
+                group_key=group.key,
+                group_labels=group.labels,
+                alerts=alerts,
+                idempotency_key=new_entry.idempotency_key or "",
+                created_at=now,
+            )
+        return Outgoing(receiver, group.key, new_entry, notification, muted)
+
+    def active_alerts(self) -> Iterable[Alert]:
+        return (a for a in self.alerts.values() if a.active)

@@ -1,0 +1,102 @@
+"""The alert lifecycle as a pure state machine.
+
+``firing → revised → resolved``, with ``acknowledged`` set by an analyst while the
+alert is active, and ``resolved → firing`` when the signal rises again. Each call
+returns the alert's next value (to be written under its fingerprint on the
+compacted alerts topic) or ``None`` when nothing changed — a redelivered or
+out-of-date detection is not a transition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from alerts.rules.evaluate import RuleHit
+from streams.schema import Alert, AlertState, Detection, Period, Region
+
+
+class LifecycleError(ValueError):
+    """An analyst action that does not apply to the alert's state (e.g. ack a resolved alert)."""
+
+
+def fingerprint(rule: str, signal: str, region: Region, period: Period) -> str:
+    """Stable across processes and versions: sha256 of rule, signal, region and period."""
+    raw = "\x1f".join((rule, signal, region.level.value, region.code, period.label))
+    return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+
+def _numbers(d: Detection) -> tuple:
+    return (d.observed, d.expected, d.threshold, d.score, d.alarm)
+
+
+def transition(previous: Alert | None, hit: RuleHit, now: dt.datetime) -> Alert | None:
+    """The alert after ``hit``, or ``None`` if the hit changes nothing."""
+    d = hit.detection
+    if previous is not None and d.revision < previous.detection.revision:
+        return None  # an older revision arriving late never undoes a newer one
+    if previous is None or previous.state == AlertState.RESOLVED:
+        if not hit.firing:
+            return None
+        return Alert(
+            fingerprint=fingerprint(hit.rule, d.signal, d.region, d.period),
+            rule=hit.rule,
+            state=AlertState.FIRING,
+            severity=hit.severity,
+            labels=hit.labels,
+            annotations=hit.annotations,
+            detection=d,
+            starts_at=now,
+            updated_at=now,
+            revision=0 if previous is None else previous.revision + 1,
+        )
+    if not hit.firing:
+        return previous.model_copy(
+            update={
+                "state": AlertState.RESOLVED,
+                "detection": d,
+                "ends_at": now,
+                "updated_at": now,
+                "revision": previous.revision + 1,
+            }
+        )
+    changed = (
+        d.revision > previous.detection.revision
+        or _numbers(d) != _numbers(previous.detection)
+        or hit.severity != previous.severity
+    )
+    if not changed:
+        return None
+    acked = previous.state == AlertState.ACKNOWLEDGED
+    return previous.model_copy(
+        update={
+            "state": AlertState.ACKNOWLEDGED if acked else AlertState.REVISED,
+            "severity": hit.severity,
+            "labels": hit.labels,
+            "annotations": hit.annotations,
+            "detection": d,
+            "updated_at": now,
+            "revision": previous.revision + 1,
+        }
+    )
+
+
+def acknowledge(alert: Alert, by: str, now: dt.datetime, comment: str | None = None) -> Alert:
+    """The acknowledged alert; raises :class:`LifecycleError` if it is resolved."""
+    if alert.state == AlertState.RESOLVED:
+        raise LifecycleError(f"alert {alert.fingerprint} is resolved; nothing to acknowledge")
+    if not by.strip():
+        raise LifecycleError("an acknowledgement needs the analyst's name")
+    annotations = dict(alert.annotations)
+    if comment:
+        annotations["ack_comment"] = comment
+    return alert.model_copy(
+        update={
+            "state": AlertState.ACKNOWLEDGED,
+            "acknowledged_by": by,
+            "acknowledged_at": now,
+            "annotations": annotations,
+            "updated_at": now,
+            "revision": alert.revision + 1,
+        }
+    )
