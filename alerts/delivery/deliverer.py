@@ -1,0 +1,242 @@
+"""The deliverer: outbox first, then attempts with backoff, then success or a dead letter.
+
+For each ``(receiver, notification)``:
+
+1. the entry is written to the outbox (durable) — only then is the sink called;
+2. the sink is called; a :class:`RecoverableSinkError` (or a timeout, or an
+   unexpected exception) waits :func:`backoff_delay` (honouring ``Retry-After``)
+   and tries again, the attempt count persisted in the outbox each time;
+3. success clears the outbox entry; a :class:`PermanentSinkError`, or
+   ``max_attempts`` failures, writes a :class:`DeadLetter` to ``topics.alerts_dlq``
+   and then clears the entry.
+
+A process killed anywhere leaves the entry in the outbox; :meth:`Deliverer.recover`
+at the next start sends it again with the same idempotency key (and the attempt
+count it had reached). The same key is never delivered twice concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from alerts.delivery.dead_letters import DeadLetterWriter
+from alerts.delivery.metrics import DeliveryMetrics
+from alerts.delivery.outbox import Outbox, OutboxEntry
+from alerts.delivery.policy import DeliveryPolicy, backoff_delay
+from alerts.sinks.base import AlertSink
+from alerts.sinks.errors import PermanentSinkError, RecoverableSinkError
+from streams.schema import DeadLetter, Notification
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["delivered", "dead_lettered", "skipped", "pending"]
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """How one delivery ended. ``pending``: not finished (the dead letter could not be
+    written); the entry stays in the outbox for the next ``recover``."""
+
+    receiver: str
+    key: str
+    outcome: Outcome
+    attempts: int
+    error: str | None = None
+
+
+class Deliverer:
+    """Deliver notifications to sinks through a persistent outbox.
+
+    Args:
+        sinks: receiver name → sink.
+        outbox: where pending deliveries are kept (:class:`KafkaOutbox`, :class:`SqliteOutbox`).
+        policy: retry policy for every receiver; ``policies`` overrides per receiver.
+        dead_letters: where given-up deliveries go (``KafkaDeadLetters`` in production).
+        metrics: a :class:`DeliveryMetrics`; a private registry's if None.
+        sleep, rand, clock: injectable for tests (no real waiting, fixed jitter).
+    """
+
+    def __init__(
+        self,
+        sinks: dict[str, AlertSink],
+        outbox: Outbox,
+        policy: DeliveryPolicy | None = None,
+        dead_letters: DeadLetterWriter | None = None,
+        *,
+        policies: dict[str, DeliveryPolicy] | None = None,
+        metrics: DeliveryMetrics | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        from prometheus_client import CollectorRegistry
+
+        self.sinks = sinks
+        self.outbox = outbox
+        self.policy = policy or DeliveryPolicy()
+        self.policies = policies or {}
+        self.dead_letters = dead_letters
+        self.metrics = metrics or DeliveryMetrics(CollectorRegistry())
+        self._sleep = sleep
+        self._rand = rand
+        self._clock = clock
+        self._inflight: dict[str, asyncio.Task[DeliveryResult]] = {}
+
+    # -- public API -------------------------------------------------------------------
+
+    async def submit(self, receiver: str, notification: Notification) -> DeliveryResult:
+        """Persist, then deliver, and return when finished (delivered or dead-lettered).
+
+        Raises only if the outbox write fails (then nothing was sent: the caller may
+        retry or not record the notification as sent).
+        """
+        task = await self.enqueue(receiver, notification)
+        return await asyncio.shield(task)
+
+    async def enqueue(
+        self, receiver: str, notification: Notification
+    ) -> asyncio.Future[DeliveryResult]:
+        """Persist the delivery and start it in the background; returns once it is durable.
+
+        The dispatcher can record the notification as sent as soon as this returns:
+        from here on the outbox guarantees it is delivered or dead-lettered.
+        """
+        entry = OutboxEntry(receiver=receiver, notification=notification)
+        running = self._inflight.get(entry.key)
+        if running is not None:
+            return running
+        sink = self.sinks.get(receiver)
+        if sink is not None and not sink.wants(notification):
+            done: asyncio.Future[DeliveryResult] = asyncio.get_running_loop().create_future()
+            done.set_result(DeliveryResult(receiver, entry.key, "skipped", 0))
+            return done
+        await self.outbox.put(entry)
+        self.metrics.outbox_depth.set(len(self.outbox))
+        return self._start(entry)
+
+    async def recover(self) -> list[DeliveryResult]:
+        """Deliver everything left in the outbox by an earlier run; call once at start-up.
+
+        Entries are delivered concurrently with the same idempotency keys as before;
+        returns when all are finished.
+        """
+        entries = await self.outbox.pending()
+        self.metrics.outbox_depth.set(len(self.outbox))
+        if entries:
+            log.info("recovering %d pending deliveries from the outbox", len(entries))
+        tasks = [self._inflight.get(e.key) or self._start(e) for e in entries]
+        return list(await asyncio.gather(*tasks))
+
+    async def drain(self) -> None:
+        """Wait for every delivery in flight (e.g. before shutdown)."""
+        while self._inflight:
+            await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Cancel deliveries in flight (they stay in the outbox) and close the sinks."""
+        for task in list(self._inflight.values()):
+            task.cancel()
+        await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+        for sink in self.sinks.values():
+            await sink.aclose()
+        await self.outbox.aclose()
+
+    # -- internals --------------------------------------------------------------------
+
+    def _start(self, entry: OutboxEntry) -> asyncio.Task[DeliveryResult]:
+        task = asyncio.create_task(self._deliver(entry), name=f"deliver {entry.key}")
+        self._inflight[entry.key] = task
+        task.add_done_callback(lambda _t, key=entry.key: self._inflight.pop(key, None))
+        return task
+
+    async def _deliver(self, entry: OutboxEntry) -> DeliveryResult:
+        sink = self.sinks.get(entry.receiver)
+        if sink is None:
+            error = PermanentSinkError(f"no sink configured for receiver {entry.receiver!r}")
+            return await self._give_up(entry, "none", error)
+        policy = self.policies.get(entry.receiver, self.policy)
+        while True:
+            if entry.attempts >= policy.max_attempts:
+                reason = f"gave up after {entry.attempts} attempts: {entry.last_error}"
+                return await self._give_up(entry, sink.type_name, RecoverableSinkError(reason))
+            entry.attempts += 1
+            error = await self._attempt(sink, entry.notification, policy)
+            if error is None:
+                await self.outbox.clear(entry.key)
+                self.metrics.outbox_depth.set(len(self.outbox))
+                self.metrics.deliveries.labels(sink.type_name, entry.receiver, "delivered").inc()
+                return DeliveryResult(entry.receiver, entry.key, "delivered", entry.attempts)
+            if isinstance(error, PermanentSinkError):
+                return await self._give_up(entry, sink.type_name, error)
+            entry.last_error = str(error)
+            if entry.attempts >= policy.max_attempts:
+                continue  # the check at the top writes the dead letter
+            await self.outbox.put(entry)  # persist the attempt count
+            retry_after = getattr(error, "retry_after", None)
+            delay = backoff_delay(entry.attempts, policy, self._rand(), retry_after)
+            log.warning(
+                "delivery %s attempt %d failed (%s); retrying in %.1fs",
+                entry.key,
+                entry.attempts,
+                error,
+                delay,
+            )
+            await self._sleep(delay)
+
+    async def _attempt(
+        self, sink: AlertSink, notification: Notification, policy: DeliveryPolicy
+    ) -> Exception | None:
+        """One call to the sink; returns the error (None on success), never raises."""
+        started = self._clock()
+        result = "success"
+        error: Exception | None = None
+        try:
+            await asyncio.wait_for(sink.send(notification), policy.attempt_timeout)
+        except TimeoutError:
+            result = "timeout"
+            error = RecoverableSinkError(f"{sink.name}: no answer in {policy.attempt_timeout}s")
+        except RecoverableSinkError as exc:
+            result, error = "recoverable", exc
+        except PermanentSinkError as exc:
+            result, error = "permanent", exc
+        except Exception as exc:  # a sink bug: retried like a transient error, then dead-lettered
+            log.exception("sink %s raised an unexpected error", sink.name)
+            result = "recoverable"
+            error = RecoverableSinkError(f"{sink.name}: unexpected {type(exc).__name__}")
+        self.metrics.duration.labels(sink.type_name).observe(self._clock() - started)
+        self.metrics.attempts.labels(sink.type_name, result).inc()
+        return error
+
+    async def _give_up(
+        self, entry: OutboxEntry, sink_type: str, error: Exception
+    ) -> DeliveryResult:
+        letter = DeadLetter(
+            stage="alerts",
+            component=entry.receiver,
+            reason=str(error),
+            error_type=type(error).__name__,
+            original=entry.notification.to_bytes(),
+            original_key=entry.key,
+        )
+        if self.dead_letters is not None:
+            try:
+                await self.dead_letters.publish(letter)
+            except Exception as exc:
+                log.error("dead letter for %s not written (%s); kept in the outbox", entry.key, exc)
+                return DeliveryResult(
+                    entry.receiver, entry.key, "pending", entry.attempts, str(exc)
+                )
+        await self.outbox.clear(entry.key)
+        self.metrics.outbox_depth.set(len(self.outbox))
+        self.metrics.dead_letters.labels(entry.receiver).inc()
+        self.metrics.deliveries.labels(sink_type, entry.receiver, "dead_lettered").inc()
+        log.error("delivery %s dead-lettered: %s", entry.key, error)
+        return DeliveryResult(
+            entry.receiver, entry.key, "dead_lettered", entry.attempts, str(error)
+        )

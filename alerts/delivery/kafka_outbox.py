@@ -1,0 +1,87 @@
+"""The outbox on the compacted topic ``topics.alert_outbox`` (see :mod:`alerts.delivery.outbox`).
+
+``put`` produces the entry under ``<receiver>:<idempotency_key>`` and waits for the
+broker's acknowledgement (``acks=all``); ``clear`` produces a tombstone (null value)
+under the same key. ``pending`` reads the topic from the beginning to its end
+offsets and keeps the last value per key: what is left without a tombstone is still
+to deliver. Compaction keeps the topic small; correctness never depends on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from kafka import TopicPartition
+
+from alerts.delivery.outbox import Outbox, OutboxEntry
+from streams.kafka.clients import make_consumer, make_producer
+from streams.settings import Settings
+
+
+class KafkaOutbox(Outbox):
+    """Outbox entries as records of a compacted topic, produced synchronously."""
+
+    def __init__(self, settings: Settings, topic: str, *, timeout: float = 30.0) -> None:
+        self.settings = settings
+        self.topic = topic
+        self.timeout = timeout
+        self._producer: Any = None
+        self._keys: set[str] = set()
+
+    def _produce(self, key: str, value: bytes | None) -> None:
+        if self._producer is None:
+            self._producer = make_producer(self.settings, linger_ms=0)
+        future = self._producer.send(self.topic, key=key.encode(), value=value)
+        future.get(timeout=self.timeout)
+
+    async def put(self, entry: OutboxEntry) -> None:
+        await asyncio.to_thread(self._produce, entry.key, entry.to_bytes())
+        self._keys.add(entry.key)
+
+    async def clear(self, key: str) -> None:
+        await asyncio.to_thread(self._produce, key, None)
+        self._keys.discard(key)
+
+    def _read_all(self) -> dict[str, OutboxEntry]:
+        consumer = make_consumer(self.settings, group_id=None, isolation_level="read_uncommitted")
+        try:
+            deadline = time.monotonic() + self.timeout
+            partitions = consumer.partitions_for_topic(self.topic)
+            while not partitions:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"outbox topic {self.topic} not found")
+                time.sleep(0.2)
+                partitions = consumer.partitions_for_topic(self.topic)
+            assignment = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+            consumer.assign(assignment)
+            consumer.seek_to_beginning(*assignment)
+            ends = consumer.end_offsets(assignment)
+            latest: dict[str, bytes | None] = {}
+            while any(consumer.position(tp) < ends[tp] for tp in assignment):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"outbox topic {self.topic} not read to its end in time")
+                for records in consumer.poll(timeout_ms=500).values():
+                    for record in records:
+                        latest[record.key.decode()] = record.value
+            return {
+                key: OutboxEntry.from_bytes(value)
+                for key, value in latest.items()
+                if value is not None
+            }
+        finally:
+            consumer.close()
+
+    async def pending(self) -> list[OutboxEntry]:
+        entries = await asyncio.to_thread(self._read_all)
+        self._keys = set(entries)
+        return sorted(entries.values(), key=lambda e: e.enqueued_at)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    async def aclose(self) -> None:
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            await asyncio.to_thread(producer.close, 10)
