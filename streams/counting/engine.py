@@ -1,0 +1,153 @@
+"""The counting engine: ingest batches, advance watermarks, evaluate, retain.
+
+Both the worker and the backtest drive this class, which is what makes their
+detections the same on the same data:
+
+* :meth:`CountingEngine.ingest` — once per batch of canonical events;
+* :meth:`CountingEngine.advance` — after each batch: for every family whose
+  watermark (newest event day of a source minus that source's allowed lateness,
+  the most advanced source of the family leading) passed the end of periods not yet
+  evaluated, evaluate them in order; then re-evaluate buckets that late events
+  changed in evaluated periods; then drop buckets and ledger entries older than the
+  retention (in event time, never wall clock).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from streams.counting.evaluate import Evaluator
+from streams.counting.ingest import Ingestor, IngestReport
+from streams.counting.periods import last_closed_index, period_index
+from streams.counting.plan import EvaluationPlan
+from streams.counting.regions import RegionDirectory
+from streams.counting.signals import family_of_signal
+from streams.counting.state import CountState
+from streams.schema import CanonicalEvent, Detection, PeriodKind
+
+
+@dataclass
+class AdvanceReport:
+    detections: list[Detection] = field(default_factory=list)
+    periods_evaluated: int = 0
+    reevaluated: int = 0
+    buckets_dropped: int = 0
+    events_dropped: int = 0
+
+
+class CountingEngine:
+    def __init__(
+        self,
+        plan: EvaluationPlan,
+        state: CountState | None = None,
+        regions: RegionDirectory | None = None,
+        today: dt.date | None = None,
+    ) -> None:
+        self.plan = plan
+        self.state = state or CountState()
+        self.ingestor = Ingestor(plan, self.state, today=today)
+        self.evaluator = Evaluator(plan, self.state, regions)
+        self._dirty: set[tuple[str, str, PeriodKind, int]] = set()
+        self._families: set[str] = set()
+        self.family_kinds: dict[str, set[PeriodKind]] = {}
+        for signal in plan.signals:
+            kinds = self.family_kinds.setdefault(family_of_signal(signal), set())
+            kinds.update(plan.counted(signal))
+
+    def ingest(self, events: Iterable[CanonicalEvent]) -> IngestReport:
+        report = self.ingestor.ingest(events)
+        self._dirty |= report.dirty
+        self._families |= report.families
+        return report
+
+    def watermark(self, family: str) -> dt.date | None:
+        """The family's watermark: max over its sources of newest day − lateness."""
+        best: int | None = None
+        prefix = f"wm|{family}|"
+        for key, ordinal in list(self.state.marks.items()):
+            if key.startswith(prefix):
+                candidate = ordinal - self.plan.lateness(key[len(prefix) :])
+                best = candidate if best is None else max(best, candidate)
+        return dt.date.fromordinal(best) if best is not None else None
+
+    def watermarks_by_source(self) -> dict[str, dt.date]:
+        """Each source's own watermark (for the metrics)."""
+        out = {}
+        for key, ordinal in list(self.state.marks.items()):
+            if key.startswith("wm|"):
+                source = key.split("|", 2)[2]
+                out[source] = dt.date.fromordinal(ordinal - self.plan.lateness(source))
+        return out
+
+    def advance(self, *, until: dt.date | None = None) -> AdvanceReport:
+        """Evaluate what the watermarks closed; ``until`` caps the watermark (backtest ``--to``)."""
+        report = AdvanceReport()
+        marks = self.state.marks
+        evaluator = self.evaluator
+        families = self._families or {k.split("|")[1] for k in marks if k.startswith("wm|")}
+        evaluated: set[tuple[PeriodKind, int, str]] = set()
+        for family in sorted(families):
+            watermark = self.watermark(family)
+            if watermark is None:
+                continue
+            if until is not None:
+                watermark = min(watermark, until)
+            for kind in sorted(self.family_kinds.get(family, ()), key=lambda k: k.value):
+                closed_key = f"closed|{family}|{kind.value}"
+                target = last_closed_index(kind, watermark)
+                previous = marks.get(closed_key)
+                start = (
+                    marks.get(f"first|{family}|{kind.value}")
+                    if previous is None
+                    else (previous + 1)
+                )
+                if start is None or target < start:
+                    continue
+                for index in range(start, target + 1):
+                    report.detections.extend(evaluator.evaluate_period(family, kind, index))
+                    evaluated.add((kind, index, family))
+                    report.periods_evaluated += 1
+                marks[closed_key] = target
+                self._retain(family, kind, report)
+        for signal, code, kind, index in sorted(self._dirty, key=lambda d: (d[3], d[0], d[1])):
+            if (kind, index, family_of_signal(signal)) in evaluated:
+                continue
+            report.detections.extend(evaluator.evaluate_bucket(signal, code, kind, index))
+            report.reevaluated += 1
+        self._dirty.clear()
+        self._families.clear()
+        return report
+
+    def _retain(self, family: str, kind: PeriodKind, report: AdvanceReport) -> None:
+        """Drop buckets (and ledger entries) too old to be in any detector's history."""
+        marks, state = self.state.marks, self.state
+        newest = max((o for k, o in marks.items() if k.startswith(f"wm|{family}|")), default=None)
+        if newest is None:
+            return
+        horizon = period_index(kind, dt.date.fromordinal(newest)) - self.plan.retention(kind)
+        for key in [k for k in state.periods if k[0] is kind and k[1] < horizon]:
+            for bucket in state.periods.pop(key):
+                if family_of_signal(bucket.split("|", 1)[0]) != family:
+                    state.periods.setdefault(key, set()).add(bucket)
+                    continue
+                state.counts.pop(bucket, None)
+                state.evidence.pop(f"{family}|{bucket.split('|', 1)[1]}", None)
+                report.buckets_dropped += 1
+        longest = max(
+            self.plan.retention(k) * {"day": 1, "week": 7, "month": 31, "year": 366}[k.value]
+            for k in self.family_kinds.get(family, {kind})
+        )
+        oldest_week = (newest - longest - 1) // 7
+        for week in [w for w in state.ledger_weeks if w < oldest_week]:
+            keep = set()
+            for key in state.ledger_weeks.pop(week):
+                entry = state.ledger.get(key)
+                if entry is not None and entry[4] != family:
+                    keep.add(key)
+                    continue
+                state.ledger.pop(key, None)
+                report.events_dropped += 1
+            if keep:
+                state.ledger_weeks[week] = keep

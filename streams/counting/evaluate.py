@@ -1,0 +1,155 @@
+"""Evaluate closed periods with the configured detectors and build detections.
+
+:meth:`Evaluator.evaluate_period` runs when a family's watermark passes the end of a
+period: every series with a non-zero count in that period and a rule for its
+(signal, period kind, level) is handed to its detectors — history from the first
+period the family was seen, zeros filled, the evaluated period last.
+
+:meth:`Evaluator.evaluate_bucket` also runs for buckets a late event changed after
+their period was evaluated. A detection is emitted when a detector alarms for the
+first time (revision 0), or when a re-evaluation changes an emitted detection
+(revision + 1; ``alarm=False`` withdraws it). Later periods whose baseline the late
+event touched are not revisited: that cascade would cost a full history per event.
+
+A detector that raises is a bug in that detector: the error is logged, counted in
+:attr:`Evaluator.errors` (the worker exports it) and that series is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from streams.counting.periods import FREQ, make_period, period_label
+from streams.counting.plan import EvaluationPlan, SeriesRule
+from streams.counting.regions import RegionDirectory, default_directory
+from streams.counting.signals import family_of_signal, level_of_code
+from streams.counting.state import CountState
+from streams.detectors.base import Detector, DetectorResult, SeriesContext
+from streams.schema import Detection, EvidenceItem, PeriodKind, detection_key
+
+log = logging.getLogger(__name__)
+
+
+def detector_name(detector: Detector) -> str:
+    """The name a detection carries: the instance name when configured, else the type."""
+    return getattr(detector, "instance_name", None) or detector.name
+
+
+class Evaluator:
+    def __init__(
+        self,
+        plan: EvaluationPlan,
+        state: CountState,
+        regions: RegionDirectory | None = None,
+    ) -> None:
+        self.plan = plan
+        self.state = state
+        self.regions = regions or default_directory()
+        self.errors: Counter[str] = Counter()
+        self.evaluations = 0
+
+    def series(self, signal: str, code: str, kind: PeriodKind, index: int) -> list[float]:
+        """Counts of one series up to ``index``: at most ``history`` periods, zeros filled."""
+        family = family_of_signal(signal)
+        first = self.state.marks.get(f"first|{family}|{kind.value}", index)
+        start = max(first, index - self.plan.history[kind] + 1)
+        counts = self.state.counts
+        prefix = f"{signal}|{code}|"
+        return [counts.get(prefix + period_label(kind, i), 0.0) for i in range(start, index + 1)]
+
+    def evaluate_period(self, family: str, kind: PeriodKind, index: int) -> list[Detection]:
+        out: list[Detection] = []
+        label = period_label(kind, index)
+        for bucket in sorted(self.state.periods.get((kind, index), ())):
+            signal, code, bucket_label = bucket.split("|")
+            if bucket_label != label or family_of_signal(signal) != family:
+                continue
+            out.extend(self.evaluate_bucket(signal, code, kind, index))
+        return out
+
+    def evaluate_bucket(
+        self, signal: str, code: str, kind: PeriodKind, index: int
+    ) -> list[Detection]:
+        rules = self.plan.rules_for(signal, kind, level_of_code(code))
+        if not rules:
+            return []
+        values = self.series(signal, code, kind, index)
+        context = SeriesContext(freq=FREQ[kind], signal=signal, region_code=code)
+        out = []
+        for rule in rules:
+            for detector in rule.detectors:
+                detection = self._judge(rule, detector, values, context, signal, code, kind, index)
+                if detection is not None:
+                    out.append(detection)
+        return out
+
+    def _judge(self, rule, detector, values, context, signal, code, kind, index):
+        self.evaluations += 1
+        try:
+            result = detector.evaluate(values, context)
+        except Exception:
+            name = detector_name(detector)
+            self.errors[name] += 1
+            log.exception("detector %s failed on %s %s %s", name, signal, code, index)
+            return None
+        if result is None:
+            return None
+        region = self.regions.region(code)
+        period = make_period(kind, index)
+        name = detector_name(detector)
+        key = detection_key(name, signal, region, period)
+        previous = self.state.verdicts.get(key)
+        if previous is None:
+            if not result.alarm:
+                return None
+            revision = 0
+        else:
+            if bool(previous[1]) == result.alarm and previous[2] == result.observed:
+                return None
+            revision = previous[0] + 1
+        self.state.verdicts[key] = [revision, result.alarm, result.observed]
+        return self._detection(rule, detector, result, signal, code, region, period, revision)
+
+    def _detection(
+        self,
+        rule: SeriesRule,
+        detector: Detector,
+        result: DetectorResult,
+        signal: str,
+        code: str,
+        region,
+        period,
+        revision: int,
+    ) -> Detection:
+        family = family_of_signal(signal)
+        items = self.state.evidence.get(f"{family}|{code}|{period.label}", ())
+        evidence = [
+            EvidenceItem(
+                key=item[1],
+                source=item[2],
+                event_date=item[3],
+                summary=item[4],
+                fatalities=item[5],
+                source_urls=item[6],
+                actors=item[7],
+            )
+            for item in items
+        ]
+        return Detection(
+            detector=detector_name(detector),
+            params=detector.params,
+            signal=signal,
+            region=region,
+            period=period,
+            observed=result.observed,
+            expected=result.expected,
+            threshold=result.threshold,
+            score=result.score,
+            score_kind=result.score_kind,
+            alarm=result.alarm,
+            severity=rule.severity(result, rule),
+            revision=revision,
+            evidence=evidence,
+            sources=sorted({item[2] for item in items}),
+        )

@@ -1,0 +1,182 @@
+"""Turn a batch of canonical events into bucket deltas, evidence and watermarks.
+
+:meth:`Ingestor.ingest` runs once per batch (not per event) so every bucket touched
+by the batch is written once; in the worker each write is a changelog record.
+
+Per event: a key seen with the same or an older source revision is a redelivery and
+changes nothing; a newer revision first takes back what the old version added (its
+buckets may differ: a corrected date or place), then adds the new one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from streams.counting.periods import period_index, period_label
+from streams.counting.plan import EvaluationPlan
+from streams.counting.signals import (
+    contributions,
+    event_day,
+    event_weight,
+    family_of,
+    level_of_code,
+    region_codes,
+)
+from streams.counting.state import CountState
+from streams.schema import CanonicalEvent, ConflictIncident, DrugSeizure, NewsArticle, PeriodKind
+
+#: Event dates further than this in the future do not move watermarks (typos, bad clocks).
+FUTURE_SLACK = dt.timedelta(days=2)
+
+
+@dataclass
+class IngestReport:
+    """What one batch did; ``dirty`` lists buckets of already evaluated periods."""
+
+    counted: int = 0
+    redelivered: int = 0
+    revised: int = 0
+    stale: int = 0
+    buckets_written: int = 0
+    dirty: set[tuple[str, str, PeriodKind, int]] = field(default_factory=set)
+    families: set[str] = field(default_factory=set)
+
+
+def _summary(event: CanonicalEvent) -> str | None:
+    if isinstance(event, ConflictIncident):
+        text = event.notes or event.sub_type or event.category.value
+        return text[:240]
+    if isinstance(event, DrugSeizure):
+        return f"{event.drug.value} {event.quantity_kg:g} kg"
+    if isinstance(event, NewsArticle):
+        return event.title[:240]
+    return None
+
+
+def evidence_item(event: CanonicalEvent) -> list:
+    fatalities = event.fatalities.best if isinstance(event, ConflictIncident) else None
+    return [
+        event_weight(event),
+        event.key,
+        event.source,
+        event.event_date.isoformat(),
+        _summary(event),
+        fatalities,
+        list(event.source_urls),
+        list(event.actors) if isinstance(event, ConflictIncident) else [],
+    ]
+
+
+class Ingestor:
+    def __init__(self, plan: EvaluationPlan, state: CountState, today: dt.date | None = None):
+        self.plan = plan
+        self.state = state
+        self.horizon = (today or dt.date.today()) + FUTURE_SLACK
+        # Family → period kinds counted for any of its signals (evidence is kept at these).
+        self._family_kinds: dict[str, dict[PeriodKind, set]] = {}
+        for signal in plan.signals:
+            from streams.counting.signals import family_of_signal
+
+            kinds = self._family_kinds.setdefault(family_of_signal(signal), {})
+            for kind, levels in plan.counted(signal).items():
+                kinds.setdefault(kind, set()).update(levels)
+
+    def ingest(self, events: Iterable[CanonicalEvent]) -> IngestReport:
+        report = IngestReport()
+        state, plan = self.state, self.plan
+        ledger = state.ledger
+        deltas: dict[str, float] = {}
+        meta: dict[str, tuple[str, str, PeriodKind, int]] = {}
+        evidence: dict[str, list[list]] = {}
+        newest: dict[str, int] = {}
+        for event in events:
+            key = event.key
+            revision = event.source_revision.timestamp() if event.source_revision else 0.0
+            old = ledger.get(key)
+            if old is not None:
+                if revision <= old[0]:
+                    report.redelivered += 1
+                    continue
+                self._add(deltas, meta, old[1], old[2], old[3], old[4], -1.0)
+                report.revised += 1
+            family = family_of(event)
+            day = event_day(event)
+            ordinal = day.toordinal()
+            codes = list(region_codes(event.location))
+            contribs = [[s, a] for s, a in contributions(event)]
+            ledger[key] = [revision, ordinal, codes, contribs, family]
+            state.index_event(key, ordinal)
+            self._add(deltas, meta, ordinal, codes, contribs, family, 1.0)
+            report.counted += 1
+            report.families.add(family)
+            item = None
+            for kind, levels in self._family_kinds.get(family, {}).items():
+                label = period_label(kind, period_index(kind, day))
+                for code in codes:
+                    if level_of_code(code) in levels:
+                        item = item or evidence_item(event)
+                        evidence.setdefault(f"{family}|{code}|{label}", []).append(item)
+            if day <= self.horizon:
+                mark = f"wm|{family}|{event.source}"
+                if ordinal > newest.get(mark, 0):
+                    newest[mark] = ordinal
+        self._write_counts(deltas, meta, report)
+        self._write_evidence(evidence)
+        for mark, ordinal in newest.items():
+            if ordinal > state.marks.get(mark, 0):
+                state.marks[mark] = ordinal
+        return report
+
+    def _add(self, deltas, meta, ordinal, codes, contribs, family, sign) -> None:
+        plan = self.plan
+        day = dt.date.fromordinal(ordinal)
+        for signal, amount in contribs:
+            for kind, levels in plan.counted(signal).items():
+                index = period_index(kind, day)
+                label = period_label(kind, index)
+                for code in codes:
+                    if level_of_code(code) not in levels:
+                        continue
+                    bucket = f"{signal}|{code}|{label}"
+                    deltas[bucket] = deltas.get(bucket, 0.0) + sign * amount
+                    if bucket not in meta:
+                        meta[bucket] = (family, signal, kind, index)
+
+    def _write_counts(self, deltas, meta, report: IngestReport) -> None:
+        state = self.state
+        counts, marks = state.counts, state.marks
+        closed_cache: dict[str, int | None] = {}
+        for bucket, delta in deltas.items():
+            if delta == 0.0:
+                continue
+            family, signal, kind, index = meta[bucket]
+            value = counts.get(bucket, 0.0) + delta
+            if abs(value) < 1e-9:
+                if bucket in counts:
+                    counts.pop(bucket)
+                state.unindex_bucket(bucket)
+            else:
+                counts[bucket] = value
+                state.index_bucket(bucket)
+            report.buckets_written += 1
+            first = f"first|{family}|{kind.value}"
+            if index < marks.get(first, index + 1):
+                marks[first] = index
+            closed_key = f"closed|{family}|{kind.value}"
+            if closed_key not in closed_cache:
+                closed_cache[closed_key] = marks.get(closed_key)
+            closed = closed_cache[closed_key]
+            if closed is not None and index <= closed:
+                code = bucket.split("|")[1]
+                report.dirty.add((signal, code, kind, index))
+
+    def _write_evidence(self, evidence: dict[str, list[list]]) -> None:
+        top_n = self.plan.evidence_top_n
+        table = self.state.evidence
+        for key, items in evidence.items():
+            merged = {item[1]: item for item in table.get(key, ())}
+            for item in items:
+                merged[item[1]] = item
+            table[key] = sorted(merged.values(), key=lambda i: (-i[0], i[1]))[:top_n]

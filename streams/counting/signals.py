@@ -1,0 +1,117 @@
+"""What one canonical event adds to the counts: its signals, weights and regions.
+
+Signals (the names detections carry):
+
+* incidents — ``incidents``, ``incidents.<category>``, ``fatalities`` (UCDP/ACLED best estimate);
+* seizures — ``seizures``, ``seizures.<drug>``, ``seizures_kg``, ``seizures_kg.<drug>``;
+* cultivation — ``coca_hectares`` (counted in the estimate's census year);
+* news — ``news``.
+
+Regions: an event counts in its municipality (when resolved), its department and
+the country, so a rise spread over many municipalities shows at department level.
+Region codes tell their level by their length (5 digits, 2 digits, ``CO``), which
+keeps bucket keys short: ``<signal>|<region code>|<period label>``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from streams.schema import (
+    CanonicalEvent,
+    ConflictIncident,
+    CultivationEstimate,
+    DrugSeizure,
+    Location,
+    NewsArticle,
+    RegionLevel,
+)
+
+COUNTRY_CODE = "CO"
+
+#: Family of each canonical model: watermarks and evaluation advance per family.
+FAMILIES: dict[type[CanonicalEvent], str] = {
+    ConflictIncident: "incidents",
+    DrugSeizure: "seizures",
+    CultivationEstimate: "cultivation",
+    NewsArticle: "news",
+}
+
+SIGNAL_FAMILY_PREFIXES: dict[str, str] = {
+    "incidents": "incidents",
+    "fatalities": "incidents",
+    "seizures": "seizures",
+    "seizures_kg": "seizures",
+    "coca_hectares": "cultivation",
+    "news": "news",
+}
+
+
+def family_of(event: CanonicalEvent) -> str:
+    return FAMILIES[type(event)]
+
+
+def family_of_signal(signal: str) -> str:
+    """``seizures_kg.cocaine`` → ``seizures``; raises ``KeyError`` for an unknown signal."""
+    return SIGNAL_FAMILY_PREFIXES[signal.split(".", 1)[0]]
+
+
+def contributions(event: CanonicalEvent) -> tuple[tuple[str, float], ...]:
+    """The (signal, amount) pairs an event adds; zero amounts are left out."""
+    if isinstance(event, ConflictIncident):
+        out: tuple[tuple[str, float], ...] = (
+            ("incidents", 1.0),
+            (f"incidents.{event.category.value}", 1.0),
+        )
+        if event.fatalities.best:
+            out += (("fatalities", float(event.fatalities.best)),)
+        return out
+    if isinstance(event, DrugSeizure):
+        drug = event.drug.value
+        out = (("seizures", 1.0), (f"seizures.{drug}", 1.0))
+        if event.quantity_kg:
+            out += (("seizures_kg", event.quantity_kg), (f"seizures_kg.{drug}", event.quantity_kg))
+        return out
+    if isinstance(event, CultivationEstimate):
+        return (("coca_hectares", event.hectares),) if event.hectares else ()
+    if isinstance(event, NewsArticle):
+        return (("news", 1.0),)
+    raise TypeError(f"no signals for {type(event).__name__}")
+
+
+def event_day(event: CanonicalEvent) -> dt.date:
+    """The day an event counts on; a cultivation estimate counts on 1 January of its year."""
+    if isinstance(event, CultivationEstimate):
+        return dt.date(event.year, 1, 1)
+    return event.event_date
+
+
+def region_codes(location: Location) -> tuple[str, ...]:
+    """Codes of every region the location counts in, most precise first."""
+    codes: list[str] = []
+    if location.municipality_code:
+        codes.append(location.municipality_code)
+    department = location.department_code or (
+        location.municipality_code[:2] if location.municipality_code else None
+    )
+    if department:
+        codes.append(department)
+    codes.append(COUNTRY_CODE)
+    return tuple(codes)
+
+
+def level_of_code(code: str) -> RegionLevel:
+    if code == COUNTRY_CODE:
+        return RegionLevel.COUNTRY
+    return RegionLevel.DEPARTMENT if len(code) == 2 else RegionLevel.MUNICIPALITY
+
+
+def event_weight(event: CanonicalEvent) -> float:
+    """How an event ranks as evidence: fatalities, kilograms or hectares, else 0."""
+    if isinstance(event, ConflictIncident):
+        return float(event.fatalities.best)
+    if isinstance(event, DrugSeizure):
+        return event.quantity_kg
+    if isinstance(event, CultivationEstimate):
+        return event.hectares
+    return 0.0

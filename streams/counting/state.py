@@ -1,0 +1,75 @@
+"""The counting state: five mappings plus an in-memory index over them.
+
+The mappings are plain dicts in the backtest and faust ordinary tables (changelogged,
+recovered on restart) in the worker; the engine only needs ``get``, ``[]=``, ``pop``
+and iteration, so both work unchanged. Values are JSON-friendly (floats, lists).
+
+* ``counts`` — ``"<signal>|<region code>|<period label>"`` → amount (absent = 0).
+* ``ledger`` — ``"<source>:<source id>"`` → ``[revision ts, day ordinal, codes, contributions,
+  family]``: what each event added, so a redelivery is a no-op and a revision is undone.
+* ``evidence`` — ``"<family>|<region code>|<period label>"`` → top events by weight.
+* ``marks`` — watermarks (``wm|<family>|<source>`` → newest day ordinal), first period
+  seen (``first|<family>|<kind>``) and last evaluated period (``closed|<family>|<kind>``).
+* ``verdicts`` — detection key → ``[revision, alarm, observed]`` of the last emitted detection.
+
+The index (bucket keys per (period kind, period index), ledger keys per week) is not
+stored: :meth:`CountState.rebuild_index` derives it after a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+from streams.counting.periods import parse_label
+
+
+class CountState:
+    def __init__(
+        self,
+        counts: MutableMapping[str, float] | None = None,
+        ledger: MutableMapping[str, list] | None = None,
+        evidence: MutableMapping[str, list] | None = None,
+        marks: MutableMapping[str, Any] | None = None,
+        verdicts: MutableMapping[str, list] | None = None,
+    ) -> None:
+        self.counts = counts if counts is not None else {}
+        self.ledger = ledger if ledger is not None else {}
+        self.evidence = evidence if evidence is not None else {}
+        self.marks = marks if marks is not None else {}
+        self.verdicts = verdicts if verdicts is not None else {}
+        #: (period kind, index) → bucket keys with a non-zero amount in that period.
+        self.periods: dict[tuple, set[str]] = {}
+        #: week index → ledger keys of events in that week (for retention).
+        self.ledger_weeks: dict[int, set[str]] = {}
+
+    def index_bucket(self, key: str) -> None:
+        label = key.rsplit("|", 1)[1]
+        self.periods.setdefault(parse_label(label), set()).add(key)
+
+    def unindex_bucket(self, key: str) -> None:
+        label = key.rsplit("|", 1)[1]
+        keys = self.periods.get(parse_label(label))
+        if keys is not None:
+            keys.discard(key)
+
+    def index_event(self, key: str, day_ordinal: int) -> None:
+        self.ledger_weeks.setdefault((day_ordinal - 1) // 7, set()).add(key)
+
+    def rebuild_index(self) -> None:
+        """Derive the index from the mappings (after a restart recovered them)."""
+        self.periods.clear()
+        self.ledger_weeks.clear()
+        for key in list(self.counts.keys()):
+            self.index_bucket(key)
+        for key, entry in list(self.ledger.items()):
+            self.index_event(key, entry[1])
+
+    def sizes(self) -> dict[str, int]:
+        return {
+            "counts": len(self.counts),
+            "ledger": len(self.ledger),
+            "evidence": len(self.evidence),
+            "marks": len(self.marks),
+            "verdicts": len(self.verdicts),
+        }
