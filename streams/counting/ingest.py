@@ -85,7 +85,7 @@ class Ingestor:
 
     def ingest(self, events: Iterable[CanonicalEvent]) -> IngestReport:
         report = IngestReport()
-        state, plan = self.state, self.plan
+        state = self.state
         ledger = state.ledger
         deltas: dict[str, float] = {}
         meta: dict[str, tuple[str, str, PeriodKind, int]] = {}
