@@ -22,6 +22,7 @@ from pydantic import Field, SecretStr, model_validator
 
 from alerts.sinks.errors import safe_url
 from alerts.sinks.http import HttpSink, HttpSinkConfig, json_bytes
+from alerts.sinks.redact import register_secret
 from alerts.sinks.render import RenderOptions, alert_context
 from alerts.sinks.signing import IDEMPOTENCY_HEADER
 from streams.schema import Alert, AlertState, Notification
@@ -129,6 +130,9 @@ class AlertmanagerSink(HttpSink):
     ) -> None:
         super().__init__(name, config, **kw)
         self._clock = clock
+        for secret in (config.password, config.bearer_token):
+            if secret is not None:
+                register_secret(secret.get_secret_value())
         self.resend_interval = config.resend_interval
         self.ends_after = config.ends_at_after or 4 * config.resend_interval
         #: Active alerts this sink has sent, by fingerprint: what ``resend()`` re-sends.

@@ -8,10 +8,12 @@ key is still sent as ``Idempotency-Key`` (for proxies) and shown in the footer.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
 from alerts.sinks.http import HttpSink, HttpSinkConfig, json_bytes
+from alerts.sinks.redact import register_secret
 from alerts.sinks.render import (
     RenderOptions,
     notification_context,
@@ -87,6 +89,11 @@ class SlackSink(HttpSink):
     type_name = "slack"
     Config = SlackConfig
     config: SlackConfig
+
+    def __init__(self, name: str, config: SlackConfig, **kw: Any) -> None:
+        super().__init__(name, config, **kw)
+        url = config.url.get_secret_value()
+        register_secret(url, urlsplit(url).path)
 
     def _target(self) -> str:
         return f"slack {self.name!r}"

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr
 
 from alerts.sinks.errors import safe_url
 from alerts.sinks.http import HttpSink, HttpSinkConfig
+from alerts.sinks.redact import register_secret
 from alerts.sinks.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from streams.schema import Notification
 
@@ -37,6 +39,13 @@ class WebhookSink(HttpSink):
     ) -> None:
         super().__init__(name, config, **kw)
         self._clock = clock
+        url = urlsplit(config.url)
+        register_secret(
+            url.query,  # tokens in the query string would show in httpx's request log
+            url.password,
+            config.secret.get_secret_value(),
+            *(v.get_secret_value() for v in config.headers.values()),
+        )
 
     def _target(self) -> str:
         return f"webhook {self.name!r} ({safe_url(self.config.url)})"
