@@ -98,7 +98,7 @@ class Connector(ABC):
 
     # -- hooks -------------------------------------------------------------
 
-    async def open(self) -> None:
+    async def open(self) -> None:  # noqa: B027 - optional hook
         """Runs once before the first poll; resolve secrets and log in here."""
 
     @abstractmethod

@@ -12,6 +12,7 @@
         ├── NotFound                    HTTP 404 (a wrong dataset id, a moved feed)
         ├── ClientError                 any other 4xx
         ├── ConfigError                 invalid instance configuration or a missing secret
+        ├── InvalidResponse             a response that is not the documented format
         ├── IntegrityError              a download whose size or checksum does not match
         └── CursorStalled               a cursor that did not advance: a loop, not progress
 
@@ -83,6 +84,10 @@ class ClientError(PermanentError):
 
 class ConfigError(PermanentError):
     kind = "config"
+
+
+class InvalidResponse(PermanentError):
+    kind = "invalid_response"
 
 
 class IntegrityError(PermanentError):

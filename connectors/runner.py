@@ -14,6 +14,7 @@ to 0 and aborts that instance's open transaction; the other instances carry on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -136,10 +137,8 @@ class ConnectorRunner:
             await self.poll_instance(name)
             if interval is None:
                 return
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass
 
     async def poll_instance(self, name: str) -> InstanceStatus:
         """One run of one instance; errors are recorded in its status, never raised."""
@@ -181,6 +180,8 @@ class ConnectorRunner:
         pending = dead = 0
         cursor = status.cursor
         async for item in inst.connector.poll(cursor):
+            if item is None:  # a record the connector already produced (skipped)
+                continue
             if isinstance(item, RawRecord):
                 writer.send_record(item)
                 pending += 1
