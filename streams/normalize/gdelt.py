@@ -1,0 +1,87 @@
+"""Mapper for GDELT 2.0 export events: material conflict in Colombia only.
+
+Kept: ``ActionGeo_CountryCode`` = ``CO`` and (``EventRootCode`` 18/19/20 or ``QuadClass`` 4).
+Everything else is a valid event out of scope and maps to ``[]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams.geo import Geocoder
+from streams.normalize.errors import MappingError
+from streams.normalize.fields import Row, coordinate, date_field, revision
+from streams.schema import ConflictIncident, GeoPrecision, IncidentCategory, RawRecord
+
+#: The 61 export columns, in file order (the file has no header).
+GDELT_COLUMNS: tuple[str, ...] = (
+    "GLOBALEVENTID", "SQLDATE", "MonthYear", "Year", "FractionDate",
+    *(f"Actor1{c}" for c in (
+        "Code", "Name", "CountryCode", "KnownGroupCode", "EthnicCode", "Religion1Code",
+        "Religion2Code", "Type1Code", "Type2Code", "Type3Code")),
+    *(f"Actor2{c}" for c in (
+        "Code", "Name", "CountryCode", "KnownGroupCode", "EthnicCode", "Religion1Code",
+        "Religion2Code", "Type1Code", "Type2Code", "Type3Code")),
+    "IsRootEvent", "EventCode", "EventBaseCode", "EventRootCode", "QuadClass", "GoldsteinScale",
+    "NumMentions", "NumSources", "NumArticles", "AvgTone",
+    *(f"{p}_{c}" for p in ("Actor1Geo", "Actor2Geo", "ActionGeo") for c in (
+        "Type", "FullName", "CountryCode", "ADM1Code", "ADM2Code", "Lat", "Long", "FeatureID")),
+    "DATEADDED", "SOURCEURL",
+)  # fmt: skip
+
+GDELT_ROOTS = {
+    "18": IncidentCategory.ASSAULT,
+    "19": IncidentCategory.FIGHT,
+    "20": IncidentCategory.MASS_VIOLENCE,
+}
+
+
+def _as_mapping(payload: Any) -> Any:
+    """Accept the dict form, or one tab-separated line / list of the 61 values."""
+    if isinstance(payload, str):
+        payload = payload.rstrip("\r\n").split("\t")
+    if isinstance(payload, list):
+        if len(payload) != len(GDELT_COLUMNS):
+            raise MappingError(f"gdelt: expected 61 columns, got {len(payload)}")
+        return dict(zip(GDELT_COLUMNS, payload, strict=True))
+    return payload
+
+
+def map_gdelt(raw: RawRecord, geo: Geocoder) -> list[ConflictIncident]:
+    row = Row(_as_mapping(raw.payload), raw.source)
+    if (row.get("actiongeo_countrycode") or "") != "CO":
+        return []
+    root = (row.get("eventrootcode") or "").lstrip("0")
+    quad = row.get("quadclass")
+    if root not in GDELT_ROOTS and quad != "4":
+        return []
+    category = GDELT_ROOTS.get(root, IncidentCategory.OTHER_MATERIAL_CONFLICT)
+    lat = coordinate(row, "actiongeo_lat", -90, 90)
+    lon = coordinate(row, "actiongeo_long", -180, 180)
+    geo_type = row.get("actiongeo_type")
+    place = row.get("actiongeo_fullname")
+    if geo_type == "5" and lat is not None and lon is not None:
+        # An ADM1 (department) point: use it for the department only.
+        nearest = geo.nearest(lat, lon)
+        location, _ = geo.resolve(department=nearest[:2] if nearest else None, place_name=place)
+    else:
+        location, _ = geo.resolve(
+            latitude=lat,
+            longitude=lon,
+            point_precision=GeoPrecision.NEAR if geo_type in ("3", "4") else None,
+            place_name=place,
+        )
+    url = row.get("sourceurl")
+    return [
+        ConflictIncident(
+            source=raw.source,
+            source_id=raw.source_id,
+            event_date=date_field(row, "sqldate"),
+            location=location,
+            source_urls=[url] if url else [],
+            source_revision=revision(row, "dateadded", raw.source_revision),
+            category=category,
+            sub_type=row.get("eventcode"),
+            actors=[a for a in (row.get("actor1name"), row.get("actor2name")) if a],
+        )
+    ]
