@@ -1,11 +1,149 @@
-"""``vigia connectors``: list, check and run connector instances."""
+"""``vigia connectors``: list, check and run connector instances.
+
+* ``list`` — registered types and the instances in the connectors file.
+* ``check NAME`` — validate an instance, make its first request(s), print sample
+  records; nothing is written to Kafka.
+* ``run [NAME...]`` — run instances (all enabled ones by default) on their schedules,
+  serving ``/metrics``; ``--once`` polls each to exhaustion once and exits (1 if any
+  instance failed).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
+from pathlib import Path
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from connectors.base import Checkpoint, ConnectorContext, DeadRecord
+from connectors.errors import ConnectorError
+from connectors.instances import InstanceSpec, load_instances, select
+from connectors.registry import available, load_type
+from streams.schema import RawRecord
+from streams.settings import Settings
 
 connectors_app = typer.Typer(help="Source connectors: list, check, run.", no_args_is_help=True)
+console = Console()
+FILE_OPTION = typer.Option(None, "--file", "-f", help="Connectors YAML (default: settings)")
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(connectors_app, name="connectors")
+
+
+def _instances(file: Path | None, settings: Settings) -> list[InstanceSpec]:
+    try:
+        return load_instances(file or settings.connectors_file)
+    except ConnectorError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@connectors_app.command("list")
+def list_(file: Path | None = FILE_OPTION) -> None:
+    """Show the registered connector types and the configured instances."""
+    types = Table(title="Connector types (entry points 'vigia.connectors')")
+    types.add_column("type")
+    types.add_column("class")
+    types.add_column("summary")
+    for name, point in sorted(available().items()):
+        try:
+            module = sys.modules[load_type(name).__module__]
+            summary = (module.__doc__ or "").strip().splitlines()[0]
+            summary = summary.split(": ", 1)[-1]
+        except ConnectorError as exc:
+            summary = f"[red]{exc}[/red]"
+        types.add_row(name, point.value, summary)
+    console.print(types)
+    settings = Settings()
+    path = file or settings.connectors_file
+    if not Path(path).is_file():
+        console.print(f"no connectors file at {path}")
+        return
+    table = Table(title=f"Instances in {path}")
+    for column in ("name", "type", "schedule", "enabled", "source"):
+        table.add_column(column)
+    for spec in _instances(file, settings):
+        every = "once" if spec.schedule is None else f"{spec.schedule:g}s"
+        source = getattr(spec.config, "source", None) or spec.connector_class.source or spec.type
+        table.add_row(spec.name, spec.type, every, str(spec.enabled), source)
+    console.print(table)
+
+
+@connectors_app.command()
+def check(
+    name: str,
+    file: Path | None = FILE_OPTION,
+    limit: int = typer.Option(3, help="Sample records to print"),
+) -> None:
+    """Validate one instance, make its first request(s) and print sample records."""
+    settings = Settings()
+    (spec,) = select(_instances(file, settings), [name])
+    try:
+        samples, dead = asyncio.run(_sample(spec, limit))
+    except ConnectorError as exc:
+        console.print(f"[red]{exc.for_instance(spec.name)}[/red]")
+        raise typer.Exit(1) from None
+    for record in samples:
+        console.print_json(record.model_dump_json())
+    for letter in dead:
+        console.print(f"[yellow]unparseable: {letter.reason}[/yellow]")
+    console.print(f"[green]{spec.name}: OK[/green] ({len(samples)} sample records)")
+
+
+async def _sample(spec: InstanceSpec, limit: int) -> tuple[list[RawRecord], list[DeadRecord]]:
+    connector = spec.connector_class(spec.name, spec.config, ConnectorContext())
+    samples: list[RawRecord] = []
+    dead: list[DeadRecord] = []
+    try:
+        await connector.open()
+        async for item in connector.poll(None):
+            if isinstance(item, RawRecord):
+                samples.append(item)
+            elif isinstance(item, DeadRecord):
+                dead.append(item)
+            if len(samples) >= limit or (isinstance(item, Checkpoint) and samples):
+                break
+    finally:
+        await connector.close()
+    return samples[:limit], dead
+
+
+@connectors_app.command()
+def run(
+    names: list[str] | None = typer.Argument(None, help="Instances (default: all enabled)"),
+    file: Path | None = FILE_OPTION,
+    once: bool = typer.Option(False, "--once", help="Poll each instance once, then exit"),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", help="Port for /metrics (default: settings.metrics.port; 0: off)"
+    ),
+) -> None:
+    """Run connector instances, committing records and cursors transactionally."""
+    from prometheus_client import start_http_server
+
+    from connectors.runner import ConnectorRunner
+
+    settings = Settings()
+    specs = select(_instances(file, settings), names or [])
+    port = settings.metrics.port if metrics_port is None else metrics_port
+    if port:
+        start_http_server(port, addr=settings.metrics.host)
+        console.print(f"/metrics on port {port}")
+    runner = ConnectorRunner(settings, specs)
+    if not once:
+        runner.run_forever()
+        return
+    statuses = runner.run_once()
+    failed = False
+    for status in statuses.values():
+        if status.up:
+            console.print(f"[green]{status.name}[/green]: {status.records} records committed")
+        else:
+            failed = True
+            console.print(f"[red]{status.error}[/red]")
+    console.print_json(json.dumps({s.name: s.cursor for s in statuses.values()}, default=str))
+    raise typer.Exit(1 if failed else 0)

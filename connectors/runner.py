@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,10 +115,30 @@ class ConnectorRunner:
         return self.statuses
 
     async def arun_forever(self, stop: asyncio.Event | None = None) -> None:
+        """Run every instance on its schedule until ``stop`` is set or SIGTERM/SIGINT.
+
+        On stop, polls in progress are cancelled: their open transactions are aborted,
+        so the next start resumes from the last committed cursor.
+        """
         stop = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
         try:
             await asyncio.to_thread(self._ensure_topics)
-            await asyncio.gather(*(self._schedule(n, stop) for n in self._instances))
+            tasks = [asyncio.create_task(self._schedule(n, stop)) for n in self._instances]
+            stopper = asyncio.create_task(stop.wait())
+            pending = set(tasks)
+            while pending and not stop.is_set():
+                _, pending = await asyncio.wait(
+                    pending | {stopper}, return_when=asyncio.FIRST_COMPLETED
+                )
+                pending.discard(stopper)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            stopper.cancel()
         finally:
             await self.aclose()
 

@@ -29,13 +29,21 @@ from pydantic import Field, model_validator
 from connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
 from connectors.errors import ConfigError
 from connectors.parsing import csv_rows, is_hxl_row, parse_time
+from connectors.sources.gdelt_parser import BadLine, iter_export
+
+_PAYLOAD_FORMAT = {"csv": "csv", "jsonl": "json", "gdelt_tsv": "tsv"}
 
 
 class FileReplayConfig(ConnectorConfig):
     source: str = Field(description="Source family for RawRecord.source, e.g. ucdp, seizures")
     path: Path | None = None
     url: str | None = None
-    format: Literal["csv", "jsonl"] | None = Field(default=None, description="Default: by suffix")
+    format: Literal["csv", "jsonl", "gdelt_tsv"] | None = Field(
+        default=None, description="Default: by suffix (.jsonl/.ndjson, else csv)"
+    )
+    countries: list[str] = Field(
+        default_factory=list, description="gdelt_tsv only: keep these ActionGeo codes; [] = all"
+    )
     delimiter: str = ","
     id_column: str | None = Field(default=None, description="None: '<file stem>:<row number>'")
     time_column: str | None = None
@@ -77,7 +85,8 @@ class FileReplayConnector(Connector):
         done = int(cursor.get("row", 0)) if cursor and cursor.get("file") == name else 0
         text = await self._read()
         fmt = cfg.format or ("jsonl" if name.endswith((".jsonl", ".ndjson")) else "csv")
-        rows = self._jsonl(text) if fmt == "jsonl" else self._csv(text)
+        readers = {"jsonl": self._jsonl, "gdelt_tsv": self._gdelt, "csv": self._csv}
+        rows = readers[fmt](text)
         stem = name.rsplit(".", 1)[0]
         pacer = _Pacer(cfg.speedup, cfg.max_rate)
         last = done
@@ -109,7 +118,7 @@ class FileReplayConnector(Connector):
         except ValueError as exc:
             return DeadRecord(raw.encode(), f"row {number}: {exc}", "BadTime", str(source_id))
         return self.record(
-            source_id, row, payload_format="csv" if fmt == "csv" else "json",
+            source_id, row, payload_format=_PAYLOAD_FORMAT[fmt],
             event_time=when, fetch_url=cfg.url or str(cfg.path),
         )  # fmt: skip
 
@@ -128,6 +137,10 @@ class FileReplayConnector(Connector):
                 row = dict(zip(header, cells, strict=True))
                 skip = any(row.get(k) == v for k, v in cfg.skip_if.items())
                 yield number, None if skip else row, raw
+
+    def _gdelt(self, text: str):
+        for number, line, item in iter_export(text, self.config.countries):
+            yield number, item.reason if isinstance(item, BadLine) else item, line
 
     def _jsonl(self, text: str):
         for number, line in enumerate(text.splitlines(), start=1):

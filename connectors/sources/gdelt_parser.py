@@ -47,6 +47,14 @@ def parse_export(
     Lines with another column count are yielded as :class:`BadLine` if they pass the
     filters as far as they can be read (a broken line of another country is dropped).
     """
+    for _, _, item in iter_export(text, countries, root_codes):
+        yield item
+
+
+def iter_export(
+    text: str, countries: Iterable[str] = ("CO",), root_codes: Iterable[str] = ()
+) -> Iterator[tuple[int, str, dict[str, str] | BadLine]]:
+    """Like :func:`parse_export`, with each item's 1-based line number and line text."""
     keep_country = frozenset(countries)
     keep_root = frozenset(root_codes)
     for number, line in enumerate(text.split("\n"), start=1):
@@ -55,10 +63,11 @@ def parse_export(
         cells = line.rstrip("\r").split("\t")
         if len(cells) != 61:
             if not keep_country or any(c in keep_country for c in cells[50:56]):
-                yield BadLine(number, line, f"line {number}: {len(cells)} columns, expected 61")
+                reason = f"line {number}: {len(cells)} columns, expected 61"
+                yield number, line, BadLine(number, line, reason)
             continue
         if keep_country and cells[ACTION_COUNTRY] not in keep_country:
             continue
         if keep_root and cells[ROOT_CODE] not in keep_root:
             continue
-        yield dict(zip(COLUMNS, cells, strict=True))
+        yield number, line, dict(zip(COLUMNS, cells, strict=True))
