@@ -188,7 +188,16 @@ class AlertEngine:
         if decision is Decision.SKIP:
             return None
         sent = decision is Decision.SEND
-        new_entry = next_entry(entry, group.key, receiver, set(firing), set(resolved), now, sent)
+        new_entry = next_entry(
+            entry,
+            group.key,
+            receiver,
+            set(firing),
+            set(resolved),
+            now,
+            sent,
+            send_resolved=send_resolved,
+        )
         self.nflog[key] = new_entry
         notification = None
         if sent:

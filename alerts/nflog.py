@@ -26,7 +26,7 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, Field
 
-from streams.schema import WireModel
+from streams.schema import Notification, WireModel
 
 
 class Decision(StrEnum):
@@ -101,10 +101,17 @@ def next_entry(
     resolved: set[str],
     now: dt.datetime,
     sent: bool,
+    *,
+    send_resolved: bool = True,
 ) -> NflogEntry:
-    """The log entry after a SEND (``sent``) or a LOG_ONLY decision."""
+    """The log entry after a SEND (``sent``) or a LOG_ONLY decision.
+
+    The idempotency key covers what the notification carries: the firing alerts and,
+    for receivers that want them, the resolved ones.
+    """
     seq = (entry.seq if entry else 0) + (1 if sent else 0)
-    key = idempotency_key(receiver, group_key, firing, resolved, seq) if sent else None
+    carried = resolved if send_resolved else set()
+    key = idempotency_key(receiver, group_key, firing, carried, seq) if sent else None
     return NflogEntry(
         group_key=group_key,
         receiver=receiver,
@@ -113,4 +120,30 @@ def next_entry(
         seq=seq,
         idempotency_key=key if sent else (entry.idempotency_key if entry else None),
         sent_at=now if sent or entry is None else entry.sent_at,
+    )
+
+
+def entry_from_notification(
+    previous: NflogEntry | None, notification: Notification
+) -> NflogEntry | None:
+    """The log entry a notification found in the outbox implies, if it is newer than
+    ``previous`` (its key matches the next sequence number); else ``None``.
+
+    Used at start-up: a notification made durable in the outbox just before a crash,
+    whose log entry was not yet written, is logged now so it is not sent twice.
+    """
+    firing = {f"{a.fingerprint}@{a.revision}" for a in notification.alerts if a.active}
+    resolved = {f"{a.fingerprint}@{a.revision}" for a in notification.alerts if not a.active}
+    seq = (previous.seq if previous else 0) + 1
+    key = idempotency_key(notification.receiver, notification.group_key, firing, resolved, seq)
+    if key != notification.idempotency_key:
+        return None
+    return NflogEntry(
+        group_key=notification.group_key,
+        receiver=notification.receiver,
+        firing=sorted(firing),
+        resolved=sorted(resolved),
+        seq=seq,
+        idempotency_key=key,
+        sent_at=notification.created_at,
     )

@@ -1,0 +1,20 @@
+"""Settings of the alerting process, from ``VIGIA_ALERTS_*`` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AlertsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIGIA_ALERTS_", extra="ignore")
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8087, description="HTTP API port (0 picks a free one)")
+    api_token: SecretStr | None = Field(
+        default=None, description="Bearer token for the API; unset means every call gets 401"
+    )
+    api_url: str = Field(default="http://127.0.0.1:8087", description="Where the CLI finds it")
+    consumer_group: str = "vigia-alerts"
+    poll_ms: int = Field(default=100, ge=1, description="Longest wait for new detections")
+    idle_seconds: float = Field(default=3.0, description="run(until_idle=True) stops after this")

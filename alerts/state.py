@@ -1,0 +1,164 @@
+"""The dispatcher's state on compacted topics: alerts, notification log, silences.
+
+Each record is keyed by its identity (fingerprint, ``receiver|group``, silence id);
+the latest value per key is the state. :func:`read_to_end` rebuilds that state at
+start-up by reading each topic from the beginning to the end offsets it had when
+the read began; :class:`StateReader` then keeps tailing the same topics so
+silences and acknowledgements written by the CLI or another process arrive while
+the dispatcher runs. :class:`StateWriter` produces with ``acks=all`` and
+``flush()`` returns only when every write is acknowledged — the dispatcher commits
+detection offsets after it.
+
+Every record carries an ``origin`` header naming its writer, so a process can tell
+its own writes (already applied) from other processes' edits.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import TopicPartition
+
+from alerts.nflog import NflogEntry
+from alerts.silences import Silence
+from streams.kafka.clients import make_consumer, make_producer
+from streams.schema import Alert
+from streams.settings import Settings
+from streams.topics import Topics
+
+log = logging.getLogger(__name__)
+
+ORIGIN = "origin"
+
+
+@dataclass(frozen=True)
+class StateRecord:
+    topic: str
+    key: str
+    value: bytes | None
+    origin: str | None
+
+
+def _origin(record: Any) -> str | None:
+    for name, value in record.headers or []:
+        if name == ORIGIN:
+            return value.decode() if isinstance(value, bytes) else value
+    return None
+
+
+class StateReader:
+    """Reads the state topics to their end, then tails them (no consumer group)."""
+
+    def __init__(self, settings: Settings, topics: Iterable[str], timeout: float = 30.0):
+        self.topics = list(topics)
+        self.timeout = timeout
+        self.consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+        deadline = time.monotonic() + timeout
+        assignment = []
+        for topic in self.topics:
+            partitions = self.consumer.partitions_for_topic(topic)
+            while not partitions:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"state topic {topic} does not exist")
+                time.sleep(0.2)
+                partitions = self.consumer.partitions_for_topic(topic)
+            assignment += [TopicPartition(topic, p) for p in sorted(partitions)]
+        self.assignment = assignment
+        self.consumer.assign(assignment)
+        self.consumer.seek_to_beginning(*assignment)
+
+    def read_to_end(self) -> list[StateRecord]:
+        """Every record up to the end offsets as of now (last write per key wins later)."""
+        ends = self.consumer.end_offsets(self.assignment)
+        deadline = time.monotonic() + self.timeout
+        out: list[StateRecord] = []
+        while any(self.consumer.position(tp) < ends[tp] for tp in self.assignment):
+            if time.monotonic() > deadline:
+                raise TimeoutError("state topics not read to their end in time")
+            out += self.poll(500)
+        return out
+
+    def poll(self, timeout_ms: int = 0) -> list[StateRecord]:
+        batch = self.consumer.poll(timeout_ms=timeout_ms)
+        return [
+            StateRecord(r.topic, r.key.decode() if r.key else "", r.value, _origin(r))
+            for records in batch.values()
+            for r in records
+        ]
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+class StateWriter:
+    """Produces state records with an ``origin`` header; ``flush`` waits for every ack."""
+
+    def __init__(self, settings: Settings, topics: Topics, origin: str) -> None:
+        self.topics = topics
+        self.origin = origin.encode()
+        self.producer = make_producer(settings, linger_ms=2)
+        self._futures: list[Any] = []
+
+    def _send(self, topic: str, key: str, value: bytes | None) -> None:
+        future = self.producer.send(
+            topic, key=key.encode(), value=value, headers=[(ORIGIN, self.origin)]
+        )
+        self._futures.append(future)
+
+    def alert(self, alert: Alert) -> None:
+        self._send(self.topics.alerts, alert.fingerprint, alert.to_bytes())
+
+    def nflog(self, entry: NflogEntry) -> None:
+        self._send(self.topics.notification_log, entry.key, entry.to_bytes())
+
+    def silence(self, silence: Silence) -> None:
+        self._send(self.topics.silences, silence.id, silence.to_bytes())
+
+    def raw(self, topic: str, key: str | None, value: bytes) -> None:
+        self._send(topic, key or "", value)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Block until every record sent so far is acknowledged; raises if one failed."""
+        if not self._futures:
+            return
+        self.producer.flush(timeout=timeout)
+        futures, self._futures = self._futures, []
+        for future in futures:
+            future.get(timeout=timeout)  # re-raises a failed produce
+
+    @property
+    def pending(self) -> int:
+        return len(self._futures)
+
+    def close(self) -> None:
+        self.producer.close(timeout=10)
+
+
+def latest(records: Iterable[StateRecord]) -> dict[tuple[str, str], StateRecord]:
+    found: dict[tuple[str, str], StateRecord] = {}
+    for record in records:
+        found[(record.topic, record.key)] = record
+    return found
+
+
+def load_alerts(settings: Settings, topics: Topics) -> dict[str, Alert]:
+    """The current value of every alert (for the CLI and other read-only users)."""
+    reader = StateReader(settings, [topics.alerts])
+    try:
+        records = latest(reader.read_to_end())
+    finally:
+        reader.close()
+    return {k: Alert.from_bytes(r.value) for (_, k), r in records.items() if r.value}
+
+
+def load_silences(settings: Settings, topics: Topics) -> dict[str, Silence]:
+    reader = StateReader(settings, [topics.silences])
+    try:
+        records = latest(reader.read_to_end())
+    finally:
+        reader.close()
+    return {k: Silence.from_bytes(r.value) for (_, k), r in records.items() if r.value}

@@ -1,0 +1,86 @@
+"""Helpers for the alerting tests that run against the real broker."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+
+from werkzeug import Request, Response
+
+from streams.kafka.clients import make_producer
+from streams.schema import Detection
+from streams.settings import Settings
+from streams.topics import Topics
+
+SECRET = "test-secret-0123456789"
+
+
+def rules_yaml(url: str, *, group_wait: str = "0s", extra: str = "") -> str:
+    return f"""
+receivers:
+  - name: hook
+    sink: {{type: webhook, url: "{url}", secret: "{SECRET}"}}
+route:
+  receiver: hook
+  group_by: [alertname, department]
+  group_wait: {group_wait}
+  group_interval: 1s
+  repeat_interval: 1h
+inhibit_rules:
+  - source_matchers: ['region_level="department"']
+    target_matchers: ['region_level="municipality"']
+    equal: [signal, department]
+rules:
+  - name: violence_spike
+    select:
+      signals: ["incidents*"]
+      min_score: 3
+    severity:
+      by: score
+      bands: [{{severity: warning, at_least: 3}}, {{severity: critical, at_least: 6}}]
+    annotations:
+      summary: "Violence spike in {{{{ region.name }}}}"
+{extra}
+"""
+
+
+def produce_detections(settings: Settings, topics: Topics, detections: list[Detection]) -> None:
+    producer = make_producer(settings)
+    try:
+        for d in detections:
+            producer.send(topics.detections, key=d.key.encode(), value=d.to_bytes())
+        producer.send(topics.detections, key=b"bad", value=b"{not json")
+        producer.flush(30)
+    finally:
+        producer.close()
+
+
+class WebhookRecorder:
+    """A webhook handler that records each request (and can stall the first N)."""
+
+    def __init__(self, stall_first: int = 0, stall_seconds: float = 0.0) -> None:
+        self.requests: list[dict] = []
+        self.keys: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.stall_first = stall_first
+        self.stall_seconds = stall_seconds
+        self.stalling = threading.Event()
+
+    def __call__(self, request: Request) -> Response:
+        with self.lock:
+            stall = self.stall_first > 0
+            self.stall_first -= 1
+        if stall:
+            self.stalling.set()
+            threading.Event().wait(self.stall_seconds)
+            return Response("gone", status=503)
+        body = json.loads(request.get_data())
+        with self.lock:
+            self.requests.append(body)
+            self.keys[request.headers["Idempotency-Key"]] += 1
+        return Response("ok", status=200)
+
+    def alerts(self) -> list[dict]:
+        with self.lock:
+            return [a for body in self.requests for a in body["alerts"]]

@@ -1,0 +1,93 @@
+"""The dispatcher through the real broker, to a real local webhook server."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from alerts.config import parse_config
+from alerts.dispatcher import AlertDispatcher
+from alerts.matchers import Matcher
+from alerts.settings import AlertsSettings
+from alerts.silences import Silence
+from streams.schema import Alert, AlertState, DeadLetter
+from streams.topics import Topics
+from tests.alerts.factories import ANTIOQUIA, ITUANGO, MEDELLIN, TUMACO, detection
+from tests.alerts.kafka_support import WebhookRecorder, produce_detections, rules_yaml
+from tests.kafka_helpers import consume_all
+
+pytestmark = pytest.mark.kafka
+
+FAST = AlertsSettings(idle_seconds=1.5, poll_ms=50, api_port=0)
+
+
+def dispatcher(settings, url: str, **kw) -> AlertDispatcher:
+    return AlertDispatcher(settings, parse_config(rules_yaml(url, **kw)), alerts_settings=FAST)
+
+
+def test_detection_to_webhook_end_to_end(isolated_settings, httpserver) -> None:
+    recorder = WebhookRecorder()
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(recorder)
+    topics = Topics(isolated_settings.kafka.topic_prefix)
+    d = AlertDispatcher(
+        isolated_settings,
+        parse_config(rules_yaml(httpserver.url_for("/hook"))),
+        alerts_settings=FAST,
+    )
+    asyncio.run(d.start())  # creates the topics
+    asyncio.run(d.close())
+    produce_detections(
+        isolated_settings,
+        topics,
+        [detection(MEDELLIN, score=7), detection(ANTIOQUIA, score=4), detection(TUMACO, score=2)],
+    )
+    dispatcher(isolated_settings, httpserver.url_for("/hook")).run(until_idle=True)
+
+    alerts = recorder.alerts()
+    # Tumaco is under min_score; Medellín is inhibited by its department (same signal)
+    assert [a["labels"]["region"] for a in alerts] == ["05"]
+    assert alerts[0]["annotations"]["summary"] == "Violence spike in Antioquia"
+    assert all(count == 1 for count in recorder.keys.values())
+
+    states = [Alert.from_bytes(r.value) for r in consume_all(isolated_settings, topics.alerts)]
+    assert sorted(a.labels["region"] for a in states) == ["05", "05001"]
+    assert {a.state for a in states} == {AlertState.FIRING}
+    [letter] = consume_all(isolated_settings, topics.dlq, expect=1)
+    assert "cannot decode Detection" in DeadLetter.from_bytes(letter.value).reason
+
+
+def test_restart_resends_nothing_and_silences_survive(isolated_settings, httpserver) -> None:
+    recorder = WebhookRecorder()
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(recorder)
+    url = httpserver.url_for("/hook")
+    topics = Topics(isolated_settings.kafka.topic_prefix)
+
+    first = dispatcher(isolated_settings, url)
+    asyncio.run(first.start())
+    now = dt.datetime.now(dt.UTC)
+    silence = Silence(
+        matchers=[Matcher.parse('region=~"52.*"')],
+        starts_at=now,
+        ends_at=now + dt.timedelta(hours=1),
+        created_by="ana",
+        comment="operation in Nariño",
+    )
+    asyncio.run(first.put_silence(silence))
+    asyncio.run(first.close())
+    produce_detections(isolated_settings, topics, [detection(ITUANGO)])
+    dispatcher(isolated_settings, url).run(until_idle=True)
+    assert [a["labels"]["region"] for a in recorder.alerts()] == ["05361"]
+
+    # restarted: the silence is read back from its compacted topic, Ituango is not resent
+    produce_detections(isolated_settings, topics, [detection(TUMACO), detection(MEDELLIN)])
+    again = dispatcher(isolated_settings, url)
+    asyncio.run(again.start())
+    assert again.engine.silencer.get(silence.id) == silence
+    asyncio.run(again.arun(until_idle=True))
+    regions = sorted(a["labels"]["region"] for a in recorder.alerts())
+    # Tumaco silenced; Medellín joins Ituango's group: one new notice with both
+    assert regions == ["05001", "05361", "05361"]
+    assert len(recorder.requests) == 2
+    assert all(count == 1 for count in recorder.keys.values())
