@@ -85,6 +85,15 @@ class Detector(ABC):
         """The parameters a detection reports (the validated config)."""
         return self.config.model_dump(mode="json")
 
+    def history_length(self, freq: int) -> int | None:
+        """How many trailing values ``evaluate`` needs to judge (``None``: all it is given).
+
+        Runs when the worker sizes its per-series history; a detector given fewer
+        values returns ``None`` from ``evaluate``, given more it ignores the older ones
+        unless this is ``None``.
+        """
+        return None
+
     @abstractmethod
     def evaluate(self, values: Sequence[float], context: SeriesContext) -> DetectorResult | None:
         """Judge ``values[-1]`` against ``values[:-1]``; ``None`` when history is too short."""
