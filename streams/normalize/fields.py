@@ -19,6 +19,8 @@ _EU_THOUSANDS = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")
 _SOCRATA_EXPORT = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}) \d{1,2}:\d{2}(:\d{2})? ?[AaPp][Mm]$")
 _DAY_FIRST = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _COMPACT = re.compile(r"^\d{8}$")
+_EPOCH = re.compile(r"^\d{9,11}(\.\d+)?$")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 class Row:
@@ -121,25 +123,32 @@ def date_field(row: Row, *fields: str) -> dt.date:
 
 
 def parse_instant(value: Any) -> dt.datetime | None:
-    """A source revision marker as an aware datetime: unix seconds, YYYYMMDDHHMMSS or ISO."""
-    if value is None or value == "":
+    """A revision marker as an aware datetime, or None when it is not a time.
+
+    Accepted: unix seconds (ACLED ``timestamp``), ``YYYYMMDDHHMMSS`` (GDELT ``DATEADDED``) and
+    ISO datetimes (Socrata ``:updated_at``). Opaque markers (a UCDP version "24.1", a row
+    digest) are not times: they give None and the merger compares content instead.
+    """
+    if value is None:
         return None
     s = str(value).strip()
-    if s.isdigit() and len(s) == 14:
-        return dt.datetime.strptime(s, "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
-    if s.replace(".", "", 1).isdigit():
-        return dt.datetime.fromtimestamp(float(s), dt.UTC)
-    parsed = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    try:
+        if s.isdigit() and len(s) == 14:
+            return dt.datetime.strptime(s, "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+        if _EPOCH.match(s):
+            return dt.datetime.fromtimestamp(float(s), dt.UTC)
+        if _ISO.match(s):
+            parsed = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
 
 
 def revision(row: Row, field: str | None, fallback: Any = None) -> dt.datetime | None:
+    """The record's revision time from ``field``, else from ``raw.source_revision``."""
     value = row.get(field) if field else None
-    value = value if value is not None else fallback
-    try:
-        return parse_instant(value)
-    except (ValueError, OverflowError, OSError):
-        raise row.error(field or "source_revision", value, "not a timestamp") from None
+    return parse_instant(value if value is not None else fallback)
 
 
 def coordinate(row: Row, field: str, low: float, high: float) -> float | None:

@@ -20,6 +20,7 @@ from streams.schema import GeoPrecision, Location, NewsArticle, RawRecord
 
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
+_GDELT_SEEN = re.compile(r"\d{8}T\d{6}Z")
 _BOGOTA = dt.timezone(dt.timedelta(hours=-5))
 
 
@@ -33,7 +34,7 @@ def _text(value: str | None) -> str | None:
 def _published(row: Row, *fields: str) -> dt.datetime:
     value = row.require(*fields)
     try:
-        if re.fullmatch(r"\d{8}T\d{6}Z", value):
+        if _GDELT_SEEN.fullmatch(value):
             return dt.datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
         if value[:4].isdigit() and "-" in value[:8]:
             parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
