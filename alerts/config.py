@@ -140,12 +140,21 @@ def load_config(path: str | Path) -> AlertingConfig:
 
 def check_sinks(config: AlertingConfig) -> list[str]:
     """Validate every receiver's sink block against its plugin; returns the problems."""
+    import asyncio
+
     from alerts.sinks.registry import load_sink
 
     problems = []
+    built = []
     for receiver in config.receivers:
         try:
-            load_sink(receiver.sink["type"], receiver.name, receiver.sink)
+            built.append(load_sink(receiver.sink["type"], receiver.name, receiver.sink))
         except ValueError as exc:
             problems.append(f"receivers.{receiver.name}: {exc}")
+
+    async def close_all() -> None:
+        for sink in built:
+            await sink.aclose()
+
+    asyncio.run(close_all())
     return problems

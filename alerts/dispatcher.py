@@ -306,7 +306,8 @@ class AlertDispatcher:
         # gather raises if one failed, before any log entry is written
         await asyncio.gather(*durable)
         for o in outgoing:
-            self.writer.nflog(o.entry)
+            if o.entry is not None:
+                self.writer.nflog(o.entry)
         if outgoing:
             await asyncio.to_thread(self.writer.flush)
         self.gates.open(keys)

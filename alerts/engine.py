@@ -33,12 +33,13 @@ class Outgoing:
     """One flush decision for one (group, receiver).
 
     ``notification`` is set when the receiver must be told; ``entry`` is the new log
-    entry to persist (after the notification is safely in the outbox).
+    entry to persist (after the notification is safely in the outbox), ``None`` when
+    the log does not change (only ``muted`` has news).
     """
 
     receiver: str
     group_key: str
-    entry: NflogEntry
+    entry: NflogEntry | None
     notification: Notification | None
     muted: dict[str, str] = field(default_factory=dict)  # fingerprint → why
 
@@ -186,7 +187,7 @@ class AlertEngine:
             now=now,
         )
         if decision is Decision.SKIP:
-            return None
+            return Outgoing(receiver, group.key, None, None, muted) if muted else None
         sent = decision is Decision.SEND
         new_entry = next_entry(
             entry,

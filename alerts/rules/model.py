@@ -60,6 +60,10 @@ class Selector(_Strict):
     params: dict[str, Any] = Field(
         default_factory=dict, description="detector parameters that must be equal"
     )
+    direction: Literal["up", "down", "any"] = Field(
+        default="any",
+        description="up: observed above expected (rises); down: below (drops); any: either",
+    )
 
     @field_validator("signals", "detectors", mode="before")
     @classmethod
@@ -87,6 +91,11 @@ class Selector(_Strict):
 
     def exceeds(self, detection: Detection) -> bool:
         """True when the detection's numbers pass the rule's minimums."""
+        expected = detection.expected
+        if self.direction == "up" and expected is not None and detection.observed <= expected:
+            return False
+        if self.direction == "down" and (expected is None or detection.observed >= expected):
+            return False
         if self.min_observed is not None and detection.observed < self.min_observed:
             return False
         if self.max_p_value is not None and (

@@ -1,0 +1,60 @@
+"""``vigia alerts serve``: the dispatcher, its HTTP API and its /metrics + /health server.
+
+SIGINT and SIGTERM stop the loop cleanly: in-flight deliveries are awaited (30 s
+at most; what is left stays in the outbox for the next start), writes flushed,
+clients closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+
+from alerts.api import start_api
+from alerts.dispatcher import AlertDispatcher
+from alerts.settings import AlertsSettings
+from streams.health import HealthServer, broker_reachable
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def serve(
+    settings: Settings,
+    rules_file: Path | None = None,
+    options: AlertsSettings | None = None,
+    *,
+    until_idle: bool = False,
+    metrics_port: int | None = None,
+) -> None:
+    options = options or AlertsSettings()
+    dispatcher = AlertDispatcher(settings, rules_file, alerts_settings=options)
+    health = HealthServer(
+        "alerts",
+        registry=dispatcher.metrics.registry,
+        host=settings.metrics.host,
+        port=settings.metrics.port if metrics_port is None else metrics_port,
+    )
+    health.add_check("broker", broker_reachable(settings.bootstrap_servers))
+    health.add_check("dispatcher", lambda: dispatcher.started)
+    health.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, dispatcher._stop.set)
+    runner = None
+    try:
+        await dispatcher.start()
+        runner, port = await start_api(
+            dispatcher, options.api_token, options.api_host, options.api_port
+        )
+        log.info("alerts API on http://%s:%d, metrics on :%d", options.api_host, port, health.port)
+        await dispatcher.arun(until_idle=until_idle)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await dispatcher.close()
+        health.stop()
