@@ -56,7 +56,12 @@ class KafkaSink(AlertSink):
         from streams.kafka.clients import make_producer
 
         if self._producer is None:
-            options: dict[str, Any] = {"request_timeout_ms": int(self.config.timeout * 1000)}
+            ms = int(self.config.timeout * 1000)
+            options: dict[str, Any] = {
+                "request_timeout_ms": ms,
+                "max_block_ms": ms,
+                "bootstrap_timeout_ms": ms,
+            }
             if self.config.bootstrap_servers:
                 options["bootstrap_servers"] = self.config.bootstrap_servers.split(",")
             self._producer = make_producer(self._settings, **options)
