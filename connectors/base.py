@@ -28,6 +28,7 @@ Hooks, in the order the runner calls them:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -52,9 +53,16 @@ class ConnectorConfig(BaseModel):
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """The cursor that covers every item yielded before it."""
+    """The cursor that covers every item yielded before it.
+
+    The cursor is copied (through JSON) when the checkpoint is made, so a connector
+    may keep mutating its own state, and a cursor that is not JSON fails right here.
+    """
 
     cursor: Cursor
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cursor", json.loads(json.dumps(self.cursor)))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,83 @@
+"""Helpers for the connector tests: poll a connector directly, run one in a child process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from kafka import TopicPartition
+from prometheus_client import CollectorRegistry
+
+from connectors.base import ConnectorContext
+from connectors.instances import build_instance
+from connectors.metrics import ConnectorMetrics
+from streams.kafka.clients import make_consumer, make_producer
+from streams.schema import ConnectorOffset
+from streams.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def fresh_metrics() -> ConnectorMetrics:
+    return ConnectorMetrics(CollectorRegistry())
+
+
+async def _collect(spec: dict, cursor: dict | None, metrics: ConnectorMetrics) -> list:
+    instance = build_instance(spec)
+    connector = instance.connector_class(instance.name, instance.config, ConnectorContext(metrics))
+    try:
+        await connector.open()
+        return [item async for item in connector.poll(cursor) if item is not None]
+    finally:
+        await connector.close()
+
+
+def collect(spec: dict, cursor: dict | None = None, metrics: ConnectorMetrics | None = None):
+    """Every item one poll yields (records, dead records, checkpoints), without Kafka."""
+    return asyncio.run(_collect(spec, cursor, metrics or fresh_metrics()))
+
+
+def metric(metrics: ConnectorMetrics, name: str, **labels: str) -> float:
+    return metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+def seed_offset(settings: Settings, topic: str, instance: str, cursor: dict[str, Any]) -> None:
+    producer = make_producer(settings)
+    offset = ConnectorOffset(connector=instance, cursor=cursor)
+    producer.send(topic, key=instance.encode(), value=offset.to_bytes())
+    producer.flush()
+    producer.close()
+
+
+def count_uncommitted(settings: Settings, topic: str) -> int:
+    """Records in a topic including aborted ones (``read_uncommitted``), control markers excluded."""
+    consumer = make_consumer(settings, group_id=None, isolation_level="read_uncommitted")
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        end = consumer.end_offsets([tp])[tp]
+        count = 0
+        while consumer.position(tp) < end:
+            count += sum(len(v) for v in consumer.poll(timeout_ms=300).values())
+        return count
+    finally:
+        consumer.close()
+
+
+def run_child_that_dies_at_commit(settings: Settings, spec: dict, tmp_path: Path, kill_at: int):
+    """Run the runner in a child process that SIGKILLs itself at commit ``kill_at``.
+
+    The kill happens after that transaction's records were flushed to the broker and
+    before ``commit_transaction()``: the worst moment for exactly-once.
+    """
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(spec))
+    env = {**os.environ, "VIGIA_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix}
+    command = [sys.executable, "-m", "tests.connectors.crash_child", str(spec_file), str(kill_at)]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, timeout=120)
