@@ -1,0 +1,14 @@
+"""Cross-source incident merging (pure; its state can live in faust tables).
+
+Usage::
+
+    merger = IncidentMerger(MergeConfig(window_days=1))   # state: plain dicts or faust tables
+    outcome = merger.observe(incident)   # per canonical incident or news article, in order
+    outcome.incidents                    # cluster id → merged incident now (None: retract)
+    outcome.affected                     # (signal, level, region, day) cells to re-evaluate
+"""
+
+from streams.merge.merger import IncidentMerger
+from streams.merge.state import Bucket, MergeConfig, MergeOutcome, MergerState, family
+
+__all__ = ["Bucket", "IncidentMerger", "MergeConfig", "MergeOutcome", "MergerState", "family"]

@@ -1,0 +1,286 @@
+"""Merge the same incident reported by several sources into one (pure; no Kafka).
+
+Called by the worker once per canonical incident or news article, in offset order, and by the
+backtest in file order. Matching: same municipality, same merge family (lethal violence /
+unrest), a record within ``window_days`` of the cluster's first record, and at most one record
+per *exclusive* source (ACLED, UCDP, massacres). Department- and country-level incidents never
+merge (too coarse to tell incidents apart) but are still tracked so redelivery and revisions
+work. News articles only corroborate: they join a cluster in their first mentioned municipality
+and are listed in ``corroborated_by``, but never make an incident on their own.
+
+Per-record cost: a few dict lookups (``2 × window_days + 1`` index cells) plus one JSON dump of
+the record; no search over the state. Memory is bounded by ``retention_days`` of event time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from streams.merge.state import (
+    Bucket,
+    MergeConfig,
+    MergeOutcome,
+    MergerState,
+    family,
+)
+from streams.schema import CanonicalEvent, ConflictIncident, NewsArticle
+
+_MAX_URLS = 20
+
+
+class IncidentMerger:
+    """Cross-source incident merging over a :class:`MergerState`."""
+
+    def __init__(self, config: MergeConfig | None = None, state: MergerState | None = None):
+        self.config = config or MergeConfig()
+        self.state = state or MergerState()
+        self._rank = {s: i for i, s in enumerate(self.config.priority)}
+
+    # -- public ---------------------------------------------------------------------------
+
+    def observe(self, event: CanonicalEvent) -> MergeOutcome:
+        """Add or update one record; see :class:`MergeOutcome` for what comes back.
+
+        Raises ``TypeError`` for an event that is neither an incident nor a news article
+        (seizures and cultivation estimates are not merged: the worker must not send them).
+        """
+        if not isinstance(event, ConflictIncident | NewsArticle):
+            raise TypeError(f"cannot merge a {type(event).__name__} ({event.key})")
+        key = event.key
+        day = event.event_date.toordinal()
+        st = self.state
+        if day < self._watermark() - self.config.retention_days:
+            if key in st.members:  # still tracked (its cluster is not evicted yet)
+                return self._update(key, event, day)
+            value = event if isinstance(event, ConflictIncident) else None
+            cid = f"expired:{key}"
+            return MergeOutcome("expired", key, cid, {cid: value}, frozenset(_contribution(value)))
+        if key in st.members:
+            return self._update(key, event, day)
+        before: dict[str, dict[Bucket, float]] = {}
+        cid = self._insert(key, event, day, before)
+        self._advance(day)
+        status = "new" if len(st.clusters[cid]["keys"]) == 1 else "merged"
+        return self._outcome(status, key, cid, before)
+
+    def evict(self, before: dt.date) -> list[str]:
+        """Forget clusters anchored before ``before``; returns their ids (for logging)."""
+        st = self.state
+        last = int(st.meta.get("evicted", st.meta.get("first", before.toordinal())))
+        gone: list[str] = []
+        for day in range(last, before.toordinal()):
+            for cid in st.days.pop(str(day), []) or []:
+                cluster = st.clusters.get(cid)
+                if cluster is None or cluster["day"] != day:
+                    continue
+                gone.append(cid)
+                for member in cluster["keys"]:
+                    st.members.pop(member, None)
+                self._unindex(cid, cluster)
+                del st.clusters[cid]
+        st.meta["evicted"] = max(last, before.toordinal())
+        return gone
+
+    def incident(self, cid: str) -> ConflictIncident | None:
+        """The merged incident of a cluster now (None for news only or an unknown id)."""
+        cluster = self.state.clusters.get(cid)
+        return self._merged(cluster) if cluster else None
+
+    # -- updates --------------------------------------------------------------------------
+
+    def _update(self, key: str, event: CanonicalEvent, day: int) -> MergeOutcome:
+        st = self.state
+        old = st.members[key]
+        rev = _rev(event)
+        data = event.model_dump(mode="json")
+        if rev == old["rev"] and (rev is not None or _fingerprint(data) == old["fp"]):
+            return MergeOutcome("duplicate", key, old["cid"])
+        if rev is not None and old["rev"] is not None and rev < old["rev"]:
+            return MergeOutcome("stale", key, old["cid"])
+        before: dict[str, dict[Bucket, float]] = {}
+        self._remove(key, before)
+        cid = self._insert(key, event, day, before, data)
+        self._advance(day)
+        return self._outcome("revised", key, cid, before)
+
+    def _insert(
+        self, key: str, event: CanonicalEvent, day: int, before: dict, data: dict | None = None
+    ) -> str:
+        st = self.state
+        data = data if data is not None else event.model_dump(mode="json")
+        is_news = isinstance(event, NewsArticle)
+        muni = event.location.municipality_code
+        fam = "violence" if is_news else family(event.category)
+        cid = self._find(event, muni, fam, day, is_news) if muni else None
+        if cid is None:
+            cid = key
+            n = 1
+            while cid in st.clusters:
+                n += 1
+                cid = f"{key}~{n}"
+            st.clusters[cid] = {"keys": [], "muni": muni, "fam": fam, "day": day,
+                                "news": is_news}  # fmt: skip
+            before.setdefault(cid, {})
+            if muni and event.source in self.config.merge_sources:
+                cell = f"{muni}|{day}"
+                st.index[cell] = [*(st.index.get(cell) or []), cid]
+            st.days[str(day)] = [*(st.days.get(str(day)) or []), cid]
+            st.meta.setdefault("first", day)
+            if day < int(st.meta["first"]):
+                st.meta["first"] = day
+        else:
+            before.setdefault(cid, self._contrib(st.clusters[cid]))
+        cluster = st.clusters[cid]
+        st.clusters[cid] = {**cluster, "keys": [*cluster["keys"], key],
+                            "news": cluster["news"] and is_news}  # fmt: skip
+        st.members[key] = {
+            "cid": cid,
+            "rev": _rev(event),
+            "fp": _fingerprint(data),
+            "day": day,
+            "src": event.source,
+            "news": is_news,
+            "ev": None if is_news else data,
+        }
+        return cid
+
+    def _remove(self, key: str, before: dict) -> None:
+        st = self.state
+        cid = st.members[key]["cid"]
+        cluster = st.clusters[cid]
+        before.setdefault(cid, self._contrib(cluster))
+        del st.members[key]
+        keys = [k for k in cluster["keys"] if k != key]
+        if keys:
+            news_only = all(st.members[k]["news"] for k in keys)
+            st.clusters[cid] = {**cluster, "keys": keys, "news": news_only}
+        else:
+            self._unindex(cid, cluster)
+            del st.clusters[cid]
+            days = [c for c in st.days.get(str(cluster["day"])) or [] if c != cid]
+            st.days[str(cluster["day"])] = days
+
+    def _unindex(self, cid: str, cluster: dict) -> None:
+        if not cluster["muni"]:
+            return
+        cell = f"{cluster['muni']}|{cluster['day']}"
+        remaining = [c for c in self.state.index.get(cell) or [] if c != cid]
+        if remaining:
+            self.state.index[cell] = remaining
+        else:
+            self.state.index.pop(cell, None)
+
+    def _find(self, event, muni: str, fam: str, day: int, is_news: bool) -> str | None:
+        cfg = self.config
+        if event.source not in cfg.merge_sources:
+            return None
+        st = self.state
+        best: tuple[int, str] | None = None
+        for d in range(day - cfg.window_days, day + cfg.window_days + 1):
+            for cid in st.index.get(f"{muni}|{d}") or ():
+                cluster = st.clusters[cid]
+                if cluster["fam"] != fam:
+                    continue
+                if (
+                    not is_news
+                    and event.source in cfg.exclusive_sources
+                    and any(st.members[k]["src"] == event.source for k in cluster["keys"])
+                ):
+                    continue
+                rank = (abs(d - day), cid)
+                if best is None or rank < best:
+                    best = rank
+        return best[1] if best else None
+
+    def _advance(self, day: int) -> None:
+        meta = self.state.meta
+        if day > int(meta.get("wm", day - 1)):
+            meta["wm"] = day
+            cutoff = day - self.config.retention_days - self.config.window_days
+            if cutoff > int(meta.get("evicted", meta.get("first", cutoff))):
+                self.evict(dt.date.fromordinal(cutoff))
+
+    def _watermark(self) -> int:
+        return int(self.state.meta.get("wm", 0))
+
+    # -- outputs --------------------------------------------------------------------------
+
+    def _outcome(self, status, key: str, cid: str, before: dict) -> MergeOutcome:
+        incidents: dict[str, ConflictIncident | None] = {}
+        affected: set[Bucket] = set()
+        for touched, old in before.items():
+            cluster = self.state.clusters.get(touched)
+            merged = self._merged(cluster) if cluster else None
+            incidents[touched] = merged
+            new = _contribution(merged)
+            affected.update(b for b in old.keys() | new.keys() if old.get(b) != new.get(b))
+        return MergeOutcome(status, key, cid, incidents, frozenset(affected))
+
+    def _primary(self, cluster: dict) -> str | None:
+        if cluster["news"]:
+            return None
+        members = self.state.members
+        incidents = [k for k in cluster["keys"] if not members[k]["news"]]
+        lowest = len(self._rank)
+        return min(incidents, key=lambda k: (self._rank.get(members[k]["src"], lowest), k))
+
+    def _contrib(self, cluster: dict) -> dict[Bucket, float]:
+        """Like :func:`_contribution` of the merged incident, read from the primary's JSON."""
+        primary = self._primary(cluster)
+        if primary is None:
+            return {}
+        ev = self.state.members[primary]["ev"]
+        loc = ev["location"]
+        region = loc["municipality_code"] or loc["department_code"] or loc["country"]
+        level = (
+            "municipality"
+            if loc["municipality_code"]
+            else ("department" if loc["department_code"] else "country")
+        )
+        return _cells(level, region, ev["event_date"], ev["category"], ev["fatalities"]["best"])
+
+    def _merged(self, cluster: dict) -> ConflictIncident | None:
+        primary = self._primary(cluster)
+        if primary is None:
+            return None
+        members = self.state.members
+        data = dict(members[primary]["ev"])
+        urls = list(data.get("source_urls") or [])
+        for k in sorted(cluster["keys"]):
+            if k != primary and members[k]["ev"]:
+                urls += [u for u in members[k]["ev"].get("source_urls") or [] if u not in urls]
+        data["source_urls"] = urls[:_MAX_URLS]
+        data["corroborated_by"] = sorted(k for k in cluster["keys"] if k != primary)
+        return ConflictIncident.model_validate(data)
+
+
+def _contribution(incident: ConflictIncident | None) -> dict[Bucket, float]:
+    """The counter cells one (merged) incident adds to, at its most precise region."""
+    if incident is None:
+        return {}
+    loc = incident.location
+    region = loc.municipality_code or loc.department_code or loc.country
+    return _cells(
+        loc.level.value, region, incident.event_date.isoformat(), incident.category.value,
+        incident.fatalities.best,
+    )  # fmt: skip
+
+
+def _cells(level: str, region: str, day: str, category: str, deaths: int) -> dict[Bucket, float]:
+    return {
+        Bucket("incidents", level, region, day): 1.0,
+        Bucket(f"incidents.{category}", level, region, day): 1.0,
+        Bucket("fatalities", level, region, day): float(deaths),
+    }
+
+
+def _rev(event: CanonicalEvent) -> str | None:
+    rev = event.source_revision
+    return rev.astimezone(dt.UTC).isoformat() if rev else None
+
+
+def _fingerprint(data: dict) -> str:
+    data = {k: v for k, v in data.items() if k != "corroborated_by"}
+    return hashlib.blake2b(json.dumps(data, sort_keys=True).encode(), digest_size=12).hexdigest()

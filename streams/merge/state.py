@@ -1,0 +1,108 @@
+"""The merger's configuration, its state (plain mappings of JSON values) and its outputs.
+
+The state is five mappings from strings to JSON-able values, so each can be a faust ``Table``
+(or a plain ``dict`` in tests and the backtest). Values are never mutated in place: every change
+assigns a new value to its key, which is what a changelog-backed table needs to record it.
+
+* ``members[event key]`` → ``{"cid", "rev", "fp", "day", "src", "news", "ev"}`` — one per
+  source record: its cluster, revision (ISO text or None), content fingerprint, event day
+  (proleptic ordinal), source, whether it is news, and the event as JSON (incidents only).
+* ``clusters[cid]`` → ``{"keys": [...], "muni": code or None, "fam": family, "day": ordinal}``
+* ``index[f"{municipality}|{day}"]`` → ``[cid, ...]`` — clusters anchored on that day.
+* ``days[str(day)]`` → ``[cid, ...]`` — for eviction by event time.
+* ``meta`` → ``{"wm": newest day seen, "evicted": last day evicted}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple
+
+from streams.schema import ConflictIncident, IncidentCategory
+
+Mapping = MutableMapping[str, Any]
+
+#: Categories that may describe the same lethal incident seen by different sources.
+VIOLENCE = frozenset(
+    {
+        IncidentCategory.BATTLE, IncidentCategory.VIOLENCE_AGAINST_CIVILIANS,
+        IncidentCategory.EXPLOSION_REMOTE_VIOLENCE, IncidentCategory.STATE_BASED,
+        IncidentCategory.NON_STATE, IncidentCategory.ONE_SIDED, IncidentCategory.ASSAULT,
+        IncidentCategory.FIGHT, IncidentCategory.MASS_VIOLENCE,
+        IncidentCategory.OTHER_MATERIAL_CONFLICT,
+    }
+)  # fmt: skip
+UNREST = frozenset({IncidentCategory.RIOT, IncidentCategory.PROTEST})
+
+
+def family(category: IncidentCategory) -> str:
+    """Merge family of a category: ``violence``, ``unrest`` or the category itself (no merge)."""
+    if category in VIOLENCE:
+        return "violence"
+    if category in UNREST:
+        return "unrest"
+    return category.value
+
+
+class Bucket(NamedTuple):
+    """One counter cell an incident contributes to: (signal, region level, region code, day)."""
+
+    signal: str
+    level: str
+    region: str
+    day: str
+
+
+@dataclass(frozen=True)
+class MergeConfig:
+    """How the merger matches records; defaults follow the issue (±1 day, same municipality)."""
+
+    #: Records within this many days of a cluster's first record may join it.
+    window_days: int = 1
+    #: Clusters whose day is older than (newest day seen − retention) are forgotten.
+    retention_days: int = 120
+    #: Sources whose records may merge with other sources' records.
+    merge_sources: frozenset[str] = frozenset(
+        {"acled", "ucdp", "gdelt", "massacres", "rss", "gdelt_doc"}
+    )
+    #: Sources that report each incident once: at most one of their records per cluster
+    #: (two ACLED events in one town on one day are two incidents; GDELT repeats itself).
+    exclusive_sources: frozenset[str] = frozenset({"acled", "ucdp", "massacres", "homicides"})
+    #: Whose values the merged incident shows, best first; others follow in key order.
+    priority: tuple[str, ...] = ("ucdp", "acled", "massacres", "homicides", "gdelt")
+
+
+@dataclass
+class MergerState:
+    """The five mappings (plain dicts by default; faust tables in the worker)."""
+
+    members: Mapping = field(default_factory=dict)
+    clusters: Mapping = field(default_factory=dict)
+    index: Mapping = field(default_factory=dict)
+    days: Mapping = field(default_factory=dict)
+    meta: Mapping = field(default_factory=dict)
+
+
+Status = Literal["new", "merged", "duplicate", "stale", "revised", "expired", "ignored"]
+
+
+@dataclass
+class MergeOutcome:
+    """What one :meth:`IncidentMerger.observe` did.
+
+    ``incidents`` maps each touched cluster id to its merged incident now, or None when the
+    cluster no longer holds an incident (emptied by a revision, or news only): the counter
+    replaces its contribution for that cluster id. ``affected`` lists the buckets whose counted
+    value changed, for re-evaluation; empty for a duplicate or a pure corroboration.
+    """
+
+    status: Status
+    key: str
+    cluster_id: str | None
+    incidents: dict[str, ConflictIncident | None] = field(default_factory=dict)
+    affected: frozenset[Bucket] = frozenset()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.incidents)
