@@ -41,7 +41,8 @@ Outcome = Literal["delivered", "dead_lettered", "skipped", "pending"]
 @dataclass(frozen=True)
 class DeliveryResult:
     """How one delivery ended. ``pending``: not finished (the dead letter could not be
-    written); the entry stays in the outbox for the next ``recover``."""
+    written: the entry stays in the outbox for the next ``recover``; or, for a caller
+    that joined a delivery in flight, the outbox write failed)."""
 
     receiver: str
     key: str
@@ -116,9 +117,10 @@ class Deliverer:
             done: asyncio.Future[DeliveryResult] = asyncio.get_running_loop().create_future()
             done.set_result(DeliveryResult(receiver, entry.key, "skipped", 0))
             return done
-        await self.outbox.put(entry)
-        self.metrics.outbox_depth.set(len(self.outbox))
-        return self._start(entry)
+        durable: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        task = self._start(entry, durable)
+        await durable  # raises if the outbox write failed (then nothing was sent)
+        return task
 
     async def recover(self) -> list[DeliveryResult]:
         """Deliver everything left in the outbox by an earlier run; call once at start-up.
@@ -130,7 +132,7 @@ class Deliverer:
         self.metrics.outbox_depth.set(len(self.outbox))
         if entries:
             log.info("recovering %d pending deliveries from the outbox", len(entries))
-        tasks = [self._inflight.get(e.key) or self._start(e) for e in entries]
+        tasks = [self._inflight.get(e.key) or self._start(e, None) for e in entries]
         return list(await asyncio.gather(*tasks))
 
     async def drain(self) -> None:
@@ -149,11 +151,31 @@ class Deliverer:
 
     # -- internals --------------------------------------------------------------------
 
-    def _start(self, entry: OutboxEntry) -> asyncio.Task[DeliveryResult]:
-        task = asyncio.create_task(self._deliver(entry), name=f"deliver {entry.key}")
+    def _start(
+        self, entry: OutboxEntry, durable: asyncio.Future[None] | None
+    ) -> asyncio.Task[DeliveryResult]:
+        """Run the delivery as a task, registered at once so the same key never runs twice.
+
+        ``durable``: write the entry to the outbox first and resolve this future when
+        the write is durable (or fail it); None for entries read back from the outbox.
+        """
+        task = asyncio.create_task(self._run(entry, durable), name=f"deliver {entry.key}")
         self._inflight[entry.key] = task
         task.add_done_callback(lambda _t, key=entry.key: self._inflight.pop(key, None))
         return task
+
+    async def _run(
+        self, entry: OutboxEntry, durable: asyncio.Future[None] | None
+    ) -> DeliveryResult:
+        if durable is not None:
+            try:
+                await self.outbox.put(entry)
+            except Exception as exc:
+                durable.set_exception(exc)
+                return DeliveryResult(entry.receiver, entry.key, "pending", 0, str(exc))
+            durable.set_result(None)
+            self.metrics.outbox_depth.set(len(self.outbox))
+        return await self._deliver(entry)
 
     async def _deliver(self, entry: OutboxEntry) -> DeliveryResult:
         sink = self.sinks.get(entry.receiver)
