@@ -143,3 +143,24 @@ async def test_resend_after_restart_takes_the_active_alerts(alertmanager):
     assert set(shown) == {"19698", "19001"}
     assert shown["19001"]["annotations"]["acknowledged_by"] == "ana"
     await sink.aclose()
+
+
+async def test_keep_alive_ticks_resend_on_interval(alertmanager):
+    """The dispatcher's helper: re-send only when ``resend_interval`` has passed."""
+    from alerts.delivery import resend_due
+
+    sinks = {
+        "am": load_sink("alertmanager", "am", {"url": alertmanager, "resend_interval": 30}),
+        "log": load_sink("console", "log", {}),  # no resend_interval: never re-sent
+    }
+    alert = sample_alert()
+    last: dict[str, float] = {}
+    assert await resend_due(sinks, lambda: [alert], last, now=1000.0) == {"am": 1}
+    first = parse(active_alerts(alertmanager)[0]["endsAt"])
+    assert await resend_due(sinks, lambda: [alert], last, now=1010.0) == {}
+    time.sleep(1.1)
+    assert await resend_due(sinks, lambda: [alert], last, now=1030.0) == {"am": 1}
+    assert parse(active_alerts(alertmanager)[0]["endsAt"]) > first
+    # Routing decides who gets what: an alert not routed to "am" is not kept alive there.
+    assert await resend_due(sinks, lambda: [alert], last, 1060.0, lambda a: ["other"]) == {"am": 0}
+    await sinks["am"].aclose()
