@@ -55,7 +55,7 @@ def seed_offset(settings: Settings, topic: str, instance: str, cursor: dict[str,
 
 
 def count_uncommitted(settings: Settings, topic: str) -> int:
-    """Records in a topic including aborted ones (``read_uncommitted``), control markers excluded."""
+    """Records in a topic including aborted ones (``read_uncommitted``), markers excluded."""
     consumer = make_consumer(settings, group_id=None, isolation_level="read_uncommitted")
     try:
         tp = TopicPartition(topic, 0)

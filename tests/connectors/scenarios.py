@@ -15,7 +15,7 @@ import json
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -39,8 +39,8 @@ class Scenario:
     fail_path: str = ""
     #: Requests to fail_path a connector makes on a 401 before giving up (ACLED renews once).
     auth_attempts: int = 1
-    initial_cursor: dict | None = None
-    env: dict[str, str] = {}
+    initial_cursor: ClassVar[dict | None] = None
+    env: ClassVar[dict[str, str]] = {}
 
     @property
     def instance(self) -> str:
@@ -75,7 +75,7 @@ def _args(request: Request) -> dict[str, str]:
 class UcdpScenario(Scenario):
     type_name = "ucdp_ged"
     fail_path = "/api/gedevents/25.1"
-    env = {"TEST_UCDP_TOKEN": SECRET}
+    env: ClassVar[dict[str, str]] = {"TEST_UCDP_TOKEN": SECRET}
     page_size = 10
 
     def __init__(self) -> None:
@@ -114,7 +114,9 @@ class UcdpScenario(Scenario):
 
     def check_payload(self, record: RawRecord) -> None:
         assert record.source == "ucdp" and record.payload_format == "json"
-        assert {"side_a", "side_b", "best", "date_start", "where_coordinates"} <= set(record.payload)
+        assert {"side_a", "side_b", "best", "date_start", "where_coordinates"} <= set(
+            record.payload
+        )
         assert record.payload["id"] == int(record.source_id)
 
 
@@ -122,7 +124,10 @@ class AcledScenario(Scenario):
     type_name = "acled"
     fail_path = "/api/acled/read"
     auth_attempts = 2
-    env = {"TEST_ACLED_USER": "analyst@example.org", "TEST_ACLED_PASSWORD": SECRET}
+    env: ClassVar[dict[str, str]] = {
+        "TEST_ACLED_USER": "analyst@example.org",
+        "TEST_ACLED_PASSWORD": SECRET,
+    }
     page_size = 5
 
     def __init__(self) -> None:
@@ -182,7 +187,7 @@ def _zip(name: str, text: str) -> bytes:
 class GdeltEventsScenario(Scenario):
     type_name = "gdelt_events"
     fail_path = "/gdeltv2/lastupdate.txt"
-    initial_cursor = {"last_file": "20191024140000"}
+    initial_cursor: ClassVar[dict | None] = {"last_file": "20191024140000"}
     missed, newest = "20191024141500", "20191024143000"
 
     def __init__(self) -> None:
@@ -290,7 +295,7 @@ class GdeltDocScenario(Scenario):
 class SocrataScenario(Scenario):
     type_name = "socrata"
     fail_path = "/resource/kk69-w2jj.json"
-    env = {"TEST_SOCRATA_TOKEN": SECRET}
+    env: ClassVar[dict[str, str]] = {"TEST_SOCRATA_TOKEN": SECRET}
 
     def __init__(self) -> None:
         self.rows = fixture_json("socrata_seizures_rows.json")
@@ -339,10 +344,13 @@ class CocaScenario(Scenario):
 
     def serve(self, server: HTTPServer, malformed: bool = False) -> None:
         # The SODA CSV endpoint names columns by their API field names.
-        api_header = ",".join(
-            f'"{c.lower()}"' if not c.isdigit() else f'"_{c}"'
-            for c in next(csv.reader([self.header]))
-        ) + "\n"
+        api_header = (
+            ",".join(
+                f'"{c.lower()}"' if not c.isdigit() else f'"_{c}"'
+                for c in next(csv.reader([self.header]))
+            )
+            + "\n"
+        )
         lines = list(self.lines)
         if malformed:
             lines.insert(14, '"91","AMAZONAS","9126","ROTO",' + ",".join(['"1"'] * 24) + "\n")
@@ -397,7 +405,7 @@ class FileReplayScenario(Scenario):
 class HttpJsonScenario(Scenario):
     type_name = "http_json"
     fail_path = "/api/v1/events"
-    env = {"TEST_API_TOKEN": SECRET}
+    env: ClassVar[dict[str, str]] = {"TEST_API_TOKEN": SECRET}
 
     def __init__(self) -> None:
         self.events = fixture_json("ucdp_ged_events.json")
