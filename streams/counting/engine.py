@@ -62,13 +62,17 @@ class CountingEngine:
         self._families |= report.families
         return report
 
-    def watermark(self, family: str) -> dt.date | None:
-        """The family's watermark: max over its sources of newest day − lateness."""
+    def watermark(self, family: str, *, flush: bool = False) -> dt.date | None:
+        """The family's watermark: max over its sources of newest day − lateness.
+
+        ``flush`` ignores lateness (newest day + 1): the end of a finite replay.
+        """
         best: int | None = None
         prefix = f"wm|{family}|"
         for key, ordinal in list(self.state.marks.items()):
             if key.startswith(prefix):
-                candidate = ordinal - self.plan.lateness(key[len(prefix) :])
+                lateness = -1 if flush else self.plan.lateness(key[len(prefix) :])
+                candidate = ordinal - lateness
                 best = candidate if best is None else max(best, candidate)
         return dt.date.fromordinal(best) if best is not None else None
 
@@ -81,15 +85,19 @@ class CountingEngine:
                 out[source] = dt.date.fromordinal(ordinal - self.plan.lateness(source))
         return out
 
-    def advance(self, *, until: dt.date | None = None) -> AdvanceReport:
-        """Evaluate what the watermarks closed; ``until`` caps the watermark (backtest ``--to``)."""
+    def advance(self, *, until: dt.date | None = None, flush: bool = False) -> AdvanceReport:
+        """Evaluate what the watermarks closed.
+
+        ``until`` caps the watermark (backtest ``--to``); ``flush`` closes every period
+        up to the newest event, lateness ignored (end of a backtest or replay).
+        """
         report = AdvanceReport()
         marks = self.state.marks
         evaluator = self.evaluator
         families = self._families or {k.split("|")[1] for k in marks if k.startswith("wm|")}
         evaluated: set[tuple[PeriodKind, int, str]] = set()
         for family in sorted(families):
-            watermark = self.watermark(family)
+            watermark = self.watermark(family, flush=flush)
             if watermark is None:
                 continue
             if until is not None:
@@ -135,10 +143,7 @@ class CountingEngine:
                 state.counts.pop(bucket, None)
                 state.evidence.pop(f"{family}|{bucket.split('|', 1)[1]}", None)
                 report.buckets_dropped += 1
-        longest = max(
-            self.plan.retention(k) * {"day": 1, "week": 7, "month": 31, "year": 366}[k.value]
-            for k in self.family_kinds.get(family, {kind})
-        )
+        longest = self.plan.retention_days(self.family_kinds.get(family, {kind}))
         oldest_week = (newest - longest - 1) // 7
         for week in [w for w in state.ledger_weeks if w < oldest_week]:
             keep = set()

@@ -79,7 +79,9 @@ class Evaluator:
         out = []
         for rule in rules:
             for detector in rule.detectors:
-                detection = self._judge(rule, detector, values, context, signal, code, kind, index)
+                needs = detector.history_length(context.freq)
+                series = values[-needs:] if needs else values
+                detection = self._judge(rule, detector, series, context, signal, code, kind, index)
                 if detection is not None:
                     out.append(detection)
         return out

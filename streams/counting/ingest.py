@@ -39,6 +39,8 @@ class IngestReport:
     redelivered: int = 0
     revised: int = 0
     stale: int = 0
+    #: Events older than the retention behind their family's newest event: not counted.
+    too_old: int = 0
     buckets_written: int = 0
     dirty: set[tuple[str, str, PeriodKind, int]] = field(default_factory=set)
     families: set[str] = field(default_factory=set)
@@ -91,6 +93,7 @@ class Ingestor:
         meta: dict[str, tuple[str, str, PeriodKind, int]] = {}
         evidence: dict[str, list[list]] = {}
         newest: dict[str, int] = {}
+        oldest = self._oldest_kept()
         for event in events:
             key = event.key
             revision = event.source_revision.timestamp() if event.source_revision else 0.0
@@ -104,6 +107,9 @@ class Ingestor:
             family = family_of(event)
             day = event_day(event)
             ordinal = day.toordinal()
+            if ordinal < oldest.get(family, 0):
+                report.too_old += 1
+                continue
             codes = list(region_codes(event.location))
             contribs = [[s, a] for s, a in contributions(event)]
             ledger[key] = [revision, ordinal, codes, contribs, family]
@@ -128,6 +134,17 @@ class Ingestor:
             if ordinal > state.marks.get(mark, 0):
                 state.marks[mark] = ordinal
         return report
+
+    def _oldest_kept(self) -> dict[str, int]:
+        """Per family, the first day still inside retention (older buckets were dropped)."""
+        oldest: dict[str, int] = {}
+        for key, ordinal in list(self.state.marks.items()):
+            if key.startswith("wm|"):
+                family = key.split("|")[1]
+                kinds = self._family_kinds.get(family, {})
+                horizon = ordinal - self.plan.retention_days(kinds) if kinds else 0
+                oldest[family] = max(oldest.get(family, 0), horizon)
+        return oldest
 
     def _add(self, deltas, meta, ordinal, codes, contribs, family, sign) -> None:
         plan = self.plan

@@ -94,6 +94,11 @@ class EvaluationPlan:
     def retention(self, kind: PeriodKind) -> int:
         return self.history[kind] + self.retention_margin
 
+    def retention_days(self, kinds: Iterable[PeriodKind]) -> int:
+        """Days of event time kept for the longest of these period kinds."""
+        days = {"day": 1, "week": 7, "month": 31, "year": 366}
+        return max((self.retention(k) * days[k.value] for k in kinds), default=0)
+
     @property
     def signals(self) -> Iterable[str]:
         return self._counted.keys()

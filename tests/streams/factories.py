@@ -87,3 +87,34 @@ def simple_plan(limit: float = 5.0, lateness: int = 0, **kwargs) -> EvaluationPl
     plan.lateness_days["ucdp"] = lateness
     plan.lateness_days["acled"] = lateness
     return plan
+
+
+def bundled_plan() -> EvaluationPlan:
+    """Real detectors on the bundled data: massacres, seizure spikes, coca growth."""
+    from streams.detectors.ears import Ears
+    from streams.detectors.record_level import RecordLevel
+    from streams.detectors.yoy_change import YoyChange
+
+    dept_country = (RegionLevel.DEPARTMENT, RegionLevel.COUNTRY)
+    return EvaluationPlan(
+        rules=[
+            SeriesRule(
+                "fatalities",
+                (PeriodKind.MONTH,),
+                dept_country,
+                (RecordLevel({"years": 3, "minimum": 50}),),
+            ),
+            SeriesRule(
+                "seizures_kg.cocaine",
+                (PeriodKind.WEEK,),
+                (RegionLevel.DEPARTMENT,),
+                (Ears({"method": "C1", "baseline": 7, "min_sigma": 1.0}),),
+            ),
+            SeriesRule(
+                "coca_hectares",
+                (PeriodKind.YEAR,),
+                dept_country,
+                (YoyChange({"min_relative": 0.3, "min_absolute": 1000}),),
+            ),
+        ]
+    )

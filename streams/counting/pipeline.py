@@ -1,0 +1,132 @@
+"""One batch from raw bytes to counts: decode → map (geocode) → merge → count → evaluate.
+
+:class:`BatchPipeline` is the pure core the worker's agent calls once per batch and
+the backtest calls over the files, so both produce the same detections. No Kafka:
+the caller hands in ``(bytes, where)`` pairs and publishes what comes back.
+
+Nothing is dropped silently: bytes that are not a valid :class:`RawRecord` and
+records a mapper rejects come back as :class:`~streams.schema.DeadLetter` s with the
+reason and the original bytes; a record that is valid but out of scope (e.g. the
+seizures file's ``TOTAL`` row) maps to no event and is counted in ``out_of_scope``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.codec import UndecodableRecord, decode
+from streams.counting.engine import AdvanceReport, CountingEngine
+from streams.counting.ingest import IngestReport
+from streams.schema import CanonicalEvent, DeadLetter, RawRecord, RegionLevel
+
+Mapper = Callable[[RawRecord], list[CanonicalEvent]]
+
+
+def default_mapper() -> Mapper:
+    from streams.normalize import map_raw
+
+    return map_raw
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a record was read (for dead letters)."""
+
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = None
+
+
+@dataclass
+class BatchResult:
+    records: int = 0
+    events: list[CanonicalEvent] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    out_of_scope: int = 0
+    unresolved: dict[str, int] = field(default_factory=dict)
+    ingest: IngestReport | None = None
+    advance: AdvanceReport | None = None
+
+
+class BatchPipeline:
+    def __init__(
+        self,
+        engine: CountingEngine,
+        mapper: Mapper | None = None,
+        merger: Any | None = None,
+        component: str = "streams",
+    ) -> None:
+        self.engine = engine
+        self.mapper = mapper or default_mapper()
+        self.merger = merger
+        self.component = component
+
+    def decode(self, data: bytes, where: Where, result: BatchResult) -> RawRecord | None:
+        try:
+            return decode(RawRecord, data)
+        except UndecodableRecord as exc:
+            result.dead_letters.append(self._dead(data, where, exc.reason, "UndecodableRecord"))
+            return None
+
+    def map(self, raw: RawRecord, data: bytes | None, where: Where, result: BatchResult) -> None:
+        from streams.normalize import MappingError
+
+        try:
+            events = self.mapper(raw)
+        except MappingError as exc:
+            original = data if data is not None else raw.to_bytes()
+            result.dead_letters.append(
+                self._dead(original, where, str(exc), "MappingError", stage="normalize")
+            )
+            return
+        if not events:
+            result.out_of_scope += 1
+        for event in events:
+            level = event.location.level
+            if level is not RegionLevel.MUNICIPALITY:
+                result.unresolved[level.value] = result.unresolved.get(level.value, 0) + 1
+        result.events.extend(events)
+
+    def process_bytes(self, items: Sequence[tuple[bytes, Where]]) -> BatchResult:
+        """Decode, map, count and evaluate one batch of raw topic values."""
+        result = BatchResult(records=len(items))
+        for data, where in items:
+            raw = self.decode(data, where, result)
+            if raw is not None:
+                self.map(raw, data, where, result)
+        return self._count(result)
+
+    def process_records(self, records: Iterable[RawRecord], evaluate: bool = True) -> BatchResult:
+        """The same for already decoded records (the backtest reads files, not bytes)."""
+        result = BatchResult()
+        for raw in records:
+            result.records += 1
+            self.map(raw, None, Where(key=raw.key), result)
+        return self._count(result, evaluate=evaluate)
+
+    def _count(self, result: BatchResult, evaluate: bool = True) -> BatchResult:
+        events = result.events
+        if self.merger is not None:
+            events = self.merger(events)
+        result.ingest = self.engine.ingest(events)
+        if evaluate:
+            result.advance = self.engine.advance()
+        return result
+
+    def _dead(
+        self, data: bytes, where: Where, reason: str, error_type: str, stage: str = "stream"
+    ) -> DeadLetter:
+        return DeadLetter(
+            stage=stage,
+            component=self.component,
+            reason=reason,
+            error_type=error_type,
+            original=bytes(data),
+            original_key=where.key,
+            topic=where.topic,
+            partition=where.partition,
+            offset=where.offset,
+        )

@@ -1,0 +1,152 @@
+"""The faust app of the stream worker: one agent from raw topics to detections.
+
+:func:`build_app` wires, for one topic prefix:
+
+* the agent ``normalise-count-detect`` on every raw topic (``topics.raw(<instance>)``),
+  concurrency 1 (faust-streaming #606: more can commit offsets past records still in
+  flight), reading raw bytes (decoded by :mod:`streams.codec` so an undecodable record
+  becomes a dead letter with its bytes, never a crash or a silent drop), in batches
+  from ``stream.take_events()``;
+* five ordinary tables (``counts``, ``ledger``, ``evidence``, ``marks``, ``verdicts``) —
+  not windowed tables, whose windows expire by wall clock and would drop a backfill —
+  changelogged to ``<app id>-<table>-changelog`` and recovered on restart;
+* output channels: canonical topics, ``topics.dlq`` and ``topics.detections``.
+
+The app is a single-partition layout (the ``Topics`` default): every raw topic is
+read by one worker, which is what cross-source merging and country roll-ups need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import faust
+from prometheus_client import CollectorRegistry
+
+from streams.counting.engine import CountingEngine
+from streams.counting.pipeline import BatchPipeline, Mapper
+from streams.counting.plan import EvaluationPlan, SeriesRule
+from streams.counting.state import CountState
+from streams.metrics import StreamMetrics, mount_faust_sensor
+from streams.schema import DrugKind, PeriodKind, RegionLevel
+from streams.settings import Settings
+from streams.topics import Topics
+from streams.worker.handler import BatchHandler
+
+TABLES = ("counts", "ledger", "evidence", "marks", "verdicts")
+
+
+def picture_rules() -> list[SeriesRule]:
+    """Count-only rules (no detectors) behind the conflict-picture gauges."""
+    dept, muni = (RegionLevel.DEPARTMENT,), (RegionLevel.MUNICIPALITY,)
+    month, year = (PeriodKind.MONTH,), (PeriodKind.YEAR,)
+    rules = [
+        SeriesRule("incidents", month, dept, ()),
+        SeriesRule("fatalities", month, dept, ()),
+        SeriesRule("coca_hectares", year, muni, ()),
+    ]
+    rules += [SeriesRule(f"seizures_kg.{d.value}", month, dept, ()) for d in DrugKind]
+    return rules
+
+
+def raw_topic_names(settings: Settings, topics: Topics, instances: Sequence[str] | None) -> list:
+    """Raw topics to read: the given connector instances, else those of the connectors file."""
+    if instances is None:
+        instances = _instances_from_file(settings.connectors_file)
+    return [topics.raw(name) for name in instances]
+
+
+def _instances_from_file(path: Path) -> list[str]:
+    import yaml
+
+    if not path.is_file():
+        raise FileNotFoundError(f"connectors file {path} not found: pass the raw topics")
+    data = yaml.safe_load(path.read_text()) or {}
+    return [item["name"] for item in data.get("instances", [])]
+
+
+def build_app(
+    settings: Settings,
+    plan: EvaluationPlan,
+    *,
+    connectors: Sequence[str] | None = None,
+    registry: CollectorRegistry | None = None,
+    mapper: Mapper | None = None,
+    merger=None,
+    batch_size: int = 5000,
+    batch_within: float = 0.5,
+    publish_canonical: bool = True,
+    app_id: str | None = None,
+) -> faust.App:
+    """The worker app; ``app.vigia`` is its :class:`BatchHandler` (metrics, progress)."""
+    prefix = settings.kafka.topic_prefix
+    topics = Topics(prefix)
+    app_id = app_id or f"{prefix}-streams"
+    datadir = Path(settings.data_dir) / "faust" / app_id
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        app_id,
+        **settings.faust_options(),
+        store="memory://",
+        autodiscover=False,
+        web_enabled=False,
+        topic_partitions=1,
+        topic_replication_factor=1,
+        table_standby_replicas=0,
+        consumer_auto_offset_reset="earliest",
+        datadir=str(datadir),
+        broker_commit_every=batch_size,
+        stream_buffer_maxsize=max(4096, batch_size * 2),
+        producer_linger_ms=20,
+        producer_max_batch_size=1 << 20,
+    )
+    plan = EvaluationPlan(
+        rules=[*plan.rules, *picture_rules()],
+        lateness_days=plan.lateness_days,
+        history=plan.history,
+        retention_margin=plan.retention_margin,
+        evidence_top_n=plan.evidence_top_n,
+        default_lateness_days=plan.default_lateness_days,
+    )
+    tables = {
+        name: app.Table(name, partitions=1, use_partitioner=True, key_type=str) for name in TABLES
+    }
+    state = CountState(**tables)
+    engine = CountingEngine(plan, state)
+    metrics = StreamMetrics(registry or CollectorRegistry())
+    mount_faust_sensor(app, metrics.registry)
+    outputs = [topics.incidents, topics.seizures, topics.cultivation, topics.news]
+    outputs += [topics.dlq, topics.detections]
+    channels = {
+        name: app.topic(name, key_serializer="raw", value_serializer="raw") for name in outputs
+    }
+    handler = BatchHandler(
+        BatchPipeline(engine, mapper=mapper, merger=merger, component=f"{app_id}.agent"),
+        topics,
+        metrics,
+        channels,
+        publish_canonical=publish_canonical,
+    )
+    raw_names = raw_topic_names(settings, topics, connectors)
+    source = app.topic(*raw_names, key_serializer="raw", value_serializer="raw")
+
+    def highwater(topic: str, partition: int) -> int | None:
+        from faust.types import TP
+
+        try:
+            return app.consumer.highwater(TP(topic, partition))
+        except Exception:  # not assigned yet
+            return None
+
+    handler.highwater = highwater
+
+    @app.agent(source, name="normalise-count-detect", concurrency=1)
+    async def normalise_count_detect(stream):
+        async for events in stream.take_events(batch_size, within=batch_within):
+            await handler.handle(events)
+
+    app.vigia = handler
+    app.vigia_raw_topics = raw_names
+    app.vigia_metrics = metrics
+    return app

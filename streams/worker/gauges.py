@@ -1,0 +1,51 @@
+"""The conflict picture as gauges: per department in the newest closed month, and the
+coca hectares of the top municipalities in the newest closed year.
+
+Runs after a batch closed at least one period; reads the counts, never events.
+Values exist only for the signals the worker counts at these levels (the worker
+adds count-only rules for them, see :func:`streams.worker.app.picture_rules`).
+"""
+
+from __future__ import annotations
+
+from streams.counting.engine import CountingEngine
+from streams.counting.periods import period_label
+from streams.metrics import TOP_COCA_MUNICIPALITIES, StreamMetrics
+from streams.schema import PeriodKind
+
+
+def update_picture(metrics: StreamMetrics, engine: CountingEngine) -> None:
+    state = engine.state
+    month = state.marks.get("closed|incidents|month")
+    if month is not None:
+        for signal, gauge in (
+            ("incidents", metrics.region_incidents),
+            ("fatalities", metrics.region_fatalities),
+        ):
+            for department, value in _values(engine, signal, PeriodKind.MONTH, month, 2):
+                gauge.labels(department).set(value)
+    month = state.marks.get("closed|seizures|month")
+    if month is not None:
+        label = period_label(PeriodKind.MONTH, month)
+        for bucket in state.periods.get((PeriodKind.MONTH, month), ()):
+            signal, code, bucket_label = bucket.split("|")
+            if signal.startswith("seizures_kg.") and len(code) == 2 and bucket_label == label:
+                drug = signal.split(".", 1)[1]
+                metrics.region_seizures_kg.labels(code, drug).set(state.counts.get(bucket, 0))
+    year = state.marks.get("closed|cultivation|year")
+    if year is not None:
+        values = sorted(
+            _values(engine, "coca_hectares", PeriodKind.YEAR, year, 5), key=lambda cv: -cv[1]
+        )
+        metrics.region_coca_hectares.clear()
+        for municipality, value in values[:TOP_COCA_MUNICIPALITIES]:
+            metrics.region_coca_hectares.labels(municipality).set(value)
+
+
+def _values(engine: CountingEngine, signal: str, kind: PeriodKind, index: int, code_len: int):
+    label = period_label(kind, index)
+    state = engine.state
+    for bucket in state.periods.get((kind, index), ()):
+        bucket_signal, code, bucket_label = bucket.split("|")
+        if bucket_signal == signal and len(code) == code_len and bucket_label == label:
+            yield code, state.counts.get(bucket, 0.0)

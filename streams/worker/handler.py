@@ -1,0 +1,157 @@
+"""What the agent does with one batch of raw topic events.
+
+:class:`BatchHandler.handle` runs once per ``stream.take_events()`` batch, inside the
+agent (concurrency 1). It calls the pure :class:`~streams.counting.pipeline.BatchPipeline`
+(decode → map → merge → count → evaluate; the tables are its state) and then
+publishes: canonical events to their topics, dead letters to ``topics.dlq``, and
+detections to ``topics.detections`` keyed by detection key. The batch's offsets are
+acknowledged by faust only after this returns, so a crash mid-batch redelivers the
+batch; the event ledger makes the redelivery a no-op for the counts.
+
+An exception here is a bug (bad data never raises: it becomes a dead letter); faust
+crashes the agent and the worker exits non-zero rather than skip data.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from streams.counting.pipeline import BatchPipeline, BatchResult, Where
+from streams.metrics import StreamMetrics
+from streams.schema import (
+    ConflictIncident,
+    CultivationEstimate,
+    DrugSeizure,
+    NewsArticle,
+)
+from streams.topics import Topics
+from streams.worker.gauges import update_picture
+
+log = logging.getLogger(__name__)
+
+
+class BatchHandler:
+    def __init__(
+        self,
+        pipeline: BatchPipeline,
+        topics: Topics,
+        metrics: StreamMetrics,
+        channels: dict[str, Any],
+        publish_canonical: bool = True,
+    ) -> None:
+        self.pipeline = pipeline
+        self.topics = topics
+        self.metrics = metrics
+        self.channels = channels
+        self.publish_canonical = publish_canonical
+        self.canonical_topic = {
+            ConflictIncident: topics.incidents,
+            DrugSeizure: topics.seizures,
+            CultivationEstimate: topics.cultivation,
+            NewsArticle: topics.news,
+        }
+        self.indexed = False
+        #: (topic, partition) → next offset to read (processed offset + 1).
+        self.positions: dict[tuple[str, int], int] = {}
+        self.records_in = 0
+        self.batches = 0
+        self.detections_out = 0
+        self.dead_letters_out = 0
+        self.last_batch_at = 0.0
+        self.highwater: Any = None  # set by the app: tp → end offset
+
+    async def handle(self, events: Sequence[Any]) -> BatchResult:
+        started = time.perf_counter()
+        self.ensure_index()
+        items = []
+        for event in events:
+            message = event.message
+            key = message.key.decode("utf-8", "replace") if message.key else None
+            items.append(
+                (message.value, Where(message.topic, message.partition, message.offset, key))
+            )
+        result = self.pipeline.process_bytes(items)
+        await self._publish(result)
+        self._account(events, result, time.perf_counter() - started)
+        return result
+
+    def ensure_index(self) -> None:
+        """Index the tables once: they are recovered from their changelogs before first use."""
+        if not self.indexed:
+            self.pipeline.engine.state.rebuild_index()
+            self.indexed = True
+
+    async def flush(self) -> BatchResult:
+        """Evaluate every period up to the newest event, lateness ignored (end of a replay)."""
+        self.ensure_index()
+        result = BatchResult(advance=self.pipeline.engine.advance(flush=True))
+        await self._publish(result)
+        for detection in result.advance.detections:
+            self.metrics.detections.labels(detection.detector, detection.severity.value).inc()
+        self.detections_out += len(result.advance.detections)
+        return result
+
+    async def _publish(self, result: BatchResult) -> None:
+        channels = self.channels
+        if self.publish_canonical:
+            for event in result.events:
+                topic = self.canonical_topic[type(event)]
+                await channels[topic].send(key=event.key.encode(), value=event.to_bytes())
+        for letter in result.dead_letters:
+            await channels[self.topics.dlq].send(
+                key=(letter.original_key or "").encode() or None, value=letter.to_bytes()
+            )
+        for detection in result.advance.detections if result.advance else ():
+            await channels[self.topics.detections].send(
+                key=detection.key.encode(), value=detection.to_bytes()
+            )
+
+    def _account(self, events: Sequence[Any], result: BatchResult, seconds: float) -> None:
+        m = self.metrics
+        self.batches += 1
+        self.records_in += len(events)
+        self.last_batch_at = time.monotonic()
+        per_topic: dict[str, int] = {}
+        for event in events:
+            message = event.message
+            per_topic[message.topic] = per_topic.get(message.topic, 0) + 1
+            tp = (message.topic, message.partition)
+            if message.offset + 1 > self.positions.get(tp, 0):
+                self.positions[tp] = message.offset + 1
+        for topic, n in per_topic.items():
+            m.events_in.labels(topic).inc(n)
+        if self.publish_canonical:
+            for event in result.events:
+                m.events_out.labels(self.canonical_topic[type(event)]).inc()
+        for letter in result.dead_letters:
+            m.dead_letters.labels(letter.error_type).inc()
+        self.dead_letters_out += len(result.dead_letters)
+        if result.dead_letters:
+            m.events_out.labels(self.topics.dlq).inc(len(result.dead_letters))
+        for level, n in result.unresolved.items():
+            m.geocode_unresolved.labels(level).inc(n)
+        detections = result.advance.detections if result.advance else []
+        for detection in detections:
+            m.detections.labels(detection.detector, detection.severity.value).inc()
+        if detections:
+            m.events_out.labels(self.topics.detections).inc(len(detections))
+        self.detections_out += len(detections)
+        engine = self.pipeline.engine
+        m.count_errors(engine.evaluator.errors)
+        for source, day in engine.watermarks_by_source().items():
+            m.watermark.labels(source).set(
+                (day.toordinal() - 719163) * 86400  # days since 1970-01-01, in seconds
+            )
+        for table, size in engine.state.sizes().items():
+            m.table_size.labels(table).set(size)
+        if self.highwater is not None:
+            for (topic, partition), position in self.positions.items():
+                end = self.highwater(topic, partition)
+                if end is not None:
+                    m.consumer_lag.labels(topic).set(max(0, end - position))
+        if result.advance and result.advance.periods_evaluated:
+            update_picture(m, engine)
+        m.processing.observe(seconds)

@@ -1,0 +1,108 @@
+"""Run the worker: forever (``vigia worker``) or until its input is drained (demo, tests).
+
+:func:`run_until_idle` starts the faust app inside the running asyncio loop, waits
+until every raw topic partition has been read up to its end and no new record came
+for ``idle`` seconds, optionally ``flush`` es (evaluates every period up to the newest
+event, lateness ignored — the end of a replay), then stops the app cleanly, which
+commits the consumed offsets. Errors: a timeout raises ``TimeoutError`` after stopping
+the app; an agent crash stops the app and is re-raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+import faust
+
+from streams.kafka.admin import create_topics
+from streams.settings import Settings
+from streams.topics import Topics, TopicSpec
+
+log = logging.getLogger(__name__)
+
+
+def ensure_topics(settings: Settings, app: faust.App) -> None:
+    """Create the raw, canonical, dead-letter and detection topics if missing."""
+    topics = Topics(settings.kafka.topic_prefix)
+    specs = [s for s in topics.specs() if not s.name.startswith(f"{topics.prefix}.state.")]
+    specs += [TopicSpec(name) for name in app.vigia_raw_topics]
+    create_topics(settings, specs)
+
+
+def end_offsets(settings: Settings, names: list[str]) -> dict[tuple[str, int], int]:
+    from kafka import TopicPartition
+
+    from streams.kafka.clients import make_consumer
+
+    consumer = make_consumer(settings, group_id=None)
+    try:
+        tps = []
+        for name in names:
+            for partition in consumer.partitions_for_topic(name) or ():
+                tps.append(TopicPartition(name, partition))
+        return {(tp.topic, tp.partition): off for tp, off in consumer.end_offsets(tps).items()}
+    finally:
+        consumer.close()
+
+
+@dataclass
+class RunSummary:
+    records_in: int
+    batches: int
+    detections: int
+    dead_letters: int
+    seconds: float
+
+
+async def run_until_idle(
+    settings: Settings,
+    app: faust.App,
+    *,
+    idle: float = 2.0,
+    timeout: float = 300.0,
+    flush: bool = False,
+) -> RunSummary:
+    """Start ``app`` (from :func:`streams.worker.build_app`), drain its raw topics, stop it."""
+    handler = app.vigia
+    ensure_topics(settings, app)
+    started = time.monotonic()
+    before = handler.records_in
+    await app.start()
+    try:
+        deadline = started + timeout
+        while True:
+            if app._crash_reason if hasattr(app, "_crash_reason") else None:
+                raise RuntimeError(f"worker crashed: {app._crash_reason!r}")
+            ends = await asyncio.to_thread(end_offsets, settings, app.vigia_raw_topics)
+            drained = all(handler.positions.get(tp, 0) >= end for tp, end in ends.items())
+            quiet = time.monotonic() - max(handler.last_batch_at, started) >= idle
+            if drained and quiet:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"worker not idle after {timeout}s: positions {handler.positions}, ends {ends}"
+                )
+            await asyncio.sleep(0.2)
+        if flush:
+            await handler.flush()
+        await app.producer.flush()
+        return RunSummary(
+            records_in=handler.records_in - before,
+            batches=handler.batches,
+            detections=handler.detections_out,
+            dead_letters=handler.dead_letters_out,
+            seconds=time.monotonic() - started,
+        )
+    finally:
+        await app.stop()
+
+
+def run_worker(settings: Settings, app: faust.App, *, loglevel: str = "info") -> None:
+    """Run until interrupted (SIGINT/SIGTERM stop it cleanly and commit offsets)."""
+    from faust.worker import Worker
+
+    ensure_topics(settings, app)
+    Worker(app, loglevel=loglevel, quiet=True, override_logging=False).execute_from_commandline()
