@@ -88,6 +88,7 @@ class Deliverer:
         self._rand = rand
         self._clock = clock
         self._inflight: dict[str, asyncio.Task[DeliveryResult]] = {}
+        self._limits: dict[str, asyncio.Semaphore] = {}
 
     # -- public API -------------------------------------------------------------------
 
@@ -188,7 +189,11 @@ class Deliverer:
                 reason = f"gave up after {entry.attempts} attempts: {entry.last_error}"
                 return await self._give_up(entry, sink.type_name, RecoverableSinkError(reason))
             entry.attempts += 1
-            error = await self._attempt(sink, entry.notification, policy)
+            limit = self._limits.setdefault(
+                entry.receiver, asyncio.Semaphore(policy.max_concurrency)
+            )
+            async with limit:
+                error = await self._attempt(sink, entry.notification, policy)
             if error is None:
                 await self.outbox.clear(entry.key)
                 self.metrics.outbox_depth.set(len(self.outbox))

@@ -25,6 +25,9 @@ class DeliveryPolicy(BaseModel):
         default=3600.0, ge=0, description="Longest Retry-After honoured; longer waits are capped."
     )
     attempt_timeout: float = Field(default=60.0, gt=0, description="Seconds one send may take.")
+    max_concurrency: int = Field(
+        default=16, ge=1, description="Attempts in flight at once towards one receiver."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> DeliveryPolicy:

@@ -18,6 +18,7 @@ from alerts.delivery import (
     OutboxEntry,
     SqliteOutbox,
 )
+from alerts.sinks.base import AlertSink, SinkConfig
 from alerts.sinks.registry import load_sink
 from alerts.sinks.testing import sample_alert, sample_notification
 from streams.schema import AlertState, DeadLetter, Notification
@@ -231,3 +232,27 @@ async def test_enqueue_returns_once_durable_and_drain_waits(httpserver, tmp_path
     await deliverer.drain()
     assert sorted(receiver.processed) == ["k0", "k1", "k2"]
     assert await outbox.pending() == []
+
+
+async def test_attempts_per_receiver_are_bounded(tmp_path, registry):
+    class SlowSink(AlertSink):
+        type_name = "slow"
+        running = 0
+        peak = 0
+
+        async def send(self, notification):
+            SlowSink.running += 1
+            SlowSink.peak = max(SlowSink.peak, SlowSink.running)
+            await asyncio.sleep(0.01)
+            SlowSink.running -= 1
+
+    sink = SlowSink("slow", SinkConfig())
+    deliverer = Deliverer(
+        {"slow": sink}, SqliteOutbox(tmp_path / "o"), DeliveryPolicy(max_concurrency=3)
+    )
+    notifications = [
+        sample_notification(receiver="slow", idempotency_key=f"k{i}") for i in range(12)
+    ]
+    results = await asyncio.gather(*(deliverer.submit("slow", n) for n in notifications))
+    assert [r.outcome for r in results] == ["delivered"] * 12
+    assert SlowSink.peak == 3
