@@ -7,6 +7,7 @@ outbox key (``original_key``), so an operator can replay it once the receiver wo
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any, Protocol
 
 from streams.schema import DeadLetter
@@ -26,12 +27,14 @@ class KafkaDeadLetters:
         self.topic = topic
         self.timeout = timeout
         self._producer: Any = None
+        self._lock = threading.Lock()
 
     def _produce(self, letter: DeadLetter) -> None:
         from streams.kafka.clients import make_producer
 
-        if self._producer is None:
-            self._producer = make_producer(self.settings, linger_ms=0)
+        with self._lock:  # publishes run in worker threads: create one producer only
+            if self._producer is None:
+                self._producer = make_producer(self.settings, linger_ms=0)
         key = (letter.original_key or letter.component).encode()
         self._producer.send(self.topic, key=key, value=letter.to_bytes()).get(self.timeout)
 

@@ -10,6 +10,7 @@ to deliver. Compaction keeps the topic small; correctness never depends on it.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -28,11 +29,13 @@ class KafkaOutbox(Outbox):
         self.topic = topic
         self.timeout = timeout
         self._producer: Any = None
+        self._lock = threading.Lock()
         self._keys: set[str] = set()
 
     def _produce(self, key: str, value: bytes | None) -> None:
-        if self._producer is None:
-            self._producer = make_producer(self.settings, linger_ms=0)
+        with self._lock:  # puts run in worker threads: create one producer only
+            if self._producer is None:
+                self._producer = make_producer(self.settings, linger_ms=0)
         future = self._producer.send(self.topic, key=key.encode(), value=value)
         future.get(timeout=self.timeout)
 

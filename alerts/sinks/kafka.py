@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any, Literal
 
 from kafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
@@ -48,27 +49,32 @@ class KafkaSink(AlertSink):
         prefix = config.topic_prefix or self._settings.kafka.topic_prefix
         self.topic = config.topic or Topics(prefix).alerts
         self._producer: Any = None
+        self._lock = threading.Lock()
 
     def _target(self) -> str:
         return f"kafka {self.name!r} (topic {self.topic})"
 
-    def _produce(self, records: list[tuple[str, bytes]], key: str) -> None:
+    def _ensure_producer(self) -> Any:
         from streams.kafka.clients import make_producer
 
-        if self._producer is None:
-            ms = int(self.config.timeout * 1000)
-            options: dict[str, Any] = {
-                "request_timeout_ms": ms,
-                "max_block_ms": ms,
-                "bootstrap_timeout_ms": ms,
-            }
-            if self.config.bootstrap_servers:
-                options["bootstrap_servers"] = self.config.bootstrap_servers.split(",")
-            self._producer = make_producer(self._settings, **options)
+        with self._lock:  # sends run in worker threads: create one producer only
+            if self._producer is None:
+                ms = int(self.config.timeout * 1000)
+                options: dict[str, Any] = {
+                    "request_timeout_ms": ms,
+                    "max_block_ms": ms,
+                    "bootstrap_timeout_ms": ms,
+                }
+                if self.config.bootstrap_servers:
+                    options["bootstrap_servers"] = self.config.bootstrap_servers.split(",")
+                self._producer = make_producer(self._settings, **options)
+            return self._producer
+
+    def _produce(self, records: list[tuple[str, bytes]], key: str) -> None:
+        producer = self._ensure_producer()
         headers = [("idempotency-key", key.encode())]
         futures = [
-            self._producer.send(self.topic, key=k.encode(), value=v, headers=headers)
-            for k, v in records
+            producer.send(self.topic, key=k.encode(), value=v, headers=headers) for k, v in records
         ]
         for future in futures:
             future.get(timeout=self.config.timeout)
