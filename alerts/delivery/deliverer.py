@@ -142,13 +142,16 @@ class Deliverer:
             await asyncio.gather(*self._inflight.values(), return_exceptions=True)
 
     async def aclose(self) -> None:
-        """Cancel deliveries in flight (they stay in the outbox) and close the sinks."""
+        """Cancel deliveries in flight (they stay in the outbox); close sinks, outbox, DLQ."""
         for task in list(self._inflight.values()):
             task.cancel()
         await asyncio.gather(*self._inflight.values(), return_exceptions=True)
         for sink in self.sinks.values():
             await sink.aclose()
         await self.outbox.aclose()
+        close = getattr(self.dead_letters, "aclose", None)
+        if close is not None:
+            await close()
 
     # -- internals --------------------------------------------------------------------
 
