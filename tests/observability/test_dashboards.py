@@ -143,3 +143,33 @@ def test_prometheus_loads_every_rule_group(empty_prometheus: PrometheusServer) -
     for group in groups.values():
         for rule in group["rules"]:
             assert rule["health"] in ("ok", "unknown"), (rule["name"], rule.get("lastError"))
+
+
+def test_shipped_alert_rules_link_to_the_conflict_dashboard_on_the_department() -> None:
+    """An alert from deploy/rules.yaml carries a dashboard_url opening this dashboard."""
+    import datetime as dt
+
+    from alerts.config import load_config
+    from streams.schema import Detection, Period, PeriodKind, Region, RegionLevel
+
+    cauca = Region(level=RegionLevel.DEPARTMENT, code="19", name="Cauca", department_code="19")
+    march = Period(
+        kind=PeriodKind.MONTH, start=dt.date(2019, 3, 1), end=dt.date(2019, 4, 1), label="2019-03"
+    )
+    detection = Detection(
+        detector="ears",
+        signal="incidents",
+        region=cauca,
+        period=march,
+        observed=12,
+        expected=3,
+        score=4.0,
+        score_kind="z",
+    )
+    hits = load_config(REPO / "deploy" / "rules.yaml").rule_set().evaluate(detection)
+    urls = {hit.annotations.get("dashboard_url") for hit in hits if hit.firing}
+    assert urls, "no shipped rule fired on a 4x incident spike"
+    for url in urls:
+        parts = urlsplit(url)
+        assert parts.path == CONFLICT_PATH, url
+        assert parse_qs(parts.query).get("var-department") == ["19"], url
