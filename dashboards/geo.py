@@ -63,8 +63,6 @@ def read_committed() -> list[Centroid]:
     """The committed lookup (what the dashboards embed)."""
     with CENTROIDS_CSV.open(encoding="utf-8") as handle:
         return [
-            Centroid(
-                row["code"], row["name"], float(row["latitude"]), float(row["longitude"])
-            )
+            Centroid(row["code"], row["name"], float(row["latitude"]), float(row["longitude"]))
             for row in csv.DictReader(handle)
         ]
