@@ -139,6 +139,9 @@ class Pipeline:
         }
         connectors = connectors_file(workdir, http_base)
         rules = rules_file(workdir, http_base)
+        # the worker subscribes to the raw topics of the instances in this file
+        self.base_env["VIGIA_CONNECTORS_FILE"] = str(connectors)
+        self.base_env["VIGIA_RULES_FILE"] = str(rules)
         ports = [free_port() for _ in range(3)]
         self.components = [
             Component(
