@@ -32,19 +32,43 @@ class KafkaOutbox(Outbox):
         self._lock = threading.Lock()
         self._keys: set[str] = set()
 
-    def _produce(self, key: str, value: bytes | None) -> None:
-        with self._lock:  # puts run in worker threads: create one producer only
+    def _ensure_producer(self) -> Any:
+        with self._lock:  # created in a worker thread; create one producer only
             if self._producer is None:
-                self._producer = make_producer(self.settings, linger_ms=0)
-        future = self._producer.send(self.topic, key=key.encode(), value=value)
-        future.get(timeout=self.timeout)
+                producer = make_producer(self.settings, linger_ms=2)
+                producer.partitions_for(self.topic)  # fetch metadata now: send() won't block
+                self._producer = producer
+            return self._producer
+
+    async def _produce(self, key: str, value: bytes | None) -> None:
+        """Send without blocking the loop; return when the broker acknowledged (acks=all).
+
+        Concurrent puts share broker requests (the producer batches them), so a
+        dispatcher flushing many notifications pays about one round trip.
+        """
+        producer = self._producer or await asyncio.to_thread(self._ensure_producer)
+        loop = asyncio.get_running_loop()
+        acked: asyncio.Future[None] = loop.create_future()
+
+        def settle(exc: BaseException | None) -> None:
+            if acked.done():
+                return
+            if exc is None:
+                acked.set_result(None)
+            else:
+                acked.set_exception(exc)
+
+        future = producer.send(self.topic, key=key.encode(), value=value)
+        future.add_callback(lambda _metadata: loop.call_soon_threadsafe(settle, None))
+        future.add_errback(lambda exc: loop.call_soon_threadsafe(settle, exc))
+        await asyncio.wait_for(acked, self.timeout)
 
     async def put(self, entry: OutboxEntry) -> None:
-        await asyncio.to_thread(self._produce, entry.key, entry.to_bytes())
+        await self._produce(entry.key, entry.to_bytes())
         self._keys.add(entry.key)
 
     async def clear(self, key: str) -> None:
-        await asyncio.to_thread(self._produce, key, None)
+        await self._produce(key, None)
         self._keys.discard(key)
 
     def _read_all(self) -> dict[str, OutboxEntry]:
