@@ -102,6 +102,7 @@ class Geocoder:
             self._dept_munis.setdefault(dept, []).append(key)
         self._name_cache: dict[tuple[str | None, str], tuple[str | None, GeocodeOutcome]] = {}
         self._points = _PointIndex(self.divipola)
+        self._locations: dict[tuple, Location] = {}
 
     # -- single lookups -------------------------------------------------------------------
 
@@ -187,6 +188,8 @@ class Geocoder:
     ) -> tuple[Location, GeocodeOutcome]:
         """Resolve what a source gives about a place; counts the outcome in :attr:`stats`.
 
+        Locations without a source point are shared between calls: treat them as read-only.
+
         ``point_precision`` says how good the coordinates are (EXACT or NEAR keeps them in
         the Location and lets them place the event; None means "do not use the point to pick a
         municipality"; pass MUNICIPALITY to use a municipality-level point such as GDELT's).
@@ -219,9 +222,20 @@ class Geocoder:
             if label:
                 self.unresolved[label] += 1
         keep_point = has_point and point_precision in (GeoPrecision.EXACT, GeoPrecision.NEAR)
-        location = _build_location(
-            self.divipola, muni, dept, latitude, longitude, keep_point, point_precision, place_name
-        )
+        if keep_point:
+            location = _build_location(
+                self.divipola, muni, dept, latitude, longitude, True, point_precision, place_name
+            )
+            return location, outcome
+        # Without a point the Location depends only on these three: share one instance.
+        cache_key = (muni, dept, place_name)
+        location = self._locations.get(cache_key)
+        if location is None:
+            location = _build_location(
+                self.divipola, muni, dept, None, None, False, None, place_name
+            )
+            if len(self._locations) < 100_000:
+                self._locations[cache_key] = location
         return location, outcome
 
     def location(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 
 from streams.merge.state import (
     Bucket,
@@ -33,10 +32,19 @@ _MAX_URLS = 20
 class IncidentMerger:
     """Cross-source incident merging over a :class:`MergerState`."""
 
-    def __init__(self, config: MergeConfig | None = None, state: MergerState | None = None):
+    def __init__(
+        self,
+        config: MergeConfig | None = None,
+        state: MergerState | None = None,
+        *,
+        cache_size: int = 50_000,
+    ) -> None:
         self.config = config or MergeConfig()
         self.state = state or MergerState()
         self._rank = {s: i for i, s in enumerate(self.config.priority)}
+        #: key → (fingerprint, model) of recent records, to skip re-parsing their JSON.
+        self._objects: dict[str, tuple[str, ConflictIncident]] = {}
+        self.cache_size = cache_size
 
     # -- public ---------------------------------------------------------------------------
 
@@ -94,7 +102,7 @@ class IncidentMerger:
         st = self.state
         old = st.members[key]
         rev = _rev(event)
-        data = event.model_dump(mode="json")
+        data = _json(event)
         if rev == old["rev"] and (rev is not None or _fingerprint(data) == old["fp"]):
             return MergeOutcome("duplicate", key, old["cid"])
         if rev is not None and old["rev"] is not None and rev < old["rev"]:
@@ -106,10 +114,10 @@ class IncidentMerger:
         return self._outcome("revised", key, cid, before)
 
     def _insert(
-        self, key: str, event: CanonicalEvent, day: int, before: dict, data: dict | None = None
+        self, key: str, event: CanonicalEvent, day: int, before: dict, data: str | None = None
     ) -> str:
         st = self.state
-        data = data if data is not None else event.model_dump(mode="json")
+        data = data if data is not None else _json(event)
         is_news = isinstance(event, NewsArticle)
         muni = event.location.municipality_code
         fam = "violence" if is_news else family(event.category)
@@ -135,15 +143,20 @@ class IncidentMerger:
         cluster = st.clusters[cid]
         st.clusters[cid] = {**cluster, "keys": [*cluster["keys"], key],
                             "news": cluster["news"] and is_news}  # fmt: skip
+        fp = _fingerprint(data)
         st.members[key] = {
             "cid": cid,
             "rev": _rev(event),
-            "fp": _fingerprint(data),
+            "fp": fp,
             "day": day,
             "src": event.source,
             "news": is_news,
             "ev": None if is_news else data,
+            "c": None if is_news else _cells_of(event),
+            "u": event.source_urls[:_MAX_URLS],
         }
+        if not is_news:
+            self._remember(key, fp, event)
         return cid
 
     def _remove(self, key: str, before: dict) -> None:
@@ -227,33 +240,41 @@ class IncidentMerger:
         return min(incidents, key=lambda k: (self._rank.get(members[k]["src"], lowest), k))
 
     def _contrib(self, cluster: dict) -> dict[Bucket, float]:
-        """Like :func:`_contribution` of the merged incident, read from the primary's JSON."""
+        """Like :func:`_contribution` of the merged incident, from the primary's cells."""
         primary = self._primary(cluster)
         if primary is None:
             return {}
-        ev = self.state.members[primary]["ev"]
-        loc = ev["location"]
-        region = loc["municipality_code"] or loc["department_code"] or loc["country"]
-        level = (
-            "municipality"
-            if loc["municipality_code"]
-            else ("department" if loc["department_code"] else "country")
-        )
-        return _cells(level, region, ev["event_date"], ev["category"], ev["fatalities"]["best"])
+        level, region, day, category, deaths = self.state.members[primary]["c"]
+        return _cells(level, region, day, category, deaths)
 
     def _merged(self, cluster: dict) -> ConflictIncident | None:
         primary = self._primary(cluster)
         if primary is None:
             return None
         members = self.state.members
-        data = dict(members[primary]["ev"])
-        urls = list(data.get("source_urls") or [])
-        for k in sorted(cluster["keys"]):
-            if k != primary and members[k]["ev"]:
-                urls += [u for u in members[k]["ev"].get("source_urls") or [] if u not in urls]
-        data["source_urls"] = urls[:_MAX_URLS]
-        data["corroborated_by"] = sorted(k for k in cluster["keys"] if k != primary)
-        return ConflictIncident.model_validate(data)
+        event = self._event(primary)
+        others = sorted(k for k in cluster["keys"] if k != primary)
+        if not others and not event.corroborated_by:
+            return event
+        urls = list(event.source_urls)
+        for k in others:
+            urls += [u for u in members[k]["u"] if u not in urls]
+        return event.model_copy(update={"source_urls": urls[:_MAX_URLS], "corroborated_by": others})
+
+    def _event(self, key: str) -> ConflictIncident:
+        """The stored record as a model: from the in-process cache, else parsed from JSON."""
+        member = self.state.members[key]
+        cached = self._objects.get(key)
+        if cached is not None and cached[0] == member["fp"]:
+            return cached[1]
+        event = ConflictIncident.model_validate_json(member["ev"])
+        self._remember(key, member["fp"], event)
+        return event
+
+    def _remember(self, key: str, fp: str, event: ConflictIncident) -> None:
+        if len(self._objects) >= self.cache_size:
+            self._objects.clear()  # a cache only: the state holds the JSON
+        self._objects[key] = (fp, event)
 
 
 def _contribution(incident: ConflictIncident | None) -> dict[Bucket, float]:
@@ -281,6 +302,18 @@ def _rev(event: CanonicalEvent) -> str | None:
     return rev.astimezone(dt.UTC).isoformat() if rev else None
 
 
-def _fingerprint(data: dict) -> str:
-    data = {k: v for k, v in data.items() if k != "corroborated_by"}
-    return hashlib.blake2b(json.dumps(data, sort_keys=True).encode(), digest_size=12).hexdigest()
+def _json(event: CanonicalEvent) -> str:
+    """The record as JSON text, without the merger's own field (mappers leave it empty)."""
+    exclude = {"corroborated_by"} if isinstance(event, ConflictIncident) else None
+    return event.model_dump_json(exclude=exclude)
+
+
+def _fingerprint(data: str) -> str:
+    return hashlib.blake2b(data.encode(), digest_size=12).hexdigest()
+
+
+def _cells_of(event: ConflictIncident) -> list:
+    loc = event.location
+    region = loc.municipality_code or loc.department_code or loc.country
+    return [loc.level.value, region, event.event_date.isoformat(), event.category.value,
+            event.fatalities.best]  # fmt: skip

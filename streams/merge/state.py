@@ -4,9 +4,10 @@ The state is five mappings from strings to JSON-able values, so each can be a fa
 (or a plain ``dict`` in tests and the backtest). Values are never mutated in place: every change
 assigns a new value to its key, which is what a changelog-backed table needs to record it.
 
-* ``members[event key]`` → ``{"cid", "rev", "fp", "day", "src", "news", "ev"}`` — one per
-  source record: its cluster, revision (ISO text or None), content fingerprint, event day
-  (proleptic ordinal), source, whether it is news, and the event as JSON (incidents only).
+* ``members[event key]`` → ``{"cid", "rev", "fp", "day", "src", "news", "ev", "c", "u"}`` —
+  one per source record: its cluster, revision (ISO text or None), content fingerprint, event
+  day (proleptic ordinal), source, whether it is news, the event as JSON text and its counter
+  cells ``[level, region, day, category, deaths]`` (incidents only), and its source URLs.
 * ``clusters[cid]`` → ``{"keys": [...], "muni": code or None, "fam": family, "day": ordinal}``
 * ``index[f"{municipality}|{day}"]`` → ``[cid, ...]`` — clusters anchored on that day.
 * ``days[str(day)]`` → ``[cid, ...]`` — for eviction by event time.

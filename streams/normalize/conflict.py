@@ -103,8 +103,8 @@ def map_acled(raw: RawRecord, geo: Geocoder) -> list[ConflictIncident]:
 
 
 def _is_hxl_tag_row(row: Row) -> bool:
-    values = [str(v).strip() for v in row.data.values() if v is not None and str(v).strip()]
-    return bool(values) and all(v.startswith("#") for v in values)
+    # The HDX export's second line tags columns ("#date+year", "#geo+lat", ...).
+    return (row.get("year") or "").startswith("#") or (row.get("id") or "").startswith("#")
 
 
 def map_ucdp(raw: RawRecord, geo: Geocoder) -> list[ConflictIncident]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 
 from streams.geo import Geocoder
 from streams.geo.names import fold
@@ -73,12 +74,18 @@ DATASET_DRUGS = {
 _YEAR = re.compile(r"^(19|20)\d\d$")
 
 
+@lru_cache(maxsize=4096)
 def drug_kind(text: str) -> DrugKind | None:
     folded = fold(text)
     for needle, kind in DRUG_CLASSES:
         if needle in folded:
             return kind
     return None
+
+
+@lru_cache(maxsize=4096)
+def _fold_cached(text: str) -> str:
+    return fold(text)
 
 
 def map_seizure(raw: RawRecord, geo: Geocoder) -> list[DrugSeizure]:
@@ -102,7 +109,7 @@ def map_seizure(raw: RawRecord, geo: Geocoder) -> list[DrugSeizure]:
         unit = "KILOGRAMO"  # Ministry of Defence sets report kilograms without a unit column
     if unit is None:
         raise MappingError(f"{raw.source}: missing field 'bien_unidad_medida'")
-    folded_unit = fold(unit)
+    folded_unit = _fold_cached(unit)
     if folded_unit in MASS_UNITS_KG:
         kg = quantity * MASS_UNITS_KG[folded_unit]
     elif folded_unit in COUNT_UNITS:

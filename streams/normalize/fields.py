@@ -32,7 +32,8 @@ class Row:
         if not isinstance(payload, Mapping):
             raise MappingError(f"{source}: payload must be an object, got {type(payload).__name__}")
         self.source = source
-        self.data = {_clean_key(k): v for k, v in payload.items()}
+        keys = _KEYS
+        self.data = {keys.get(k) or _clean_key(k): v for k, v in payload.items()}
 
     def get(self, *names: str) -> str | None:
         """The first of ``names`` present with a non-blank value, as stripped text."""
@@ -55,8 +56,15 @@ class Row:
         return MappingError(f"{self.source}: field {field!r} = {value!r}: {why}")
 
 
+#: Source column name → lookup key; column names repeat on every row, so remember them.
+_KEYS: dict[Any, str] = {}
+
+
 def _clean_key(key: Any) -> str:
-    return str(key).lstrip("\ufeff").strip().lower()
+    clean = str(key).lstrip("\ufeff").strip().lower()
+    if len(_KEYS) < 10_000:
+        _KEYS[key] = clean
+    return clean
 
 
 def parse_number(text: str, *, european: bool = False) -> float:
