@@ -6,9 +6,25 @@ Usage::
     outcome = merger.observe(incident)   # per canonical incident or news article, in order
     outcome.incidents                    # cluster id → merged incident now (None: retract)
     outcome.affected                     # (signal, level, region, day) cells to re-evaluate
+    batch = merger.observe_batch(events) # the same over a batch; others passed through
 """
 
 from streams.merge.merger import IncidentMerger
-from streams.merge.state import Bucket, MergeConfig, MergeOutcome, MergerState, family
+from streams.merge.state import (
+    Bucket,
+    MergeBatch,
+    MergeConfig,
+    MergeOutcome,
+    MergerState,
+    family,
+)
 
-__all__ = ["Bucket", "IncidentMerger", "MergeConfig", "MergeOutcome", "MergerState", "family"]
+__all__ = [
+    "Bucket",
+    "IncidentMerger",
+    "MergeBatch",
+    "MergeConfig",
+    "MergeOutcome",
+    "MergerState",
+    "family",
+]

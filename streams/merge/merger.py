@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 
 from streams.merge.state import (
     Bucket,
+    MergeBatch,
     MergeConfig,
     MergeOutcome,
     MergerState,
@@ -72,6 +74,23 @@ class IncidentMerger:
         self._advance(day)
         status = "new" if len(st.clusters[cid]["keys"]) == 1 else "merged"
         return self._outcome(status, key, cid, before)
+
+    def observe_batch(self, events: Iterable[CanonicalEvent]) -> MergeBatch:
+        """:meth:`observe` each incident and article of a batch, in order; pass others through.
+
+        Only the last value of each touched cluster is kept, so a counter applies one
+        replacement per cluster per batch.
+        """
+        batch = MergeBatch()
+        for event in events:
+            if not isinstance(event, ConflictIncident | NewsArticle):
+                batch.others.append(event)
+                continue
+            outcome = self.observe(event)
+            batch.statuses[outcome.status] = batch.statuses.get(outcome.status, 0) + 1
+            batch.incidents.update(outcome.incidents)
+            batch.affected |= outcome.affected
+        return batch
 
     def evict(self, before: dt.date) -> list[str]:
         """Forget clusters anchored before ``before``; returns their ids (for logging)."""

@@ -107,3 +107,18 @@ class MergeOutcome:
     @property
     def changed(self) -> bool:
         return bool(self.incidents)
+
+
+@dataclass
+class MergeBatch:
+    """The net effect of :meth:`IncidentMerger.observe_batch` over one batch.
+
+    ``incidents``: cluster id → its merged incident after the batch (None: retract it);
+    ``affected``: union of the buckets to re-evaluate; ``others``: the batch's events that are
+    not merged (seizures, cultivation), in order; ``statuses``: how many of each status.
+    """
+
+    incidents: dict[str, ConflictIncident | None] = field(default_factory=dict)
+    affected: set[Bucket] = field(default_factory=set)
+    others: list = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)

@@ -248,3 +248,20 @@ def test_arrival_order_and_redelivery_do_not_change_the_result(order, repeats):
     merged = m.incident(cid)
     assert merged.key == "ucdp:ucdp1"
     assert merged.corroborated_by == ["acled:acled0", "gdelt:gdelt2", "gdelt:gdelt3"]
+
+
+def test_observe_batch_nets_out_per_cluster_and_passes_other_events_through():
+    from streams.schema import DrugKind, DrugSeizure
+
+    seizure = DrugSeizure(source="seizures", source_id="1", event_date=D, drug=DrugKind.COCAINE,
+                          quantity_kg=1.0)  # fmt: skip
+    m = IncidentMerger()
+    batch = m.observe_batch(
+        [inc("acled", "A1"), seizure, inc("ucdp", "U1", deaths=5), inc("acled", "A1")]
+    )
+    assert batch.others == [seizure]
+    assert batch.statuses == {"new": 1, "merged": 1, "duplicate": 1}
+    (cid,) = batch.incidents
+    assert batch.incidents[cid].key == "ucdp:U1"
+    assert batch.incidents[cid].corroborated_by == ["acled:A1"]
+    assert Bucket("fatalities", "municipality", TIBU, D.isoformat()) in batch.affected
