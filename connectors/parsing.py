@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import email.utils
+import functools
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -23,13 +24,18 @@ def parse_time(value: Any, fmt: str | None = None) -> dt.datetime | None:
     """An aware UTC datetime from a source's date text, or None when empty.
 
     Naive times are taken as UTC (sources give dates, not instants). Raises
-    ``ValueError`` when the text matches no known format.
+    ``ValueError`` when the text matches no known format. Texts repeat a lot in a
+    file (one date per day), so results are cached.
     """
     if value is None:
         return None
     if isinstance(value, int | float):
         return dt.datetime.fromtimestamp(float(value), dt.UTC)
-    text = str(value).strip()
+    return _parse_text(str(value).strip(), fmt)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_text(text: str, fmt: str | None) -> dt.datetime | None:
     if not text:
         return None
     parsed: dt.datetime | None = None

@@ -200,14 +200,15 @@ class ConnectorRunner:
         name, writer, status = inst.spec.name, inst.writer, inst.status
         pending = dead = 0
         cursor = status.cursor
+        newest = None
         async for item in inst.connector.poll(cursor):
             if item is None:  # a record the connector already produced (skipped)
                 continue
             if isinstance(item, RawRecord):
                 writer.send_record(item)
                 pending += 1
-                if item.event_time is not None:
-                    self.metrics.observe_event_time(name, item.event_time.timestamp())
+                if item.event_time is not None and (newest is None or item.event_time > newest):
+                    newest = item.event_time
             elif isinstance(item, DeadRecord):
                 writer.send_dead_letter(self._dead_letter(inst, item))
                 dead += 1
@@ -215,11 +216,15 @@ class ConnectorRunner:
                 cursor = item.cursor
                 await self._commit(inst, cursor, pending, dead)
                 pending = dead = 0
+                if newest is not None:
+                    self.metrics.observe_event_time(name, newest.timestamp())
             else:
                 raise TypeError(f"poll() yielded {type(item).__name__}, not a record/checkpoint")
         if pending or dead:
             log.warning("%s: poll ended without a checkpoint; committing the last cursor", name)
             await self._commit(inst, cursor, pending, dead)
+            if newest is not None:
+                self.metrics.observe_event_time(name, newest.timestamp())
 
     async def _commit(self, inst: _Instance, cursor: Cursor | None, records: int, dead: int):
         status = inst.status

@@ -50,6 +50,7 @@ class TransactionalWriter:
         self._before_commit = before_commit
         self._producer: KafkaProducer | None = None
         self.in_transaction = False
+        self._single_partition = False
 
     def start(self) -> None:
         """Create the producer and fence any predecessor (blocking; call from a thread)."""
@@ -57,6 +58,8 @@ class TransactionalWriter:
             self._settings, transactional_id=self.transactional_id, **self._options
         )
         self._producer.init_transactions()
+        partitions = self._producer.partitions_for(self.raw_topic)
+        self._single_partition = partitions == {0}
 
     @property
     def producer(self) -> KafkaProducer:
@@ -70,8 +73,12 @@ class TransactionalWriter:
             self.in_transaction = True
 
     def send_record(self, record: RawRecord) -> None:
-        self.begin()
-        self.producer.send(self.raw_topic, key=record.key.encode(), value=record.to_bytes())
+        if not self.in_transaction:
+            self.begin()
+        key = record.key.encode()
+        # One-partition raw topics (the default) skip the pure-Python murmur2 per record.
+        partition = 0 if self._single_partition else None
+        self.producer.send(self.raw_topic, key=key, value=record.to_bytes(), partition=partition)
 
     def send_dead_letter(self, letter: DeadLetter) -> None:
         self.begin()
