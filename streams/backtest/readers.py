@@ -69,9 +69,8 @@ def read_records(path: Path | str, fetched_at: dt.datetime | None = None) -> Ite
             if not any(values):
                 continue
             row = dict(zip(header, values, strict=False))
-            if any(v.startswith("#") for v in values if v):
-                if all(not v or v.startswith("#") for v in values):
-                    continue  # an HXL hashtag row: column tags, not data
+            if any(values) and all(not v or v.startswith("#") for v in values):
+                continue  # an HXL hashtag row: column tags, not data
             number += 1
             if source == "ucdp":
                 source_id, event_time = row["id"], _ucdp_time(row)
