@@ -118,8 +118,16 @@ def _glm(y: np.ndarray, X: np.ndarray, weights: np.ndarray | None):
         warnings.simplefilter("ignore", PerfectSeparationWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         model = sm.GLM(y, X, family=_RPoisson(), var_weights=weights)
-        # R's glm.control: |dev - old| / (|dev| + 0.1) < 1e-8, at most 25 iterations
-        return model.fit(scale="X2", maxiter=25, tol=1e-8, atol=1e-9, rtol=1e-8)
+        # R's glm.control: |dev - old| / (|dev| + 0.1) < 1e-8, at most 25 iterations. scale=1
+        # keeps the deviance unscaled as R's criterion (X2 would divide it by a moving estimate).
+        return model.fit(scale=1.0, maxiter=25, tol=1e-8, atol=1e-9, rtol=1e-8)
+
+
+def _r_dispersion(res, y: np.ndarray) -> float:
+    """R's ``summary.glm`` dispersion: working weights of the last IRLS step (statsmodels
+    keeps them in ``model.weights``, as R's ``glm`` does) times squared working residuals."""
+    mu = res.mu
+    return float(np.sum(res.model.weights * ((y - mu) / mu) ** 2) / res.df_resid)
 
 
 def _hat(res) -> np.ndarray:
@@ -130,8 +138,10 @@ def _hat(res) -> np.ndarray:
 def assign_weights(s: np.ndarray, threshold: float) -> np.ndarray:
     """R's ``algo.farrington.assign.weights``: down-weight rows with big residuals."""
     big = s > threshold
-    gamma = len(s) / np.sum(np.where(big, s ** (-2.0), 1.0))
-    return np.where(big, gamma * s ** (-2.0), gamma)
+    with np.errstate(divide="ignore"):
+        inv_sq = np.where(big, s ** (-2.0), 1.0)
+    gamma = len(s) / np.sum(inv_sq)
+    return np.where(big, gamma * inv_sq, gamma)
 
 
 def fit_glm(
@@ -147,15 +157,15 @@ def fit_glm(
         res = _glm(y, X, None)
     if not res.converged:
         return None
-    phi = max(float(res.scale), 1.0)
-    dispersion = float(res.scale)
+    dispersion = _r_dispersion(res, y)
+    phi = max(dispersion, 1.0)
     if reweight:
         mu = res.mu
         with np.errstate(divide="ignore", invalid="ignore"):
             s = 1.5 * (y ** (2 / 3) * mu ** (-1 / 6) - mu**0.5) / np.sqrt(phi * (1 - _hat(res)))
         omega = assign_weights(s, weights_threshold)
         res = _glm(y, X, omega)
-        phi = max(float(res.scale), 1.0)
+        phi = max(_r_dispersion(res, y), 1.0)
         # R then stores omega in model$weights (where glm keeps the working weights), so
         # summary() -- used for the trend test and predict()'s se -- computes
         # sum(omega * ((y - mu) / mu)^2) / df. Reproduced on purpose.

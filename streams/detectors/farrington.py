@@ -14,7 +14,8 @@ negative binomial with the fitted mean and dispersion ``phi``
 quantile of the mean; ``"delta"`` is the original 1996 power-transformed normal).
 
 No alarm when fewer than ``limit54[0]`` cases fell in the last ``limit54[1]``
-periods (threshold then ``None``, as R's ``NA``) or when the observed count is 0.
+periods (threshold then ``None``, as R's ``NA``; the GLM is then not even fitted)
+or when the observed count is 0.
 ``score`` is the upper-tail p-value ``P(X >= observed)``; R's Farrington score
 ``(y - fit) / (upper - fit)`` (with ``fit`` on the link scale for
 nbPlugin/muan, as R) is in ``details["farrington_score"]``.
@@ -89,7 +90,7 @@ class Farrington(Detector):
     def history_length(self, freq: int) -> int:
         return self.config.b * freq + self.config.w + 1
 
-    def _final_model(self, x: np.ndarray, freq: int) -> tuple[GlmFit | None, np.ndarray]:
+    def _final_model(self, x: np.ndarray, freq: int) -> GlmFit | None:
         cfg = self.config
         excluded = cfg.past_periods_excluded
         if excluded is None:
@@ -106,7 +107,7 @@ class Farrington(Detector):
             )
             if not keep:
                 model = fit_glm(data, False, *args)
-        return model, data.response
+        return model
 
     def evaluate(self, values: Sequence[float], context: SeriesContext) -> DetectorResult | None:
         cfg = self.config
@@ -114,7 +115,11 @@ class Farrington(Detector):
         if context.freq < 2 or len(x) < self.history_length(context.freq):
             return None
         y = float(x[-1])
-        model, _ = self._final_model(x, context.freq)
+        cases, span = cfg.limit54
+        if float(x[-span:].sum()) < cases:
+            # R fits the model anyway but then reports NA and no alarm; skip the GLM.
+            return DetectorResult(alarm=False, observed=y, details={"enough_cases": False})
+        model = self._final_model(x, context.freq)
         if model is None:
             return DetectorResult(alarm=False, observed=y, details={"fit": "no convergence"})
         eta, se = model.predict_link(len(x), cfg.no_periods)
@@ -123,10 +128,8 @@ class Farrington(Detector):
             upper, prob, score = _delta(mu, mu * se, model.phi, cfg.alpha, y, cfg.powertrans)
         else:
             upper, prob, score = _noufaily(eta, se, model.phi, cfg.alpha, y, cfg.threshold_method)
-        cases, span = cfg.limit54
-        enough = float(x[-span:].sum()) >= cases
-        defined = enough and upper is not None and math.isfinite(upper)
-        details = {"phi": model.phi, "trend": model.trend, "enough_cases": enough}
+        defined = upper is not None and math.isfinite(upper)
+        details = {"phi": model.phi, "trend": model.trend, "enough_cases": True}
         if model.trend:
             details["trend_coefficient"] = float(model.params[1])
         if score is not None and math.isfinite(score):
