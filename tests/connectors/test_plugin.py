@@ -46,16 +46,22 @@ def test_the_installed_plugin_is_a_registered_connector_type():
     assert "reliefweb" in listing.stdout and "ReliefWeb API v2 reports" in listing.stdout
 
 
+def _report(i: int) -> dict:
+    number = 4100000 + i
+    fields = {
+        "title": f"Colombia: Desplazamiento masivo en el Catatumbo - Flash Update No. {i + 1}",
+        "url": f"https://reliefweb.int/report/colombia/desplazamiento-catatumbo-{i + 1}",
+        "date": {"created": f"2025-02-{1 + i:02d}T10:00:00+00:00"},
+        "source": [{"name": "OCHA"}],
+        "country": [{"name": "Colombia"}],
+        "theme": [{"name": "Protection and Human Rights"}],
+    }
+    href = f"https://api.reliefweb.int/v2/reports/{number}"
+    return {"id": str(number), "score": 1, "href": href, "fields": fields}
+
+
 def _reports() -> list[dict]:
-    return [
-        {"id": str(4100000 + i), "score": 1, "href": f"https://api.reliefweb.int/v2/reports/{4100000 + i}",
-         "fields": {"title": f"Colombia: Desplazamiento masivo en el Catatumbo - Flash Update No. {i + 1}",
-                    "url": f"https://reliefweb.int/report/colombia/desplazamiento-catatumbo-{i + 1}",
-                    "date": {"created": f"2025-02-{1 + i:02d}T10:00:00+00:00"},
-                    "source": [{"name": "OCHA"}], "country": [{"name": "Colombia"}],
-                    "theme": [{"name": "Protection and Human Rights"}]}}
-        for i in range(12)
-    ]  # fmt: skip
+    return [_report(i) for i in range(12)]
 
 
 class ReliefWebScenario(Scenario):
