@@ -73,7 +73,8 @@ class AcledConnector(Connector):
         self._access = SecretStr(body["access_token"])
         refresh = body.get("refresh_token")
         self._refresh = SecretStr(refresh) if refresh else None
-        self._expires_at = time.time() + float(body.get("expires_in") or 3600)
+        expires_in = body.get("expires_in")
+        self._expires_at = time.time() + float(3600 if expires_in is None else expires_in)
 
     async def _login(self) -> None:
         assert self._username and self._password
