@@ -15,7 +15,8 @@ Shape (documented in ``docs/detectors.md``)::
 
 A detector entry is ``type`` (an entry-point name), an optional ``name`` (unique
 in the signal, default the type), optional ``periods``/``levels`` narrowing the
-signal's, and the plugin's own ``Config`` fields. Signal keys may be globs
+signal's, an optional ``severity`` policy, and the plugin's own ``Config``
+fields. Signal keys may be globs
 (``incidents.*``); an exact key wins, then the longest matching pattern.
 
 Loading runs once at start-up (worker or backtest). Any error — YAML syntax,
@@ -52,7 +53,6 @@ FREQ_BY_PERIOD: dict[PeriodKind, int] = {
     PeriodKind.MONTH: 12,
     PeriodKind.YEAR: 1,
 }
-_SPEC_KEYS = {"type", "name", "periods", "levels"}
 
 
 class DetectorsConfigError(ValueError):
@@ -73,6 +73,7 @@ class DetectorSpec(BaseModel):
     name: str | None = None
     periods: list[PeriodKind] | None = None
     levels: list[RegionLevel] | None = None
+    severity: SeverityPolicy | None = None
     _detector: Detector = PrivateAttr()
 
     @model_validator(mode="after")
@@ -181,21 +182,37 @@ class DetectorsFile(BaseModel):
             freq=FREQ_BY_PERIOD[PeriodKind(period)], signal=signal, region_code=region_code
         )
 
-    def history_length(self, signal: str, period: PeriodKind | str) -> int | None:
-        """Periods of history the worker must keep for ``signal`` (``None``: unbounded)."""
+    def history_length(
+        self, signal: str, period: PeriodKind | str, level: RegionLevel | str | None = None
+    ) -> int | None:
+        """Periods of history the worker must keep for the series (``None``: unbounded).
+
+        ``0`` when no detector runs on it; ``level=None`` covers every level.
+        """
         cfg = self.signal_config(signal)
         if cfg is None:
             return 0
-        freq = FREQ_BY_PERIOD[PeriodKind(period)]
-        needs = [s.detector.history_length(freq) for s in cfg.detectors]
+        kind = PeriodKind(period)
+        levels = cfg.levels if level is None else [RegionLevel(level)]
+        specs = {id(s): s for lv in levels for s in cfg.detectors_for(kind, lv)}.values()
+        needs = [s.detector.history_length(FREQ_BY_PERIOD[kind]) for s in specs]
         return None if any(n is None for n in needs) else max(needs, default=0)
 
-    def severity_policy(self, signal: str) -> SeverityPolicy:
+    def severity_policy(self, signal: str, detector: str | None = None) -> SeverityPolicy:
+        """The detector's own policy, else the signal's, else the file's default."""
         cfg = self.signal_config(signal)
-        return cfg.severity if cfg is not None and cfg.severity is not None else self.severity
+        if cfg is None:
+            return self.severity
+        spec = next((d for d in cfg.detectors if d.name == detector), None)
+        if spec is not None and spec.severity is not None:
+            return spec.severity
+        return cfg.severity or self.severity
 
-    def suggest_severity(self, signal: str, result: DetectorResult) -> Severity:
-        return suggest_severity(result, self.severity_policy(signal))
+    def suggest_severity(
+        self, signal: str, result: DetectorResult, detector: str | None = None
+    ) -> Severity:
+        """Severity for ``result`` of the detector instance named ``detector`` on ``signal``."""
+        return suggest_severity(result, self.severity_policy(signal, detector))
 
 
 def _problems(exc: ValidationError) -> list[tuple[str, str]]:

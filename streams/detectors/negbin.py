@@ -6,7 +6,8 @@ skipping ``gap`` periods: ``baseline="rolling"``) or, with
 the last ``window`` years. Its mean ``m`` and variance ``v`` give the negative
 binomial by the method of moments (``size = m² / (v - m)``); with ``v <= m`` the
 count is judged against a Poisson with mean ``m``. ``m`` is floored at
-``mean_floor`` so a baseline of zeros still has a distribution.
+``mean_floor`` so a baseline of zeros still has a distribution. Shorter
+histories than the whole baseline give no verdict.
 
 ``score`` is the p-value ``P(X >= observed)``. The alarm needs
 ``p < alpha`` **and** ``observed >= min_count`` (the minimum-count guard keeps
@@ -34,7 +35,6 @@ class NegBinConfig(DetectorConfig):
     alpha: float = Field(default=0.01, gt=0, lt=1)
     min_count: float = Field(default=5, ge=0)
     mean_floor: float = Field(default=0.1, gt=0)
-    min_baseline: int = Field(default=4, ge=2, description="fewer baseline values: no verdict")
 
 
 class NegBin(Detector):
@@ -66,11 +66,10 @@ class NegBin(Detector):
     def evaluate(self, values: Sequence[float], context: SeriesContext) -> DetectorResult | None:
         cfg = self.config
         x = np.asarray(values, dtype=float)
-        if len(x) == 0:
+        freq = max(context.freq, 1)
+        if len(x) < self.history_length(freq):
             return None
-        base = self._baseline(x, max(context.freq, 1))
-        if len(base) < cfg.min_baseline:
-            return None
+        base = self._baseline(x, freq)
         y = float(x[-1])
         m = max(float(base.mean()), cfg.mean_floor)
         v = float(base.var(ddof=1))
