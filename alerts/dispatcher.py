@@ -139,13 +139,7 @@ class AlertDispatcher:
         await self._repair_nflog()
         self._recovery = asyncio.create_task(self.deliverer.recover(), name="outbox recovery")
         self.engine.regroup()
-        self.consumer = await asyncio.to_thread(
-            make_consumer,
-            self.settings,
-            t.detections,
-            group_id=self.options.consumer_group,
-            max_poll_records=2000,
-        )
+        self.consumer = await asyncio.to_thread(self._subscribe)
         self.started = True
         log.info(
             "alert dispatcher %s started: %d alerts, %d log entries, %d silences",
@@ -154,6 +148,23 @@ class AlertDispatcher:
             len(self.engine.nflog),
             len(self.engine.silencer.by_id),
         )
+
+    def _subscribe(self) -> Any:
+        """Subscribe once the detections topic's partitions are visible: a consumer that
+        joins its group before that gets no partitions until its next metadata refresh."""
+        consumer = make_consumer(
+            self.settings,
+            group_id=self.options.consumer_group or f"{self.topics.prefix}.alerts",
+            max_poll_records=2000,
+        )
+        deadline = time.monotonic() + 30
+        while not consumer.partitions_for_topic(self.topics.detections):
+            if time.monotonic() > deadline:
+                consumer.close()
+                raise TimeoutError(f"topic {self.topics.detections} has no partitions")
+            time.sleep(0.2)
+        consumer.subscribe([self.topics.detections])
+        return consumer
 
     async def _repair_nflog(self) -> None:
         """Log notifications found in the outbox whose log entry a crash prevented."""
@@ -181,12 +192,17 @@ class AlertDispatcher:
                 await asyncio.to_thread(self.writer.flush)
         if self.deliverer is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.deliverer.drain(), 30)
+                await asyncio.wait_for(self.deliverer.drain(), self.options.drain_seconds)
             if self._recovery is not None:
                 self._recovery.cancel()
             await self.deliverer.aclose()
             self.deliverer = None
-        for client in (self.consumer, self.reader, self.writer):
+        if self.consumer is not None:
+            # offsets are committed explicitly after each batch; leaving the group must
+            # not hold shutdown for long if the coordinator is slow (e.g. mid-rebalance)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.consumer.close, autocommit=False, timeout_ms=5000)
+        for client in (self.reader, self.writer):
             if client is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(client.close)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import logging
 import signal
 from pathlib import Path
@@ -31,6 +32,7 @@ async def serve(
     metrics_port: int | None = None,
 ) -> None:
     options = options or AlertsSettings()
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1` dumps stacks
     dispatcher = AlertDispatcher(settings, rules_file, alerts_settings=options)
     health = HealthServer(
         "alerts",

@@ -15,6 +15,11 @@ class AlertsSettings(BaseSettings):
         default=None, description="Bearer token for the API; unset means every call gets 401"
     )
     api_url: str = Field(default="http://127.0.0.1:8087", description="Where the CLI finds it")
-    consumer_group: str = "vigia-alerts"
+    consumer_group: str | None = Field(
+        default=None, description="Consumer group of the dispatcher; default <prefix>.alerts"
+    )
     poll_ms: int = Field(default=100, ge=1, description="Longest wait for new detections")
+    drain_seconds: float = Field(
+        default=30.0, description="At shutdown, how long to wait for deliveries in flight"
+    )
     idle_seconds: float = Field(default=3.0, description="run(until_idle=True) stops after this")

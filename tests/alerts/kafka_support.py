@@ -48,10 +48,14 @@ rules:
 def produce_detections(settings: Settings, topics: Topics, detections: list[Detection]) -> None:
     producer = make_producer(settings)
     try:
-        for d in detections:
+        futures = [
             producer.send(topics.detections, key=d.key.encode(), value=d.to_bytes())
-        producer.send(topics.detections, key=b"bad", value=b"{not json")
+            for d in detections
+        ]
+        futures.append(producer.send(topics.detections, key=b"bad", value=b"{not json"))
         producer.flush(30)
+        for future in futures:
+            future.get(30)
     finally:
         producer.close()
 
