@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -53,7 +54,7 @@ class Ears(Detector):
     Config = EarsConfig
     config: EarsConfig
 
-    @property
+    @cached_property
     def z_alpha(self) -> float:
         cfg = self.config
         alpha = cfg.alpha if cfg.alpha is not None else _DEFAULT_ALPHA[cfg.method]
