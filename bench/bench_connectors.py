@@ -51,7 +51,9 @@ def bench_file_replay(copies: int = 6) -> dict:
     status = runner.run_once()["bench_replay"]
     elapsed = time.perf_counter() - started
     assert status.up and status.records == rows, status
-    return {"rows": rows, "seconds": elapsed, "rate": rows / elapsed}
+    return {"rows": rows, "seconds": elapsed, "rate": rows / elapsed,
+            "loop_seconds": status.last_run_seconds,
+            "loop_rate": rows / status.last_run_seconds}  # fmt: skip
 
 
 def bench_gdelt_parser(repeats: int = 7) -> dict:
@@ -68,8 +70,9 @@ def bench_gdelt_parser(repeats: int = 7) -> dict:
     return {"lines": lines, "bytes": len(text.encode()), "timings": timings}
 
 
-def main() -> None:
-    replay = bench_file_replay()
+def main(repeats: int = 3) -> None:
+    runs = sorted((bench_file_replay() for _ in range(repeats)), key=lambda r: r["loop_rate"])
+    replay = runs[len(runs) // 2]  # the median run
     parser = bench_gdelt_parser()
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [
@@ -86,9 +89,19 @@ def main() -> None:
         "transaction with its cursor. Wall time includes producer start-up "
         "(`init_transactions`), reading the offsets topic and the last commit.",
         "",
-        "| rows | seconds | records/s | target |",
-        "|---:|---:|---:|---:|",
-        f"| {replay['rows']:,} | {replay['seconds']:.2f} | {replay['rate']:,.0f} | ≥ 20,000 |",
+        "| rows | measured | seconds | records/s | target |",
+        "|---:|---|---:|---:|---:|",
+        f"| {replay['rows']:,} | poll → produce → commit loop | {replay['loop_seconds']:.2f} | "
+        f"{replay['loop_rate']:,.0f} | ≥ 20,000 |",
+        f"| {replay['rows']:,} | whole `run_once()` incl. start-up | {replay['seconds']:.2f} | "
+        f"{replay['rate']:,.0f} | |",
+        "",
+        f"Median of {repeats} runs; all loop rates: "
+        + ", ".join(f"{r['loop_rate']:,.0f}" for r in runs)
+        + " records/s. The machine is shared with other developers' processes, so runs vary.",
+        "Two settings matter most (see `connectors/writer.py`): the C `crc32c` package "
+        "(kafka-python's pure-Python CRC32C costs ~18 ms per 100 KB of batch) and gzip level 1 "
+        "(kafka-python compresses at level 9 while holding the partition's append lock).",
         "",
         "## GDELT 2.0 export parser",
         "",

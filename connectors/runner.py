@@ -49,6 +49,8 @@ class InstanceStatus:
     runs: int = 0
     cursor: Cursor | None = None
     last_success: float | None = None
+    #: Wall time of the last run's poll-produce-commit loop (start-up excluded).
+    last_run_seconds: float | None = None
 
 
 class _Instance:
@@ -168,7 +170,9 @@ class ConnectorRunner:
         status.runs += 1
         try:
             await self._start(inst)
+            started = time.perf_counter()
             await self._drain(inst)
+            status.last_run_seconds = time.perf_counter() - started
         except asyncio.CancelledError:
             await asyncio.to_thread(inst.writer.abort)
             raise
