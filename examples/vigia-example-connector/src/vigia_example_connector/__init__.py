@@ -12,9 +12,17 @@ from collections.abc import AsyncIterator
 
 from pydantic import Field
 
-from connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
-from connectors.parsing import parse_time
-from connectors.sources._common import PagedRun, dumps, json_body
+from connectors import (
+    Checkpoint,
+    Connector,
+    ConnectorConfig,
+    Cursor,
+    DeadRecord,
+    PagedRun,
+    dumps,
+    json_body,
+    parse_time,
+)
 
 FIELDS = ["title", "url", "date.created", "source.name", "country.name", "theme.name"]
 
