@@ -141,6 +141,7 @@ class CountingEngine:
                     state.periods.setdefault(key, set()).add(bucket)
                     continue
                 state.counts.pop(bucket, None)
+                state.unindex_bucket(bucket)
                 state.evidence.pop(f"{family}|{bucket.split('|', 1)[1]}", None)
                 report.buckets_dropped += 1
         longest = self.plan.retention_days(self.family_kinds.get(family, {kind}))

@@ -31,11 +31,6 @@ from streams.schema import Detection, EvidenceItem, PeriodKind, detection_key
 log = logging.getLogger(__name__)
 
 
-def detector_name(detector: Detector) -> str:
-    """The name a detection carries: the instance name when configured, else the type."""
-    return getattr(detector, "instance_name", None) or detector.name
-
-
 class Evaluator:
     def __init__(
         self,
@@ -56,7 +51,11 @@ class Evaluator:
         start = max(first, index - self.plan.history[kind] + 1)
         counts = self.state.counts
         prefix = f"{signal}|{code}|"
-        return [counts.get(prefix + period_label(kind, i), 0.0) for i in range(start, index + 1)]
+        values = [0.0] * (index - start + 1)
+        for i in self.state.series.get((prefix, kind), ()):
+            if start <= i <= index:
+                values[i - start] = counts.get(prefix + period_label(kind, i), 0.0)
+        return values
 
     def evaluate_period(self, family: str, kind: PeriodKind, index: int) -> list[Detection]:
         out: list[Detection] = []
@@ -78,20 +77,22 @@ class Evaluator:
         context = SeriesContext(freq=FREQ[kind], signal=signal, region_code=code)
         out = []
         for rule in rules:
-            for detector in rule.detectors:
+            for i, detector in enumerate(rule.detectors):
                 needs = detector.history_length(context.freq)
                 series = values[-needs:] if needs else values
-                detection = self._judge(rule, detector, series, context, signal, code, kind, index)
+                name = rule.name_of(i)
+                detection = self._judge(
+                    rule, name, detector, series, context, signal, code, kind, index
+                )
                 if detection is not None:
                     out.append(detection)
         return out
 
-    def _judge(self, rule, detector, values, context, signal, code, kind, index):
+    def _judge(self, rule, name, detector, values, context, signal, code, kind, index):
         self.evaluations += 1
         try:
             result = detector.evaluate(values, context)
         except Exception:
-            name = detector_name(detector)
             self.errors[name] += 1
             log.exception("detector %s failed on %s %s %s", name, signal, code, index)
             return None
@@ -99,7 +100,6 @@ class Evaluator:
             return None
         region = self.regions.region(code)
         period = make_period(kind, index)
-        name = detector_name(detector)
         key = detection_key(name, signal, region, period)
         previous = self.state.verdicts.get(key)
         if previous is None:
@@ -111,11 +111,12 @@ class Evaluator:
                 return None
             revision = previous[0] + 1
         self.state.verdicts[key] = [revision, result.alarm, result.observed]
-        return self._detection(rule, detector, result, signal, code, region, period, revision)
+        return self._detection(rule, name, detector, result, signal, code, region, period, revision)
 
     def _detection(
         self,
         rule: SeriesRule,
+        name: str,
         detector: Detector,
         result: DetectorResult,
         signal: str,
@@ -139,7 +140,7 @@ class Evaluator:
             for item in items
         ]
         return Detection(
-            detector=detector_name(detector),
+            detector=name,
             params=detector.params,
             signal=signal,
             region=region,

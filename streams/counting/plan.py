@@ -56,6 +56,11 @@ class SeriesRule:
     levels: tuple[RegionLevel, ...]
     detectors: tuple[Detector, ...]
     severity: SeverityFn = default_severity
+    #: Names detections carry, one per detector (default: the detector type).
+    names: tuple[str, ...] = ()
+
+    def name_of(self, i: int) -> str:
+        return self.names[i] if i < len(self.names) else self.detectors[i].name
 
 
 @dataclass

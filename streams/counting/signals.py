@@ -3,7 +3,7 @@
 Signals (the names detections carry):
 
 * incidents — ``incidents``, ``incidents.<category>``, ``fatalities`` (UCDP/ACLED best estimate);
-* seizures — ``seizures``, ``seizures.<drug>``, ``seizures_kg``, ``seizures_kg.<drug>``;
+* seizures — ``seizures.count``, ``seizures.count.<drug>``, ``seizures_kg``, ``seizures_kg.<drug>``;
 * cultivation — ``coca_hectares`` (counted in the estimate's census year);
 * news — ``news``.
 
@@ -47,6 +47,16 @@ SIGNAL_FAMILY_PREFIXES: dict[str, str] = {
 }
 
 
+def all_signals() -> list[str]:
+    """Every signal name :func:`contributions` can produce."""
+    from streams.schema import DrugKind, IncidentCategory
+
+    names = ["incidents", *(f"incidents.{c.value}" for c in IncidentCategory), "fatalities"]
+    names += ["seizures.count", *(f"seizures.count.{d.value}" for d in DrugKind)]
+    names += ["seizures_kg", *(f"seizures_kg.{d.value}" for d in DrugKind)]
+    return [*names, "coca_hectares", "news"]
+
+
 def family_of(event: CanonicalEvent) -> str:
     return FAMILIES[type(event)]
 
@@ -68,7 +78,7 @@ def contributions(event: CanonicalEvent) -> tuple[tuple[str, float], ...]:
         return out
     if isinstance(event, DrugSeizure):
         drug = event.drug.value
-        out = (("seizures", 1.0), (f"seizures.{drug}", 1.0))
+        out = (("seizures.count", 1.0), (f"seizures.count.{drug}", 1.0))
         if event.quantity_kg:
             out += (("seizures_kg", event.quantity_kg), (f"seizures_kg.{drug}", event.quantity_kg))
         return out

@@ -42,16 +42,25 @@ class CountState:
         self.periods: dict[tuple, set[str]] = {}
         #: week index → ledger keys of events in that week (for retention).
         self.ledger_weeks: dict[int, set[str]] = {}
+        #: (series prefix ``"<signal>|<code>|"``, kind) → indexes with a non-zero amount,
+        #: so building a long, sparse series costs its non-zero periods, not its length.
+        self.series: dict[tuple[str, Any], set[int]] = {}
 
     def index_bucket(self, key: str) -> None:
-        label = key.rsplit("|", 1)[1]
-        self.periods.setdefault(parse_label(label), set()).add(key)
+        prefix, label = key.rsplit("|", 1)
+        kind, index = parse_label(label)
+        self.periods.setdefault((kind, index), set()).add(key)
+        self.series.setdefault((prefix + "|", kind), set()).add(index)
 
     def unindex_bucket(self, key: str) -> None:
-        label = key.rsplit("|", 1)[1]
-        keys = self.periods.get(parse_label(label))
+        prefix, label = key.rsplit("|", 1)
+        kind, index = parse_label(label)
+        keys = self.periods.get((kind, index))
         if keys is not None:
             keys.discard(key)
+        indexes = self.series.get((prefix + "|", kind))
+        if indexes is not None:
+            indexes.discard(index)
 
     def index_event(self, key: str, day_ordinal: int) -> None:
         self.ledger_weeks.setdefault((day_ordinal - 1) // 7, set()).add(key)
@@ -60,6 +69,7 @@ class CountState:
         """Derive the index from the mappings (after a restart recovered them)."""
         self.periods.clear()
         self.ledger_weeks.clear()
+        self.series.clear()
         for key in list(self.counts.keys()):
             self.index_bucket(key)
         for key, entry in list(self.ledger.items()):

@@ -10,7 +10,8 @@
 * five ordinary tables (``counts``, ``ledger``, ``evidence``, ``marks``, ``verdicts``) —
   not windowed tables, whose windows expire by wall clock and would drop a backfill —
   changelogged to ``<app id>-<table>-changelog`` and recovered on restart;
-* output channels: canonical topics, ``topics.dlq`` and ``topics.detections``.
+* outputs: canonical topics, ``topics.dlq`` and ``topics.detections``, sent with the
+  table changes as record batches once per batch (:mod:`streams.worker.batching`).
 
 The app is a single-partition layout (the ``Topics`` default): every raw topic is
 read by one worker, which is what cross-source merging and country roll-ups need.
@@ -32,6 +33,7 @@ from streams.metrics import StreamMetrics, mount_faust_sensor
 from streams.schema import DrugKind, PeriodKind, RegionLevel
 from streams.settings import Settings
 from streams.topics import Topics
+from streams.worker.batching import BatchSender, ChangelogBatch
 from streams.worker.handler import BatchHandler
 
 TABLES = ("counts", "ledger", "evidence", "marks", "verdicts")
@@ -110,22 +112,19 @@ def build_app(
         default_lateness_days=plan.default_lateness_days,
     )
     tables = {
-        name: app.Table(name, partitions=1, use_partitioner=True, key_type=str) for name in TABLES
+        name: ChangelogBatch(app.Table(name, partitions=1, use_partitioner=True, key_type=str))
+        for name in TABLES
     }
     state = CountState(**tables)
     engine = CountingEngine(plan, state)
     metrics = StreamMetrics(registry or CollectorRegistry())
     mount_faust_sensor(app, metrics.registry)
-    outputs = [topics.incidents, topics.seizures, topics.cultivation, topics.news]
-    outputs += [topics.dlq, topics.detections]
-    channels = {
-        name: app.topic(name, key_serializer="raw", value_serializer="raw") for name in outputs
-    }
     handler = BatchHandler(
         BatchPipeline(engine, mapper=mapper, merger=merger, component=f"{app_id}.agent"),
         topics,
         metrics,
-        channels,
+        BatchSender(app),
+        list(tables.values()),
         publish_canonical=publish_canonical,
     )
     raw_names = raw_topic_names(settings, topics, connectors)

@@ -28,6 +28,7 @@ from streams.schema import (
     NewsArticle,
 )
 from streams.topics import Topics
+from streams.worker.batching import BatchSender, ChangelogBatch
 from streams.worker.gauges import update_picture
 
 log = logging.getLogger(__name__)
@@ -39,13 +40,15 @@ class BatchHandler:
         pipeline: BatchPipeline,
         topics: Topics,
         metrics: StreamMetrics,
-        channels: dict[str, Any],
+        sender: BatchSender,
+        tables: Sequence[ChangelogBatch],
         publish_canonical: bool = True,
     ) -> None:
         self.pipeline = pipeline
         self.topics = topics
         self.metrics = metrics
-        self.channels = channels
+        self.sender = sender
+        self.tables = tables
         self.publish_canonical = publish_canonical
         self.canonical_topic = {
             ConflictIncident: topics.incidents,
@@ -61,6 +64,9 @@ class BatchHandler:
         self.detections_out = 0
         self.dead_letters_out = 0
         self.last_batch_at = 0.0
+        self.first_batch_at = 0.0
+        #: Wall seconds spent inside :meth:`handle` (the rest is faust and the broker).
+        self.busy_seconds = 0.0
         self.highwater: Any = None  # set by the app: tp → end offset
 
     async def handle(self, events: Sequence[Any]) -> BatchResult:
@@ -95,25 +101,31 @@ class BatchHandler:
         return result
 
     async def _publish(self, result: BatchResult) -> None:
-        channels = self.channels
+        """Send the batch's table changes and outputs; returns once the broker has them."""
+        sender = self.sender
+        for table in self.tables:
+            name = table.table.changelog_topic.get_topic_name()
+            for key, value in table.records():
+                sender.add(name, key, value)
         if self.publish_canonical:
             for event in result.events:
                 topic = self.canonical_topic[type(event)]
-                await channels[topic].send(key=event.key.encode(), value=event.to_bytes())
+                sender.add(topic, event.key.encode(), event.to_bytes())
         for letter in result.dead_letters:
-            await channels[self.topics.dlq].send(
-                key=(letter.original_key or "").encode() or None, value=letter.to_bytes()
-            )
+            key = (letter.original_key or "").encode() or None
+            sender.add(self.topics.dlq, key, letter.to_bytes())
         for detection in result.advance.detections if result.advance else ():
-            await channels[self.topics.detections].send(
-                key=detection.key.encode(), value=detection.to_bytes()
-            )
+            sender.add(self.topics.detections, detection.key.encode(), detection.to_bytes())
+        await sender.flush()
 
     def _account(self, events: Sequence[Any], result: BatchResult, seconds: float) -> None:
         m = self.metrics
         self.batches += 1
         self.records_in += len(events)
         self.last_batch_at = time.monotonic()
+        self.first_batch_at = self.first_batch_at or self.last_batch_at - seconds
+        self.busy_seconds += seconds
+        log.debug("batch of %d in %.3fs", len(events), seconds)
         per_topic: dict[str, int] = {}
         for event in events:
             message = event.message

@@ -1,0 +1,112 @@
+"""Batched writes for the hot path: table changelogs and output topics.
+
+faust produces one message per table write through a one-at-a-time buffer, which
+caps a worker at a few thousand writes a second. The agent instead:
+
+* writes tables through :class:`ChangelogBatch` — reads and writes go to the table's
+  own store (so faust's recovery and lookups see them), and each key written in the
+  batch is remembered once with its last value (``None`` = deleted);
+* at the end of the batch, :class:`BatchSender` appends those changelog records
+  (serialised exactly as faust serialises them, so faust recovers the table from
+  them on restart) and the batch's canonical events, dead letters and detections to
+  aiokafka record batches — one per topic partition — and waits for the broker's
+  acknowledgements before the batch's offsets can be committed.
+
+If a send fails the exception propagates: the agent crashes and the batch is
+redelivered after restart (the event ledger makes the redelivery a no-op).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+from aiokafka.partitioner import murmur2
+
+
+class ChangelogBatch(MutableMapping):
+    """A faust table seen as a dict whose writes are changelogged per batch, not per key."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.store = table.data  # faust's store: what lookups and recovery use
+        self.dirty: dict[Any, Any] = {}
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.store[key]
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self.store.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.store
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.store[key] = value
+        self.dirty[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self.store[key]
+        self.dirty[key] = None
+
+    def __iter__(self) -> Iterator:
+        return iter(self.store)
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def records(self) -> Iterator[tuple[bytes, bytes | None]]:
+        """Serialised changelog records of this batch's writes, emptied as read."""
+        topic = self.table.changelog_topic
+        key_serializer = self.table.key_serializer
+        value_serializer = self.table.value_serializer
+        dirty, self.dirty = self.dirty, {}
+        for key, value in dirty.items():
+            raw_key, _ = topic.prepare_key(key, key_serializer)
+            raw_value = None if value is None else topic.prepare_value(value, value_serializer)[0]
+            yield raw_key, raw_value
+
+
+class BatchSender:
+    """Collect records per topic and send them as aiokafka record batches."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.pending: dict[str, list[tuple[bytes | None, bytes | None]]] = {}
+        self._partitions: dict[str, int] = {}
+
+    def add(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+        self.pending.setdefault(topic, []).append((key, value))
+
+    async def flush(self) -> int:
+        """Send everything collected; returns the number of records acknowledged."""
+        if not self.pending:
+            return 0
+        producer = self.app.producer._ensure_producer()
+        pending, self.pending = self.pending, {}
+        futures = []
+        sent = 0
+        for topic, records in pending.items():
+            count = await self._partition_count(producer, topic)
+            by_partition: dict[int, list] = {}
+            for key, value in records:
+                partition = (murmur2(key) & 0x7FFFFFFF) % count if key and count > 1 else 0
+                by_partition.setdefault(partition, []).append((key, value))
+            for partition, items in by_partition.items():
+                batch = producer.create_batch()
+                for key, value in items:
+                    if batch.append(key=key, value=value, timestamp=None) is None:
+                        futures.append(await producer.send_batch(batch, topic, partition=partition))
+                        batch = producer.create_batch()
+                        if batch.append(key=key, value=value, timestamp=None) is None:
+                            raise ValueError(f"record for {topic} larger than a batch")
+                futures.append(await producer.send_batch(batch, topic, partition=partition))
+                sent += len(items)
+        await asyncio.gather(*futures)
+        return sent
+
+    async def _partition_count(self, producer: Any, topic: str) -> int:
+        if topic not in self._partitions:
+            self._partitions[topic] = len(await producer.partitions_for(topic))
+        return self._partitions[topic]
