@@ -81,10 +81,10 @@ class HttpJsonConnector(Connector):
     def secrets(self) -> list[SecretStr]:
         return [self._secret] if self._secret else []
 
-    def _request(self, state: dict[str, Any], since: Any) -> tuple[str, dict[str, Any]]:
+    def _request(self, state: dict[str, Any], since: Any) -> tuple[str, dict[str, Any] | None]:
         cfg, pg = self.config, self.config.pagination
         if state.get("next_url"):
-            return state["next_url"], {}
+            return state["next_url"], None  # params={} would replace the link's query
         values = {"since": since if since is not None else (cfg.start or "")}
         params = {k: v.format(**values) for k, v in cfg.params.items()}
         if pg.type in ("page", "offset"):
