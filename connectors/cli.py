@@ -119,21 +119,23 @@ def run(
     file: Path | None = FILE_OPTION,
     once: bool = typer.Option(False, "--once", help="Poll each instance once, then exit"),
     metrics_port: int | None = typer.Option(
-        None, "--metrics-port", help="Port for /metrics (default: settings.metrics.port; 0: off)"
+        None, "--metrics-port", help="Port for /metrics and /health (default: settings; 0: off)"
     ),
 ) -> None:
     """Run connector instances, committing records and cursors transactionally."""
-    from prometheus_client import start_http_server
-
     from connectors.runner import ConnectorRunner
+    from streams.health import HealthServer, broker_reachable
 
     settings = Settings()
     specs = select(_instances(file, settings), names or [])
+    runner = ConnectorRunner(settings, specs)
     port = settings.metrics.port if metrics_port is None else metrics_port
     if port:
-        start_http_server(port, addr=settings.metrics.host)
-        console.print(f"/metrics on port {port}")
-    runner = ConnectorRunner(settings, specs)
+        health = HealthServer("connectors", host=settings.metrics.host, port=port)
+        health.add_check("broker", broker_reachable(settings.bootstrap_servers))
+        health.add_check("instances", runner.readiness)
+        health.start()
+        console.print(f"/metrics and /health on port {port}")
     if not once:
         runner.run_forever()
         return

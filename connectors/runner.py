@@ -98,6 +98,12 @@ class ConnectorRunner:
     def statuses(self) -> dict[str, InstanceStatus]:
         return {name: inst.status for name, inst in self._instances.items()}
 
+    def readiness(self) -> tuple[bool, str]:
+        """A health check: ready unless an instance's last run failed (its error, masked)."""
+        failing = [s for s in self.statuses.values() if s.up is False]
+        detail = "; ".join(s.error or s.name for s in failing)
+        return not failing, detail or f"{len(self._instances)} instances healthy or pending"
+
     # -- public API --------------------------------------------------------
 
     def run_once(self) -> dict[str, InstanceStatus]:

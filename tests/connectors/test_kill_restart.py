@@ -88,6 +88,8 @@ def test_killed_mid_poll_and_restarted_leaves_every_record_once(isolated_setting
         assert open_transaction, "never saw produced-but-uncommitted records"
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
         assert 'vigia_connector_records_total{connector="police_replay"}' in metrics
+        ready = httpx.get(f"http://127.0.0.1:{port}/health/ready").json()
+        assert ready["component"] == "connectors" and ready["checks"]["broker"]["ok"]
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     finally:

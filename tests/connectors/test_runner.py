@@ -31,12 +31,15 @@ def test_a_failing_instance_leaves_the_others_running(httpserver, isolated_setti
     monkeypatch.setenv("TEST_UCDP_TOKEN", "a-wrong-token")  # the server answers 401
     metrics = fresh_metrics()
     specs = [build_instance(scenario.spec(httpserver)), build_instance(_police_replay())]
-    statuses = ConnectorRunner(isolated_settings, specs, metrics=metrics).run_once()
+    runner = ConnectorRunner(isolated_settings, specs, metrics=metrics)
+    statuses = runner.run_once()
 
     failed, healthy = statuses[scenario.instance], statuses["police_local"]
     assert failed.up is False and failed.error_kind == "auth"
     assert f"connector '{scenario.instance}'" in failed.error and "HTTP 401" in failed.error
     assert healthy.up is True and healthy.records == 40
+    ready, detail = runner.readiness()
+    assert ready is False and scenario.instance in detail and "HTTP 401" in detail
     raw = consume_all(isolated_settings, Topics(isolated_settings.kafka.topic_prefix).raw(
         "police_local"), expect=40)  # fmt: skip
     assert len(raw) == 40
