@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kafka.errors import KafkaError
+
 from connectors.base import Checkpoint, Connector, ConnectorContext, Cursor, DeadRecord
 from connectors.errors import ConnectorError
 from connectors.instances import InstanceSpec
@@ -116,7 +118,7 @@ class ConnectorRunner:
 
     async def arun_once(self) -> dict[str, InstanceStatus]:
         try:
-            await asyncio.to_thread(self._ensure_topics)
+            await asyncio.to_thread(self.ensure_topics)
             await asyncio.gather(*(self.poll_instance(n) for n in self._instances))
         finally:
             await self.aclose()
@@ -134,7 +136,7 @@ class ConnectorRunner:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
         try:
-            await asyncio.to_thread(self._ensure_topics)
+            await asyncio.to_thread(self.ensure_topics)
             tasks = [asyncio.create_task(self._schedule(n, stop)) for n in self._instances]
             stopper = asyncio.create_task(stop.wait())
             pending = set(tasks)
@@ -184,6 +186,11 @@ class ConnectorRunner:
             raise
         except Exception as exc:
             await asyncio.to_thread(inst.writer.abort)
+            if not isinstance(exc, ConnectorError) or not inst.writer.started:
+                # A Kafka-side failure (fenced, broker gone): start over next run, which
+                # re-fences and re-reads the committed cursor.
+                await asyncio.to_thread(inst.writer.close)
+                inst.started = False
             self._failed(inst, exc)
         else:
             status.up, status.error, status.error_kind = True, None, None
@@ -194,7 +201,8 @@ class ConnectorRunner:
 
     async def _start(self, inst: _Instance) -> None:
         if not inst.started:
-            await asyncio.to_thread(inst.writer.start)  # fences a dead predecessor first
+            if not inst.writer.started:
+                await asyncio.to_thread(inst.writer.start)  # fences a dead predecessor first
             offsets = await asyncio.to_thread(
                 read_offsets, self.settings, self.topics.connector_offsets
             )
@@ -265,16 +273,19 @@ class ConnectorRunner:
         name = inst.spec.name
         if isinstance(exc, ConnectorError):
             message, kind = str(exc.for_instance(name)), exc.kind
+        elif isinstance(exc, KafkaError):
+            message, kind = f"connector {name!r}: Kafka: {type(exc).__name__}: {exc}", "kafka"
         else:
             message, kind = f"connector {name!r}: {type(exc).__name__}: {exc}", "unexpected"
         message = redact(message, inst.connector.secrets())
         inst.status.up, inst.status.error, inst.status.error_kind = False, message, kind
         self.metrics.up.labels(name).set(0)
-        if kind in ("unexpected", "config", "cursor_stalled", "integrity"):
+        if kind in ("unexpected", "kafka", "config", "cursor_stalled", "integrity"):
             self.metrics.errors.labels(name, kind).inc()  # HTTP errors are counted per request
         log.error("%s", message, exc_info=kind == "unexpected")
 
-    def _ensure_topics(self) -> None:
+    def ensure_topics(self) -> None:
+        """Create the raw, DLQ and offsets topics this runner writes (idempotent)."""
         if self._topics_ready:
             return
         wanted = {self.topics.dlq, self.topics.connector_offsets}

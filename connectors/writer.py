@@ -84,6 +84,10 @@ class TransactionalWriter:
         self._single_partition = partitions == {0}
 
     @property
+    def started(self) -> bool:
+        return self._producer is not None
+
+    @property
     def producer(self) -> KafkaProducer:
         if self._producer is None:
             raise RuntimeError("TransactionalWriter.start() was not called")

@@ -112,3 +112,32 @@ def test_secrets_never_reach_logs_errors_or_dead_letters(
         assert SECRET not in letter.model_dump_json()
     assert any(b"***" in x.original for x in letters)
     assert SECRET not in repr(good.config) and SECRET not in good.config.model_dump_json()
+
+
+def test_a_fenced_instance_recovers_on_its_next_run_without_duplicates(isolated_settings, tmp_path):
+    source = FIXTURES / "police_seizures_head.csv"
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    path = tmp_path / "police.csv"
+    path.write_text("".join(lines[:21]), encoding="utf-8")  # header + 20 rows
+    spec = build_instance(_police_replay(path=str(path)))
+    first = ConnectorRunner(isolated_settings, [spec], metrics=fresh_metrics())
+    second = ConnectorRunner(isolated_settings, [spec], metrics=fresh_metrics())
+
+    async def scenario() -> None:
+        await asyncio.to_thread(first.ensure_topics)
+        assert (await first.poll_instance("police_local")).records == 20
+        # Another process takes over the instance: its producer fences ours.
+        assert (await second.poll_instance("police_local")).up
+        path.write_text("".join(lines[:41]), encoding="utf-8")  # 20 more rows arrive
+        fenced = await first.poll_instance("police_local")
+        assert fenced.up is False and fenced.error_kind == "kafka" and "Fenced" in fenced.error
+        recovered = await first.poll_instance("police_local")
+        assert recovered.up, recovered.error
+        assert recovered.records == 40
+        await first.aclose()
+        await second.aclose()
+
+    asyncio.run(scenario())
+    raw = consume_all(isolated_settings, Topics(isolated_settings.kafka.topic_prefix).raw(
+        "police_local"), expect=40)  # fmt: skip
+    assert len(keys_of(raw)) == len(set(keys_of(raw))) == 40
