@@ -89,6 +89,11 @@ class GdeltEventsConnector(Connector):
         while start < end:
             stamps.append(start.strftime("%Y%m%d%H%M%S"))
             start += _SLOT
+        if len(stamps) > self.config.max_catchup_files:
+            log.warning(
+                "%s: %d export files missed since %s; fetching the last %d only",
+                self.name, len(stamps), last, self.config.max_catchup_files,
+            )  # fmt: skip
         return stamps[-self.config.max_catchup_files :]
 
     async def _file(self, url: str, size: int | None, md5: str | None) -> AsyncIterator:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
 from connectors.errors import CursorStalled, InvalidResponse
@@ -64,6 +64,18 @@ class HttpJsonConfig(ConnectorConfig):
     revision_path: str | None = None
     start: str | None = Field(default=None, description="{since} before anything was seen")
     pagination: Pagination = Field(default_factory=Pagination)
+
+    @field_validator("params")
+    @classmethod
+    def _templates(cls, params: dict[str, str]) -> dict[str, str]:
+        for name, template in params.items():
+            try:
+                template.format(since="")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(
+                    f"params.{name}: only {{since}} may be templated ({exc})"
+                ) from None
+        return params
 
 
 class HttpJsonConnector(Connector):

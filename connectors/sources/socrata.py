@@ -69,7 +69,8 @@ class SocrataConnector(Connector):
         since = run.query.value or cfg.start
         clauses = [f"({cfg.where})"] if cfg.where else []
         if since is not None:
-            clauses.append(f"{self.field} >= '{since}'")
+            quoted = str(since).replace("'", "''")  # SoQL string literal
+            clauses.append(f"{self.field} >= '{quoted}'")
         params = {
             "$select": ":*, *",
             "$order": f"{self.field}, :id",

@@ -111,3 +111,12 @@ def test_schedules():
 def test_file_replay_needs_exactly_one_location():
     with pytest.raises(ValueError, match="exactly one of 'path' or 'url'"):
         FileReplayConfig(source="ucdp")
+
+
+def test_http_json_templates_may_only_use_since():
+    base = {"source": "x", "url": "https://e.org", "params": {"q": "{unknown}"}}
+    with pytest.raises(ConfigError, match=r"only \{since\} may be templated"):
+        build_instance({"name": "x", "type": "http_json", "config": base})
+    ok = build_instance({"name": "x", "type": "http_json",
+                         "config": {**base, "params": {"after": "{since}"}}})  # fmt: skip
+    assert ok.config.params == {"after": "{since}"}
