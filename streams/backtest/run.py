@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from streams.backtest.readers import read_records
@@ -78,8 +78,13 @@ def run_backtest(
     *,
     progress: Progress | None = None,
     mapper: Mapper | None = None,
+    keep_history: bool = True,
 ) -> BacktestResult:
+    """``keep_history`` turns retention off so the report can plot the whole series
+    (detectors still see only their history: detections do not change)."""
     began = time.perf_counter()
+    if keep_history:
+        plan = replace(plan, retention_margin=10**6)
     engine = CountingEngine(plan)
     pipeline = BatchPipeline(engine, mapper=mapper, component="backtest")
     mapped = map_files(pipeline, files, progress)
