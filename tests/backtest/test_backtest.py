@@ -141,5 +141,5 @@ def test_unknown_file_is_a_clear_error(tmp_path):
 
     bad = tmp_path / "other.csv"
     bad.write_text("a,b\n1,2\n")
-    with pytest.raises(UnknownFileFormat, match="other.csv"):
+    with pytest.raises(UnknownFileFormat, match=r"other\.csv"):
         list(read_records(bad))
