@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 
 #: Throughput settings: big batches, gzip (stdlib, cuts the bytes the Python sender writes).
 PRODUCER_OPTIONS: dict[str, Any] = {
-    "linger_ms": 50,
-    "batch_size": 512 * 1024,
+    "linger_ms": 100,
+    "batch_size": 1024 * 1024,
     "compression_type": "gzip",
     "max_request_size": 8 * 1024 * 1024,
 }
