@@ -33,6 +33,7 @@ import datetime as dt
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,8 @@ log = logging.getLogger(__name__)
 
 def build_deliverer(settings: Settings, config: AlertingConfig, topics: Topics, gates: Gates):
     """The production deliverer: every receiver's sink behind a gate, Kafka outbox and DLQ."""
-    from alerts.delivery import Deliverer, KafkaDeadLetters, KafkaOutbox
+    from alerts.delivery import Deliverer, KafkaDeadLetters
+    from alerts.outbox import CallbackKafkaOutbox
     from alerts.sinks.registry import load_sink
 
     sinks = {
@@ -69,7 +71,7 @@ def build_deliverer(settings: Settings, config: AlertingConfig, topics: Topics, 
     }
     return Deliverer(
         sinks,
-        KafkaOutbox(settings, topics.alert_outbox),
+        CallbackKafkaOutbox(settings, topics.alert_outbox),
         dead_letters=KafkaDeadLetters(settings, topics.alerts_dlq),
     )
 
@@ -120,12 +122,19 @@ class AlertDispatcher:
     async def start(self) -> None:
         """Create topics, rebuild state, repair the log from the outbox, start recovery."""
         t = self.topics
+        # Kafka produces that wait for their acknowledgement (outbox puts and clears,
+        # state flushes) run in threads; the default pool (cores + 4) would queue them.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=64, thread_name_prefix="alerts-io")
+        )
         await asyncio.to_thread(create_topics, self.settings, t.specs())
         self.writer = StateWriter(self.settings, t, self.origin)
         self.reader = await asyncio.to_thread(
             StateReader, self.settings, [t.alerts, t.notification_log, t.silences]
         )
         records = latest(await asyncio.to_thread(self.reader.read_to_end))
+        # from now on only other writers' records matter: silences, acknowledgements
+        await asyncio.to_thread(self.reader.follow, [t.alerts, t.silences])
         for (topic, _key), record in records.items():
             if record.value is None:
                 continue
@@ -255,12 +264,37 @@ class AlertDispatcher:
         for t in transitions:
             self.writer.alert(t.alert)
         transitions += self._apply_external(self.reader.poll(0))
+        t0 = time.perf_counter()
         outgoing = self.engine.flush_due()
+        t1 = time.perf_counter()
         sent = await self._deliver(outgoing)
+        t2 = time.perf_counter()
         await asyncio.to_thread(self.writer.flush)
+        t3 = time.perf_counter()
         if consumed:
             await asyncio.to_thread(self.consumer.commit)
+        t4 = time.perf_counter()
         await self._resend()
+        if consumed or sent:
+            lag = max(
+                (
+                    (self.engine.clock() - t.alert.detection.detected_at).total_seconds()
+                    for t in transitions
+                ),
+                default=0.0,
+            )
+            log.debug("step: detection lag up to %.0f ms", lag * 1e3)
+            log.debug(
+                "step: %d detections, %d transitions, %d sent; flush_due %.0f ms, "
+                "deliver %.0f ms, state flush %.0f ms, commit %.0f ms",
+                consumed,
+                len(transitions),
+                sent,
+                (t1 - t0) * 1e3,
+                (t2 - t1) * 1e3,
+                (t3 - t2) * 1e3,
+                (t4 - t3) * 1e3,
+            )
         return bool(consumed or sent or transitions)
 
     def _ingest(self, record: Any) -> list[Transition]:

@@ -37,11 +37,17 @@ class Gates:
 
 
 class GatedSink:
-    """Delegates everything to ``inner``; ``send`` first waits for the gate."""
+    """Delegates everything to ``inner``; ``send`` first waits for the gate.
 
-    def __init__(self, inner: Any, gates: Gates) -> None:
+    At most ``concurrency`` sends run at once per sink: a burst of a thousand
+    notifications otherwise opens a thousand requests whose bookkeeping in the
+    HTTP connection pool grows with the square of their number.
+    """
+
+    def __init__(self, inner: Any, gates: Gates, concurrency: int = 8) -> None:
         self.inner = inner
         self.gates = gates
+        self._slots = asyncio.Semaphore(concurrency)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -51,7 +57,8 @@ class GatedSink:
 
     async def send(self, notification: Notification) -> None:
         await self.gates.wait(notification.idempotency_key)
-        await self.inner.send(notification)
+        async with self._slots:
+            await self.inner.send(notification)
 
     async def resend(self, alerts: Iterable[Alert]) -> int:
         return await self.inner.resend(alerts)

@@ -32,6 +32,8 @@ async def serve(
     metrics_port: int | None = None,
 ) -> None:
     options = options or AlertsSettings()
+    # one INFO line per HTTP request is noise at hundreds of notifications a second
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1` dumps stacks
     dispatcher = AlertDispatcher(settings, rules_file, alerts_settings=options)
     health = HealthServer(

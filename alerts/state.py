@@ -82,6 +82,15 @@ class StateReader:
             out += self.poll(500)
         return out
 
+    def follow(self, topics: Iterable[str]) -> None:
+        """Keep tailing only ``topics`` (e.g. not the log only this process writes)."""
+        keep = set(topics)
+        self.assignment = [tp for tp in self.assignment if tp.topic in keep]
+        positions = {tp: self.consumer.position(tp) for tp in self.assignment}
+        self.consumer.assign(self.assignment)
+        for tp, offset in positions.items():
+            self.consumer.seek(tp, offset)
+
     def poll(self, timeout_ms: int = 0) -> list[StateRecord]:
         batch = self.consumer.poll(timeout_ms=timeout_ms)
         return [

@@ -52,7 +52,11 @@ class Selector(_Strict):
     """Conditions a detection must meet, all of them, for the rule to apply."""
 
     signals: list[str] = Field(default_factory=lambda: ["*"], description="fnmatch globs")
-    detectors: list[str] = Field(default_factory=list, description="empty: any detector")
+    detectors: list[str] = Field(
+        default_factory=list,
+        description="fnmatch globs over the detector's instance name (ears_c2, record_30d_3y…); "
+        "empty: any detector",
+    )
     region: RegionSelector = Field(default_factory=RegionSelector)
     min_score: float | None = Field(default=None, description="for z, ratio, cusum, growth…")
     max_p_value: float | None = Field(default=None, gt=0, le=1)
@@ -77,7 +81,9 @@ class Selector(_Strict):
         """
         if not any(fnmatch.fnmatchcase(detection.signal, g) for g in self.signals):
             return False
-        if self.detectors and detection.detector not in self.detectors:
+        if self.detectors and not any(
+            fnmatch.fnmatchcase(detection.detector, g) for g in self.detectors
+        ):
             return False
         region = detection.region
         if self.region.levels and region.level not in self.region.levels:

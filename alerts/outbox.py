@@ -1,0 +1,46 @@
+"""An outbox on the compacted outbox topic whose writes do not hold a thread each.
+
+:class:`~alerts.delivery.kafka_outbox.KafkaOutbox` waits for each acknowledgement in
+a worker thread; at hundreds of notifications a second those threads queue up.
+This subclass keeps its topic, keys, values and recovery read (``pending``) and
+only changes how ``put`` and ``clear`` wait: the producer's completion callback
+resolves an asyncio future, so many writes share the producer's batches and
+no thread blocks. Durability is the same: a write returns only once the broker
+acknowledged it (``acks=all``); a failed write raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from alerts.delivery.kafka_outbox import KafkaOutbox
+from alerts.delivery.outbox import OutboxEntry
+from streams.kafka.clients import make_producer
+
+
+class CallbackKafkaOutbox(KafkaOutbox):
+    async def _send(self, key: str, value: bytes | None) -> None:
+        if self._producer is None:
+            self._producer = make_producer(self.settings, linger_ms=1)
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Any] = loop.create_future()
+
+        def ok(metadata: Any) -> None:
+            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(metadata))
+
+        def failed(error: BaseException) -> None:
+            loop.call_soon_threadsafe(lambda: done.done() or done.set_exception(error))
+
+        future = self._producer.send(self.topic, key=key.encode(), value=value)
+        future.add_callback(ok)
+        future.add_errback(failed)
+        await asyncio.wait_for(done, self.timeout)
+
+    async def put(self, entry: OutboxEntry) -> None:
+        await self._send(entry.key, entry.to_bytes())
+        self._keys.add(entry.key)
+
+    async def clear(self, key: str) -> None:
+        await self._send(key, None)
+        self._keys.discard(key)
