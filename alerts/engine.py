@@ -64,6 +64,7 @@ class AlertEngine:
         self.alerts: dict[str, Alert] = {}
         self.nflog: dict[str, NflogEntry] = {}
         self.groups = GroupSet()
+        self._muted: dict[str, str] = {}  # fingerprint → "silenced" | "inhibited"
 
     # -- restoring state after a restart -------------------------------------------
 
@@ -156,6 +157,18 @@ class AlertEngine:
         by = index.inhibited_by(alert)
         return f"inhibited by {by}" if by else None
 
+    def _count_muting(self, fingerprint: str, reason: str | None) -> None:
+        """Count an alert once each time it becomes silenced or inhibited, not per flush."""
+        kind = reason.split(" ", 1)[0] if reason else None
+        if self._muted.get(fingerprint) == kind:
+            return
+        if kind is None:
+            self._muted.pop(fingerprint, None)
+            return
+        self._muted[fingerprint] = kind
+        if self.metrics is not None:
+            self.metrics.muted(kind)
+
     def _flush(self, group: AggregationGroup, index, now: dt.datetime) -> Outgoing | None:
         receiver = group.receiver
         key = entry_key(group.key, receiver)
@@ -168,10 +181,9 @@ class AlertEngine:
             alert = self.alerts.get(fp, alert)
             group.alerts[fp] = alert
             reason = self.muted_reason(alert, index, now)
+            self._count_muting(fp, reason)
             if reason:
                 muted[fp] = reason
-                if self.metrics is not None:
-                    self.metrics.muted(reason)
                 continue
             if alert.active:
                 firing[f"{fp}@{alert.revision}"] = alert

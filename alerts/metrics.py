@@ -29,11 +29,13 @@ class AlertMetrics:
             registry=r,
         )
         self.silenced = Counter(
-            f"{prefix}_alerts_silenced_total", "Alerts muted by a silence at a flush", registry=r
+            f"{prefix}_alerts_silenced_total",
+            "Times an alert became muted by a silence",
+            registry=r,
         )
         self.inhibited = Counter(
             f"{prefix}_alerts_inhibited_total",
-            "Alerts muted by an inhibiting alert at a flush",
+            "Times an alert became muted by an inhibiting alert",
             registry=r,
         )
         self.notifications = Counter(

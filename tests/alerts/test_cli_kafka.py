@@ -1,0 +1,117 @@
+"""``vigia silence add|list|expire`` and ``vigia alerts list|ack`` on the real broker,
+picked up by a running dispatcher; the dispatcher's metrics on /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from alerts.config import parse_config
+from alerts.dispatcher import AlertDispatcher
+from alerts.settings import AlertsSettings
+from alerts.state import load_alerts, load_silences
+from streams.cli import app
+from streams.health import HealthServer
+from streams.schema import AlertState
+from streams.topics import Topics
+from tests.alerts.factories import ITUANGO, MEDELLIN, TUMACO, detection
+from tests.alerts.kafka_support import WebhookRecorder, produce_detections, rules_yaml
+
+pytestmark = pytest.mark.kafka
+runner = CliRunner()
+
+
+def vigia(settings, *args: str):
+    result = runner.invoke(
+        app,
+        list(args),
+        env={"VIGIA_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix, "COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+async def run_until(d: AlertDispatcher, condition, steps: int = 200) -> None:
+    for _ in range(steps):
+        await d.step()
+        if condition():
+            return
+    raise AssertionError("condition not reached")
+
+
+def test_cli_silence_and_ack_reach_a_running_dispatcher(isolated_settings, httpserver) -> None:
+    recorder = WebhookRecorder()
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(recorder)
+    config = parse_config(rules_yaml(httpserver.url_for("/hook")))
+    topics = Topics(isolated_settings.kafka.topic_prefix)
+    d = AlertDispatcher(
+        isolated_settings, config, alerts_settings=AlertsSettings(poll_ms=50, drain_seconds=5)
+    )
+
+    async def scenario() -> None:
+        await d.start()
+        health = HealthServer("alerts-test", registry=d.metrics.registry, port=0).start()
+        try:
+            # a silence made with the CLI while the dispatcher runs
+            silence_id = vigia(
+                isolated_settings,
+                "silence",
+                "add",
+                'region="52835"',
+                "--duration",
+                "1h",
+                "--author",
+                "ana",
+                "--comment",
+                "operación conocida",
+            ).strip()
+            await run_until(d, lambda: d.engine.silencer.get(silence_id) is not None)
+            assert silence_id in vigia(isolated_settings, "silence", "list")
+
+            produce_detections(isolated_settings, topics, [detection(TUMACO), detection(ITUANGO)])
+            await run_until(d, lambda: len(recorder.requests) == 1)
+            assert [a["labels"]["region"] for a in recorder.alerts()] == ["05361"]
+
+            listed = vigia(isolated_settings, "alerts", "list")
+            assert "05361" in listed and "52835" in listed and "2 alerts" in listed
+            fingerprint = next(
+                a.fingerprint for a in d.engine.alerts.values() if a.labels["region"] == "05361"
+            )
+            vigia(isolated_settings, "alerts", "ack", fingerprint[:8], "--by", "ana")
+            await run_until(
+                d, lambda: d.engine.alerts[fingerprint].state == AlertState.ACKNOWLEDGED
+            )
+            assert d.engine.alerts[fingerprint].acknowledged_by == "ana"
+            assert "acknowledged" in vigia(isolated_settings, "alerts", "list")
+
+            vigia(isolated_settings, "silence", "expire", silence_id)
+            await run_until(
+                d, lambda: d.engine.silencer.get(silence_id).ends_at <= d.engine.clock()
+            )
+            assert silence_id not in vigia(isolated_settings, "silence", "list")
+            assert silence_id in vigia(isolated_settings, "silence", "list", "--all")
+
+            produce_detections(isolated_settings, topics, [detection(MEDELLIN)])
+            await run_until(d, lambda: len(recorder.requests) == 2)
+
+            metrics = httpx.get(f"http://127.0.0.1:{health.port}/metrics").text
+            assert 'vigia_alerts_active{department="05",severity="warning"} 2.0' in metrics
+            assert 'vigia_alerts_active{department="52",severity="warning"} 1.0' in metrics
+            assert (
+                'vigia_alert_transitions_total{rule="violence_spike",severity="warning",'
+                'state="acknowledged"} 1.0' in metrics
+            )
+            assert "vigia_alerts_silenced_total 1.0" in metrics
+            assert 'vigia_notifications_total{receiver="hook"} 2.0' in metrics
+            assert "vigia_alert_detections_invalid_total 2.0" in metrics
+        finally:
+            health.stop()
+            await d.close()
+
+    asyncio.run(scenario())
+    stored = load_alerts(isolated_settings, topics)
+    assert {a.state for a in stored.values()} == {AlertState.FIRING, AlertState.ACKNOWLEDGED}
+    assert len(load_silences(isolated_settings, topics)) == 1
