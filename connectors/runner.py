@@ -219,7 +219,11 @@ class ConnectorRunner:
         pending = dead = 0
         cursor = status.cursor
         newest = None
+        seen = 0
         async for item in inst.connector.poll(cursor):
+            seen += 1
+            if seen % 2000 == 0:
+                await asyncio.sleep(0)  # a fast local source must not starve the other instances
             if item is None:  # a record the connector already produced (skipped)
                 continue
             if isinstance(item, RawRecord):
