@@ -84,6 +84,32 @@ class Ingestor:
             kinds = self._family_kinds.setdefault(family_of_signal(signal), {})
             for kind, levels in plan.counted(signal).items():
                 kinds.setdefault(kind, set()).update(levels)
+        #: signal → [(kind, levels)] it is counted at (precomputed: the hot loop reads it).
+        self._targets = {
+            signal: [(kind, frozenset(levels)) for kind, levels in plan.counted(signal).items()]
+            for signal in plan.signals
+        }
+        self._kinds = sorted(plan.kinds(), key=lambda k: k.value)
+        self._periods: dict[int, dict[PeriodKind, tuple[int, str]]] = {}
+        self._family_strings = {
+            (family, kind): (f"first|{family}|{kind.value}", f"closed|{family}|{kind.value}")
+            for family in self._family_kinds
+            for kind in PeriodKind
+        }
+
+    def _periods_of(self, ordinal: int) -> dict[PeriodKind, tuple[int, str]]:
+        """Index and label of the day's period of every counted kind (cached per day)."""
+        periods = self._periods.get(ordinal)
+        if periods is None:
+            if len(self._periods) > 50_000:
+                self._periods.clear()
+            day = dt.date.fromordinal(ordinal)
+            periods = {}
+            for kind in self._kinds:
+                index = period_index(kind, day)
+                periods[kind] = (index, period_label(kind, index))
+            self._periods[ordinal] = periods
+        return periods
 
     def ingest(self, events: Iterable[CanonicalEvent]) -> IngestReport:
         report = IngestReport()
@@ -118,8 +144,9 @@ class Ingestor:
             report.counted += 1
             report.families.add(family)
             item = None
+            periods = self._periods_of(ordinal)
             for kind, levels in self._family_kinds.get(family, {}).items():
-                label = period_label(kind, period_index(kind, day))
+                label = periods[kind][1]
                 for code in codes:
                     if level_of_code(code) in levels:
                         item = item or evidence_item(event)
@@ -147,18 +174,21 @@ class Ingestor:
         return oldest
 
     def _add(self, deltas, meta, ordinal, codes, contribs, family, sign) -> None:
-        plan = self.plan
-        day = dt.date.fromordinal(ordinal)
+        targets = self._targets
+        periods = self._periods_of(ordinal)
+        coded = [(code, level_of_code(code)) for code in codes]
         for signal, amount in contribs:
-            for kind, levels in plan.counted(signal).items():
-                index = period_index(kind, day)
-                label = period_label(kind, index)
-                for code in codes:
-                    if level_of_code(code) not in levels:
+            amount = sign * amount
+            for kind, levels in targets.get(signal, ()):
+                index, label = periods[kind]
+                for code, level in coded:
+                    if level not in levels:
                         continue
                     bucket = f"{signal}|{code}|{label}"
-                    deltas[bucket] = deltas.get(bucket, 0.0) + sign * amount
-                    if bucket not in meta:
+                    if bucket in deltas:
+                        deltas[bucket] += amount
+                    else:
+                        deltas[bucket] = amount
                         meta[bucket] = (family, signal, kind, index)
 
     def _write_counts(self, deltas, meta, report: IngestReport) -> None:
@@ -178,10 +208,9 @@ class Ingestor:
                 counts[bucket] = value
                 state.index_bucket(bucket)
             report.buckets_written += 1
-            first = f"first|{family}|{kind.value}"
+            first, closed_key = self._family_strings[(family, kind)]
             if index < marks.get(first, index + 1):
                 marks[first] = index
-            closed_key = f"closed|{family}|{kind.value}"
             if closed_key not in closed_cache:
                 closed_cache[closed_key] = marks.get(closed_key)
             closed = closed_cache[closed_key]

@@ -29,24 +29,28 @@ FREQ: dict[PeriodKind, int] = {
 }
 
 
+# Module constants: looking an enum member up on its class is slow on the hot path.
+_DAY, _WEEK, _MONTH = PeriodKind.DAY, PeriodKind.WEEK, PeriodKind.MONTH
+
+
 def period_index(kind: PeriodKind, date: dt.date) -> int:
     """The index of the period of ``kind`` that contains ``date``."""
-    if kind is PeriodKind.DAY:
+    if kind is _DAY:
         return date.toordinal()
-    if kind is PeriodKind.WEEK:
+    if kind is _WEEK:
         return (date.toordinal() - 1) // 7
-    if kind is PeriodKind.MONTH:
+    if kind is _MONTH:
         return date.year * 12 + date.month - 1
     return date.year
 
 
 def period_start(kind: PeriodKind, index: int) -> dt.date:
     """First day of the period."""
-    if kind is PeriodKind.DAY:
+    if kind is _DAY:
         return dt.date.fromordinal(index)
-    if kind is PeriodKind.WEEK:
+    if kind is _WEEK:
         return dt.date.fromordinal(index * 7 + 1)
-    if kind is PeriodKind.MONTH:
+    if kind is _MONTH:
         return dt.date(index // 12, index % 12 + 1, 1)
     return dt.date(index, 1, 1)
 

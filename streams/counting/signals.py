@@ -110,10 +110,17 @@ def region_codes(location: Location) -> tuple[str, ...]:
     return tuple(codes)
 
 
+_LEVELS = {
+    2: RegionLevel.DEPARTMENT,
+    5: RegionLevel.MUNICIPALITY,
+}
+_COUNTRY = RegionLevel.COUNTRY
+
+
 def level_of_code(code: str) -> RegionLevel:
     if code == COUNTRY_CODE:
-        return RegionLevel.COUNTRY
-    return RegionLevel.DEPARTMENT if len(code) == 2 else RegionLevel.MUNICIPALITY
+        return _COUNTRY
+    return _LEVELS.get(len(code), RegionLevel.MUNICIPALITY)
 
 
 def event_weight(event: CanonicalEvent) -> float:

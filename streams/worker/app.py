@@ -35,6 +35,7 @@ from streams.settings import Settings
 from streams.topics import Topics
 from streams.worker.batching import BatchSender, ChangelogBatch
 from streams.worker.handler import BatchHandler
+from streams.worker.transport import install_bulk_consumer
 
 TABLES = ("counts", "ledger", "evidence", "marks", "verdicts")
 
@@ -80,8 +81,14 @@ def build_app(
     batch_within: float = 0.5,
     publish_canonical: bool = True,
     app_id: str | None = None,
+    bulk: bool = True,
 ) -> faust.App:
-    """The worker app; ``app.vigia`` is its :class:`BatchHandler` (metrics, progress)."""
+    """The worker app; ``app.vigia`` is its :class:`BatchHandler` (metrics, progress).
+
+    ``bulk`` (default) hands the raw topics' records to the handler a fetch at a time
+    (:mod:`streams.worker.transport`); ``bulk=False`` uses the agent's
+    ``stream.take_events()`` batches — same handler, same results, slower.
+    """
     prefix = settings.kafka.topic_prefix
     topics = Topics(prefix)
     app_id = app_id or f"{prefix}-streams"
@@ -102,6 +109,7 @@ def build_app(
         stream_buffer_maxsize=max(4096, batch_size * 2),
         producer_linger_ms=20,
         producer_max_batch_size=1 << 20,
+        consumer_max_fetch_size=8 << 20,
     )
     plan = EvaluationPlan(
         rules=[*plan.rules, *picture_rules()],
@@ -139,6 +147,9 @@ def build_app(
             return None
 
     handler.highwater = highwater
+
+    if bulk:
+        install_bulk_consumer(app, raw_names, handler.handle_messages)
 
     @app.agent(source, name="normalise-count-detect", concurrency=1)
     async def normalise_count_detect(stream):

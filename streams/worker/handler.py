@@ -70,18 +70,22 @@ class BatchHandler:
         self.highwater: Any = None  # set by the app: tp → end offset
 
     async def handle(self, events: Sequence[Any]) -> BatchResult:
+        """One batch of faust events (the agent's ``take_events`` path)."""
+        return await self.handle_messages([event.message for event in events])
+
+    async def handle_messages(self, messages: Sequence[Any]) -> BatchResult:
+        """One batch of faust messages (the bulk consumer's path, or via :meth:`handle`)."""
         started = time.perf_counter()
         self.ensure_index()
         items = []
-        for event in events:
-            message = event.message
+        for message in messages:
             key = message.key.decode("utf-8", "replace") if message.key else None
             items.append(
                 (message.value, Where(message.topic, message.partition, message.offset, key))
             )
         result = self.pipeline.process_bytes(items)
         await self._publish(result)
-        self._account(events, result, time.perf_counter() - started)
+        self._account(messages, result, time.perf_counter() - started)
         return result
 
     def ensure_index(self) -> None:
@@ -118,17 +122,16 @@ class BatchHandler:
             sender.add(self.topics.detections, detection.key.encode(), detection.to_bytes())
         await sender.flush()
 
-    def _account(self, events: Sequence[Any], result: BatchResult, seconds: float) -> None:
+    def _account(self, messages: Sequence[Any], result: BatchResult, seconds: float) -> None:
         m = self.metrics
         self.batches += 1
-        self.records_in += len(events)
+        self.records_in += len(messages)
         self.last_batch_at = time.monotonic()
         self.first_batch_at = self.first_batch_at or self.last_batch_at - seconds
         self.busy_seconds += seconds
-        log.debug("batch of %d in %.3fs", len(events), seconds)
+        log.debug("batch of %d in %.3fs", len(messages), seconds)
         per_topic: dict[str, int] = {}
-        for event in events:
-            message = event.message
+        for message in messages:
             per_topic[message.topic] = per_topic.get(message.topic, 0) + 1
             tp = (message.topic, message.partition)
             if message.offset + 1 > self.positions.get(tp, 0):

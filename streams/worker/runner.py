@@ -73,19 +73,23 @@ async def run_until_idle(
     await app.start()
     try:
         deadline = started + timeout
+        ends = await asyncio.to_thread(end_offsets, settings, app.vigia_raw_topics)
         while True:
-            if app._crash_reason if hasattr(app, "_crash_reason") else None:
-                raise RuntimeError(f"worker crashed: {app._crash_reason!r}")
-            ends = await asyncio.to_thread(end_offsets, settings, app.vigia_raw_topics)
+            crash = getattr(app, "_crash_reason", None)
+            if crash is not None:
+                raise RuntimeError(f"worker crashed: {crash!r}")
             drained = all(handler.positions.get(tp, 0) >= end for tp, end in ends.items())
             quiet = time.monotonic() - max(handler.last_batch_at, started) >= idle
             if drained and quiet:
-                break
+                # Ask the broker again only now: new records may have arrived meanwhile.
+                ends = await asyncio.to_thread(end_offsets, settings, app.vigia_raw_topics)
+                if all(handler.positions.get(tp, 0) >= end for tp, end in ends.items()):
+                    break
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"worker not idle after {timeout}s: positions {handler.positions}, ends {ends}"
                 )
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.1)
         if flush:
             await handler.flush()
         await app.producer.flush()
