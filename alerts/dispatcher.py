@@ -210,6 +210,8 @@ class AlertDispatcher:
             # offsets are committed explicitly after each batch; leaving the group must
             # not hold shutdown for long if the coordinator is slow (e.g. mid-rebalance)
             with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.consumer.commit)
+            with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.consumer.close, autocommit=False, timeout_ms=5000)
         for client in (self.reader, self.writer):
             if client is not None:
@@ -272,7 +274,9 @@ class AlertDispatcher:
         await asyncio.to_thread(self.writer.flush)
         t3 = time.perf_counter()
         if consumed:
-            await asyncio.to_thread(self.consumer.commit)
+            # everything these detections caused is acknowledged by now; an async commit
+            # that is lost only means re-reading them, which changes nothing
+            self.consumer.commit_async()
         t4 = time.perf_counter()
         await self._resend()
         if consumed or sent:

@@ -57,6 +57,39 @@ rules:
 """
 
 
+class FileReceiver:
+    """Tails the jsonl sink's file and stamps each line when it appears."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.latencies: dict[str, float] = {}
+        self.requests = 0
+        self._stop = threading.Event()
+        path.touch()
+        threading.Thread(target=self._tail, daemon=True).start()
+
+    def _tail(self) -> None:
+        with self.path.open() as handle:
+            buffer = ""
+            while not self._stop.is_set():
+                chunk = handle.read()
+                if not chunk:
+                    time.sleep(0.002)
+                    continue
+                now = time.time()
+                buffer += chunk
+                *lines, buffer = buffer.split("\n")
+                for line in lines:
+                    notification = json.loads(line)
+                    self.requests += 1
+                    for alert in notification["alerts"]:
+                        sent = dt.datetime.fromisoformat(alert["detection"]["detected_at"])
+                        self.latencies.setdefault(alert["fingerprint"], now - sent.timestamp())
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 class Receiver:
     def __init__(self) -> None:
         self.latencies: dict[str, float] = {}
@@ -121,6 +154,14 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=1000, help="detections per second")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "alerts.md")
+    parser.add_argument(
+        "--sink",
+        choices=["webhook", "jsonl"],
+        default="webhook",
+        help="webhook: HTTP to a local server; jsonl: the file sink (fsync per line), "
+        "to separate the dispatcher's own cost from the HTTP client's",
+    )
+    parser.add_argument("--append", action="store_true", help="add to the results file")
     args = parser.parse_args()
 
     prefix = f"bench{uuid.uuid4().hex[:8]}"
@@ -130,11 +171,19 @@ def main() -> None:
     )
     topics = Topics(prefix)
     create_topics(settings, topics.specs())
-    receiver = Receiver()
     workdir = Path(tempfile.mkdtemp(prefix="bench-alerts-"))
     print(f"dispatcher log: {workdir / 'dispatcher.log'}")
     rules = workdir / "rules.yaml"
-    rules.write_text(RULES.format(url=receiver.url))
+    if args.sink == "webhook":
+        receiver = Receiver()
+        rules.write_text(RULES.format(url=receiver.url))
+    else:
+        receiver = FileReceiver(workdir / "alerts.jsonl")
+        text = RULES.format(url="-").replace(
+            'type: webhook, url: "-", secret: "bench-secret-0123456789"',
+            f"type: jsonl, path: {workdir / 'alerts.jsonl'}",
+        )
+        rules.write_text(text)
     env = dict(os.environ)
     env.update({"VIGIA_KAFKA__TOPIC_PREFIX": prefix, "VIGIA_ALERTS_API_PORT": "0"})
     vigia = str(Path(sys.executable).parent / "vigia")
@@ -182,17 +231,26 @@ def main() -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)
-        receiver.server.shutdown()
+        if isinstance(receiver, Receiver):
+            receiver.server.shutdown()
+        else:
+            receiver.stop()
 
     lat = [v * 1000 for v in receiver.latencies.values()]
     received = len(lat)
+    target = (
+        "webhook sink to a local HTTP server"
+        if args.sink == "webhook"
+        else "jsonl sink (fsync per line), file tailed by the bench"
+    )
     lines = [
-        "# Alert latency: detection produced → webhook received",
+        f"## {args.rate} detections/s, {target}",
         "",
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
-        f"({os.cpu_count()} CPUs shared), Python {platform.python_version()}, "
+        f"({os.cpu_count()} CPUs shared with other jobs, load average "
+        f"{os.getloadavg()[0]:.1f}), Python {platform.python_version()}, "
         "local Kafka 4.1 broker, dispatcher in its own process (`vigia alerts serve`), "
-        "webhook sink to a local HTTP server; `group_wait: 0`, one group per alert.",
+        "`group_wait: 0`, one group per alert.",
         "",
         "| measure | value |",
         "|---|---|",
@@ -200,7 +258,7 @@ def main() -> None:
         f"| achieved produce rate | {total / produce_seconds:,.0f} detections/s |",
         f"| detections produced | {total:,} |",
         f"| alerts received | {received:,} ({received / total:.1%}) |",
-        f"| webhook requests | {receiver.requests:,} |",
+        f"| notifications delivered | {receiver.requests:,} |",
     ]
     if lat:
         lines += [
@@ -212,11 +270,15 @@ def main() -> None:
     lines += [
         "",
         f"Command: `.venv/bin/python bench/bench_alerts.py --rate {args.rate} "
-        f"--seconds {args.seconds:g}`",
+        f"--seconds {args.seconds:g} --sink {args.sink}`",
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines))
+    header = "# Alert latency: detection produced → notification delivered\n\n"
+    if args.append and args.out.exists():
+        args.out.write_text(args.out.read_text() + "\n".join(lines))
+    else:
+        args.out.write_text(header + "\n".join(lines))
     print("\n".join(lines))
 
 
