@@ -21,6 +21,7 @@ from streams.counting.engine import CountingEngine
 from streams.counting.pipeline import BatchPipeline, BatchResult, Mapper
 from streams.counting.plan import EvaluationPlan
 from streams.counting.signals import event_day
+from streams.merge import IncidentMerger
 from streams.schema import CanonicalEvent, DeadLetter, Detection
 
 BATCH = 5000
@@ -79,6 +80,7 @@ def run_backtest(
     progress: Progress | None = None,
     mapper: Mapper | None = None,
     keep_history: bool = True,
+    merge: bool = True,
 ) -> BacktestResult:
     """``keep_history`` turns retention off so the report can plot the whole series
     (detectors still see only their history: detections do not change)."""
@@ -86,7 +88,8 @@ def run_backtest(
     if keep_history:
         plan = replace(plan, retention_margin=10**6)
     engine = CountingEngine(plan)
-    pipeline = BatchPipeline(engine, mapper=mapper, component="backtest")
+    merger = IncidentMerger() if merge else None
+    pipeline = BatchPipeline(engine, mapper=mapper, merger=merger, component="backtest")
     mapped = map_files(pipeline, files, progress)
     horizon = end + dt.timedelta(days=1)
     events: list[CanonicalEvent] = sorted(
@@ -95,8 +98,8 @@ def run_backtest(
     detections: list[Detection] = []
     evaluated = 0
     for i in range(0, len(events), BATCH):
-        engine.ingest(events[i : i + BATCH])
-        report = engine.advance()
+        counted = pipeline.count(events[i : i + BATCH])
+        report = counted.advance
         detections.extend(report.detections)
         evaluated += report.periods_evaluated
         if progress:

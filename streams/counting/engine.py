@@ -15,7 +15,7 @@ detections the same on the same data:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from streams.counting.evaluate import Evaluator
@@ -56,8 +56,13 @@ class CountingEngine:
             kinds = self.family_kinds.setdefault(family_of_signal(signal), set())
             kinds.update(plan.counted(signal))
 
-    def ingest(self, events: Iterable[CanonicalEvent]) -> IngestReport:
-        report = self.ingestor.ingest(events)
+    def ingest(
+        self,
+        events: Iterable[CanonicalEvent],
+        replacements: Mapping[str, CanonicalEvent | None] | None = None,
+    ) -> IngestReport:
+        """Count a batch; ``replacements`` are merged incidents by cluster id (the merger's)."""
+        report = self.ingestor.ingest(events, replacements)
         self._dirty |= report.dirty
         self._families |= report.families
         return report

@@ -11,7 +11,7 @@ buckets may differ: a corrected date or place), then adds the new one.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from streams.counting.periods import period_index, period_label
@@ -44,6 +44,18 @@ class IngestReport:
     buckets_written: int = 0
     dirty: set[tuple[str, str, PeriodKind, int]] = field(default_factory=set)
     families: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Batch:
+    """What one :meth:`Ingestor.ingest` call accumulates before writing once."""
+
+    report: IngestReport
+    oldest: dict[str, int]
+    deltas: dict[str, float] = field(default_factory=dict)
+    meta: dict[str, tuple] = field(default_factory=dict)
+    evidence: dict[str, list[list]] = field(default_factory=dict)
+    newest: dict[str, int] = field(default_factory=dict)
 
 
 def _summary(event: CanonicalEvent) -> str | None:
@@ -111,56 +123,74 @@ class Ingestor:
             self._periods[ordinal] = periods
         return periods
 
-    def ingest(self, events: Iterable[CanonicalEvent]) -> IngestReport:
-        report = IngestReport()
-        state = self.state
-        ledger = state.ledger
-        deltas: dict[str, float] = {}
-        meta: dict[str, tuple[str, str, PeriodKind, int]] = {}
-        evidence: dict[str, list[list]] = {}
-        newest: dict[str, int] = {}
-        oldest = self._oldest_kept()
+    def ingest(
+        self,
+        events: Iterable[CanonicalEvent],
+        replacements: Mapping[str, CanonicalEvent | None] | None = None,
+    ) -> IngestReport:
+        """Count ``events`` (deduplicated by key and source revision) and apply
+        ``replacements``: merged incidents by cluster id, each replacing what that
+        cluster added before (``None`` takes it back) — the merger has deduplicated them.
+        """
+        batch = _Batch(IngestReport(), self._oldest_kept())
+        ledger = self.state.ledger
         for event in events:
             key = event.key
             revision = event.source_revision.timestamp() if event.source_revision else 0.0
             old = ledger.get(key)
-            if old is not None:
-                if revision <= old[0]:
-                    report.redelivered += 1
-                    continue
-                self._add(deltas, meta, old[1], old[2], old[3], old[4], -1.0)
-                report.revised += 1
-            family = family_of(event)
-            day = event_day(event)
-            ordinal = day.toordinal()
-            if ordinal < oldest.get(family, 0):
-                report.too_old += 1
+            if old is not None and revision <= old[0]:
+                batch.report.redelivered += 1
                 continue
-            codes = list(region_codes(event.location))
-            contribs = [[s, a] for s, a in contributions(event)]
-            ledger[key] = [revision, ordinal, codes, contribs, family]
-            state.index_event(key, ordinal)
-            self._add(deltas, meta, ordinal, codes, contribs, family, 1.0)
-            report.counted += 1
-            report.families.add(family)
-            item = None
-            periods = self._periods_of(ordinal)
-            for kind, levels in self._family_kinds.get(family, {}).items():
-                label = periods[kind][1]
-                for code in codes:
-                    if level_of_code(code) in levels:
-                        item = item or evidence_item(event)
-                        evidence.setdefault(f"{family}|{code}|{label}", []).append(item)
-            if day <= self.horizon:
-                mark = f"wm|{family}|{event.source}"
-                if ordinal > newest.get(mark, 0):
-                    newest[mark] = ordinal
-        self._write_counts(deltas, meta, report)
-        self._write_evidence(evidence)
-        for mark, ordinal in newest.items():
-            if ordinal > state.marks.get(mark, 0):
-                state.marks[mark] = ordinal
-        return report
+            self._replace(batch, key, old, event, revision)
+        for cluster, event in (replacements or {}).items():
+            key = f"cluster:{cluster}"
+            old = ledger.get(key)
+            if event is None:
+                if old is not None:
+                    self._add(batch, old[1], old[2], old[3], old[4], -1.0)
+                    ledger.pop(key)
+                    batch.report.revised += 1
+                continue
+            self._replace(batch, key, old, event, 0.0)
+        self._write_counts(batch.deltas, batch.meta, batch.report)
+        self._write_evidence(batch.evidence)
+        marks = self.state.marks
+        for mark, ordinal in batch.newest.items():
+            if ordinal > marks.get(mark, 0):
+                marks[mark] = ordinal
+        return batch.report
+
+    def _replace(self, batch: _Batch, key: str, old, event: CanonicalEvent, revision) -> None:
+        """Take back what ``old`` (the ledger entry under ``key``) added; add ``event``."""
+        report, state = batch.report, self.state
+        family = family_of(event)
+        day = event_day(event)
+        ordinal = day.toordinal()
+        if ordinal < batch.oldest.get(family, 0):
+            report.too_old += 1
+            return
+        if old is not None:
+            self._add(batch, old[1], old[2], old[3], old[4], -1.0)
+            report.revised += 1
+        codes = list(region_codes(event.location))
+        contribs = [[s, a] for s, a in contributions(event)]
+        state.ledger[key] = [revision, ordinal, codes, contribs, family]
+        state.index_event(key, ordinal)
+        self._add(batch, ordinal, codes, contribs, family, 1.0)
+        report.counted += 1
+        report.families.add(family)
+        item = None
+        periods = self._periods_of(ordinal)
+        for kind, levels in self._family_kinds.get(family, {}).items():
+            label = periods[kind][1]
+            for code in codes:
+                if level_of_code(code) in levels:
+                    item = item or evidence_item(event)
+                    batch.evidence.setdefault(f"{family}|{code}|{label}", []).append(item)
+        if day <= self.horizon:
+            mark = f"wm|{family}|{event.source}"
+            if ordinal > batch.newest.get(mark, 0):
+                batch.newest[mark] = ordinal
 
     def _oldest_kept(self) -> dict[str, int]:
         """Per family, the first day still inside retention (older buckets were dropped)."""
@@ -173,7 +203,8 @@ class Ingestor:
                 oldest[family] = max(oldest.get(family, 0), horizon)
         return oldest
 
-    def _add(self, deltas, meta, ordinal, codes, contribs, family, sign) -> None:
+    def _add(self, batch: _Batch, ordinal, codes, contribs, family, sign) -> None:
+        deltas, meta = batch.deltas, batch.meta
         targets = self._targets
         periods = self._periods_of(ordinal)
         coded = [(code, level_of_code(code)) for code in codes]

@@ -12,6 +12,7 @@ seizures file's ``TOTAL`` row) maps to no event and is counted in ``out_of_scope
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,14 @@ from typing import Any
 from streams.codec import UndecodableRecord, decode
 from streams.counting.engine import AdvanceReport, CountingEngine
 from streams.counting.ingest import IngestReport
-from streams.schema import CanonicalEvent, DeadLetter, RawRecord, RegionLevel
+from streams.schema import (
+    CanonicalEvent,
+    ConflictIncident,
+    DeadLetter,
+    NewsArticle,
+    RawRecord,
+    RegionLevel,
+)
 
 Mapper = Callable[[RawRecord], list[CanonicalEvent]]
 
@@ -48,6 +56,7 @@ class BatchResult:
     out_of_scope: int = 0
     unresolved: dict[str, int] = field(default_factory=dict)
     ingest: IngestReport | None = None
+    merge_statuses: dict[str, int] = field(default_factory=dict)
     advance: AdvanceReport | None = None
 
 
@@ -56,7 +65,7 @@ class BatchPipeline:
         self,
         engine: CountingEngine,
         mapper: Mapper | None = None,
-        merger: Any | None = None,
+        merger: Any | None = None,  # streams.merge.IncidentMerger
         component: str = "streams",
     ) -> None:
         self.engine = engine
@@ -107,14 +116,55 @@ class BatchPipeline:
             self.map(raw, None, Where(key=raw.key), result)
         return self._count(result, evaluate=evaluate)
 
+    def count(self, events: list[CanonicalEvent]) -> BatchResult:
+        """Merge, count and evaluate already mapped events (the backtest's second stage)."""
+        return self._count(BatchResult(events=events))
+
     def _count(self, result: BatchResult, evaluate: bool = True) -> BatchResult:
-        events = result.events
+        events, replacements = result.events, None
         if self.merger is not None:
-            events = self.merger(events)
-        result.ingest = self.engine.ingest(events)
+            # Incidents are counted once per merged cluster; news is counted per article
+            # (news volume) and also offered to the merger as corroboration.
+            merged = self.merger.observe_batch(events)
+            replacements = self._unexpired(merged.incidents, events)
+            events = [*merged.others, *(e for e in events if isinstance(e, NewsArticle))]
+            result.merge_statuses = merged.statuses
+        result.ingest = self.engine.ingest(events, replacements)
+        if self.merger is not None:
+            self._evict()
         if evaluate:
             result.advance = self.engine.advance()
         return result
+
+    def _unexpired(self, incidents: dict, events: list[CanonicalEvent]) -> dict:
+        """Drop the merger's "expired" answers for records already counted in a cluster.
+
+        The merger forgets clusters after its window; a record redelivered later comes
+        back as ``expired:<key>``. A ``member:<key>`` entry in the ledger (kept for the
+        counting retention, longer than the merger's) says it was counted already.
+        """
+        ledger, state = self.engine.state.ledger, self.engine.state
+        out = {}
+        for cid, incident in incidents.items():
+            if cid.startswith("expired:") and f"member:{cid[8:]}" in ledger:
+                continue
+            out[cid] = incident
+        for event in events:
+            if isinstance(event, ConflictIncident) and f"expired:{event.key}" not in incidents:
+                ordinal = event.event_date.toordinal()
+                member = f"member:{event.key}"
+                if member not in ledger:
+                    ledger[member] = [0.0, ordinal, [], [], "incidents"]
+                    state.index_event(member, ordinal)
+        return out
+
+    def _evict(self) -> None:
+        """Let the merger forget clusters older than its window behind its newest day."""
+        newest = self.merger.state.meta.get("wm")
+        if newest:
+            horizon = int(newest) - self.merger.config.retention_days
+            if horizon > 1:
+                self.merger.evict(dt.date.fromordinal(horizon))
 
     def _dead(
         self, data: bytes, where: Where, reason: str, error_type: str, stage: str = "stream"

@@ -7,7 +7,8 @@
   flight), reading raw bytes (decoded by :mod:`streams.codec` so an undecodable record
   becomes a dead letter with its bytes, never a crash or a silent drop), in batches
   from ``stream.take_events()``;
-* five ordinary tables (``counts``, ``ledger``, ``evidence``, ``marks``, ``verdicts``) —
+* the cross-source merger (:mod:`streams.merge`) with its five tables (``merge-*``), and
+* five counting tables (``counts``, ``ledger``, ``evidence``, ``marks``, ``verdicts``) —
   not windowed tables, whose windows expire by wall clock and would drop a backfill —
   changelogged to ``<app id>-<table>-changelog`` and recovered on restart;
 * outputs: canonical topics, ``topics.dlq`` and ``topics.detections``, sent with the
@@ -29,6 +30,7 @@ from streams.counting.engine import CountingEngine
 from streams.counting.pipeline import BatchPipeline, Mapper
 from streams.counting.plan import EvaluationPlan, SeriesRule
 from streams.counting.state import CountState
+from streams.merge import IncidentMerger, MergerState
 from streams.metrics import StreamMetrics, mount_faust_sensor
 from streams.schema import DrugKind, PeriodKind, RegionLevel
 from streams.settings import Settings
@@ -38,6 +40,7 @@ from streams.worker.handler import BatchHandler
 from streams.worker.transport import install_bulk_consumer
 
 TABLES = ("counts", "ledger", "evidence", "marks", "verdicts")
+MERGE_TABLES = ("members", "clusters", "index", "days", "meta")
 
 
 def picture_rules() -> list[SeriesRule]:
@@ -76,7 +79,7 @@ def build_app(
     connectors: Sequence[str] | None = None,
     registry: CollectorRegistry | None = None,
     mapper: Mapper | None = None,
-    merger=None,
+    merge: bool = True,
     batch_size: int = 5000,
     batch_within: float = 0.5,
     publish_canonical: bool = True,
@@ -124,6 +127,16 @@ def build_app(
         for name in TABLES
     }
     state = CountState(**tables)
+    merger = None
+    if merge:
+        merge_tables = {
+            name: ChangelogBatch(
+                app.Table(f"merge-{name}", partitions=1, use_partitioner=True, key_type=str)
+            )
+            for name in MERGE_TABLES
+        }
+        merger = IncidentMerger(state=MergerState(**merge_tables))
+        tables.update({f"merge-{name}": table for name, table in merge_tables.items()})
     engine = CountingEngine(plan, state)
     metrics = StreamMetrics(registry or CollectorRegistry())
     mount_faust_sensor(app, metrics.registry)

@@ -160,8 +160,8 @@ class BatchHandler:
             m.watermark.labels(source).set(
                 (day.toordinal() - 719163) * 86400  # days since 1970-01-01, in seconds
             )
-        for table, size in engine.state.sizes().items():
-            m.table_size.labels(table).set(size)
+        for table in self.tables:
+            m.table_size.labels(table.table.name).set(len(table))
         if self.highwater is not None:
             for (topic, partition), position in self.positions.items():
                 end = self.highwater(topic, partition)

@@ -136,3 +136,42 @@ def test_seizures_count_kilograms_by_drug():
     engine = CountingEngine(EvaluationPlan(rules=[rule]))
     engine.ingest([seizure("f:1", "2019-02-20", 16.78), seizure("f:2", "2019-02-23", 0.5)])
     assert engine.state.counts == {"seizures_kg.cocaine|91|2019-02": 17.28}
+
+
+def test_the_same_incident_from_two_sources_is_counted_once():
+    from streams.counting.pipeline import BatchPipeline
+    from streams.merge import IncidentMerger
+    from streams.schema import IncidentCategory, RawRecord
+
+    by_key = {
+        "ucdp:1": [incident("1", "2019-03-05", fatalities=6)],
+        "acled:A": [
+            incident(
+                "A",
+                "2019-03-06",
+                fatalities=7,
+                source="acled",
+                category=IncidentCategory.VIOLENCE_AGAINST_CIVILIANS,
+            )
+        ],
+        "ucdp:2": [incident("2", "2019-03-20", fatalities=1, municipality="91001")],
+    }
+    engine = CountingEngine(simple_plan(limit=100))
+    pipeline = BatchPipeline(engine, mapper=lambda raw: by_key[raw.key], merger=IncidentMerger())
+
+    def raw(key):
+        source, source_id = key.split(":")
+        return RawRecord(
+            connector="t", connector_type="t", source=source, source_id=source_id, payload={}
+        )
+
+    result = pipeline.process_records([raw("ucdp:1"), raw("acled:A"), raw("ucdp:2")])
+    assert result.merge_statuses.get("merged") == 1
+    counts = engine.state.counts
+    # ACLED's report of the UCDP incident a day later corroborates it: one incident, not two.
+    assert counts["fatalities|05001|2019-W10"] in (6, 7)
+    assert counts["fatalities|CO|2019-W10"] == counts["fatalities|05001|2019-W10"]
+    assert counts["fatalities|CO|2019-W12"] == 1
+    # Redelivering both records changes nothing.
+    pipeline.process_records([raw("acled:A"), raw("ucdp:1")])
+    assert counts["fatalities|CO|2019-W10"] in (6, 7)
