@@ -1,0 +1,101 @@
+"""Out-of-order and late events through the real broker, and the worker's metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from streams.counting.plan import EvaluationPlan, SeriesRule
+from streams.schema import PeriodKind, RegionLevel
+from streams.topics import Topics
+from streams.worker import build_app, ensure_topics, run_until_idle
+from tests.kafka_helpers import consume_all
+from tests.streams.factories import Above
+from tests.streams.worker_helpers import UCDP, produce, sorted_records
+
+pytestmark = pytest.mark.kafka
+
+
+def _ucdp(template, event_id: int, day: str, deaths: int):
+    payload = dict(template.payload)
+    payload.update(
+        id=str(event_id),
+        date_start=day,
+        date_end=day,
+        best=str(deaths),
+        low=str(deaths),
+        high=str(deaths),
+        deaths_a="0",
+        deaths_b="0",
+        deaths_civilians=str(deaths),
+        deaths_unknown="0",
+    )
+    return template.model_copy(update={"source_id": str(event_id), "payload": payload})
+
+
+def _plan() -> EvaluationPlan:
+    rule = SeriesRule(
+        "fatalities", (PeriodKind.WEEK,), (RegionLevel.DEPARTMENT,), (Above({"limit": 50}),)
+    )
+    return EvaluationPlan(rules=[rule])  # UCDP's allowed lateness: 30 days
+
+
+async def test_late_event_revises_a_detection_and_out_of_order_one_is_counted_in_time(
+    isolated_settings,
+):
+    settings = isolated_settings
+    topics = Topics(settings.kafka.topic_prefix)
+    bojaya = next(r for r in sorted_records(UCDP) if r.payload["adm_2"].startswith("Bojay"))
+    registry = CollectorRegistry()
+    first = build_app(settings, _plan(), connectors=["ucdp"], registry=registry)
+    ensure_topics(settings, first)
+    raw = topics.raw("ucdp")
+    produce(
+        settings,
+        raw,
+        [
+            _ucdp(bojaya, 0, "2010-02-01", 1),  # history before the weeks that matter
+            _ucdp(bojaya, 1, "2010-03-02", 60),  # week 2010-W09: above the limit
+            _ucdp(bojaya, 2, "2010-03-20", 1),  # W11
+            _ucdp(bojaya, 3, "2010-03-10", 55),  # W10, out of order but within the lateness
+            _ucdp(bojaya, 4, "2010-05-01", 1),  # watermark 2010-04-01: W09..W12 close
+        ],
+    )
+    await run_until_idle(settings, first, idle=1.0, timeout=120)
+    first_round = [r.value for r in consume_all(settings, topics.detections, idle=2.0)]
+    assert len(first_round) == 2  # W09 (60) and W10 (55, counted before W10 closed)
+
+    produce(settings, raw, [_ucdp(bojaya, 5, "2010-03-03", 7)])  # late: W09 was evaluated
+    second = build_app(settings, _plan(), connectors=["ucdp"])
+    await run_until_idle(settings, second, idle=1.0, timeout=120)
+
+    from streams.schema import Detection
+
+    detections = [
+        Detection.from_bytes(r.value) for r in consume_all(settings, topics.detections, idle=2.0)
+    ]
+    by = {(d.period.label, d.revision): d for d in detections}
+    assert set(by) == {("2010-W09", 0), ("2010-W10", 0), ("2010-W09", 1)}
+    assert by[("2010-W09", 0)].observed == 60 and by[("2010-W10", 0)].observed == 55
+    revised = by[("2010-W09", 1)]
+    assert revised.observed == 67 and revised.alarm
+    assert revised.key == by[("2010-W09", 0)].key
+    assert {e.key for e in revised.evidence} == {"ucdp:1", "ucdp:5"}
+
+    # The first worker's metrics.
+    def value(name, **labels):
+        return registry.get_sample_value(name, labels)
+
+    assert value("vigia_stream_events_in_total", topic=raw) == 5
+    assert value("vigia_stream_events_out_total", topic=topics.incidents) == 5
+    assert value("vigia_detections_total", detector="above", severity="warning") == 2
+    assert value("vigia_stream_watermark_timestamp_seconds", source="ucdp") == (
+        dt.datetime(2010, 4, 1, tzinfo=dt.UTC).timestamp()
+    )
+    assert value("vigia_stream_table_size", table="ledger") >= 4
+    assert value("vigia_stream_processing_seconds_count") >= 1
+    assert value("vigia_stream_consumer_lag", topic=raw) == 0
+    names = {m.name for m in registry.collect()}
+    assert any(n.startswith("vigia_faust_") for n in names)  # faust's own sensor
