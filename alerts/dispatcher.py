@@ -223,7 +223,8 @@ class AlertDispatcher:
 
     async def arun(self, until_idle: bool = False) -> None:
         """Run until ``stop()``; with ``until_idle``, until nothing arrived for
-        ``idle_seconds``, every group has flushed once and no delivery is in flight."""
+        ``idle_seconds`` and every group has flushed once (then ``close`` waits up to
+        ``drain_seconds`` for deliveries in flight)."""
         if not self.started:
             await self.start()
         last_activity = time.monotonic()
@@ -244,10 +245,9 @@ class AlertDispatcher:
     def _idle(self, last_activity: float) -> bool:
         if time.monotonic() - last_activity < self.options.idle_seconds:
             return False
-        if any(g.flushes == 0 for g in self.engine.groups):
-            return False
-        inflight = getattr(self.deliverer, "_inflight", {})
-        return not inflight and (self._recovery is None or self._recovery.done())
+        # deliveries still in flight are drained by close() for up to drain_seconds; what
+        # a down receiver has not taken by then stays in the outbox for the next start
+        return not any(g.flushes == 0 for g in self.engine.groups)
 
     async def step(self) -> bool:
         """One iteration; returns True when it consumed detections or sent something."""

@@ -64,6 +64,7 @@ class FileReceiver:
         self.path = path
         self.latencies: dict[str, float] = {}
         self.requests = 0
+        self.last = 0.0
         self._stop = threading.Event()
         path.touch()
         threading.Thread(target=self._tail, daemon=True).start()
@@ -82,6 +83,7 @@ class FileReceiver:
                 for line in lines:
                     notification = json.loads(line)
                     self.requests += 1
+                    self.last = now
                     for alert in notification["alerts"]:
                         sent = dt.datetime.fromisoformat(alert["detection"]["detected_at"])
                         self.latencies.setdefault(alert["fingerprint"], now - sent.timestamp())
@@ -94,6 +96,7 @@ class Receiver:
     def __init__(self) -> None:
         self.latencies: dict[str, float] = {}
         self.requests = 0
+        self.last = 0.0
         self.lock = threading.Lock()
         receiver = self
 
@@ -106,6 +109,7 @@ class Receiver:
                 notification = json.loads(body)
                 with receiver.lock:
                     receiver.requests += 1
+                    receiver.last = now
                     for alert in notification["alerts"]:
                         sent = dt.datetime.fromisoformat(alert["detection"]["detected_at"])
                         receiver.latencies.setdefault(alert["fingerprint"], now - sent.timestamp())
@@ -215,6 +219,7 @@ def main() -> None:
         total = int(args.rate * args.seconds)
         producer = make_producer(settings, linger_ms=1)
         started = time.monotonic()
+        started_wall = time.time()
         for i in range(total):
             due = started + i / args.rate
             pause = due - time.monotonic()
@@ -259,6 +264,8 @@ def main() -> None:
         f"| detections produced | {total:,} |",
         f"| alerts received | {received:,} ({received / total:.1%}) |",
         f"| notifications delivered | {receiver.requests:,} |",
+        f"| sustained delivery rate | "
+        f"{received / max(receiver.last - started_wall, 1e-9):,.0f} alerts/s |",
     ]
     if lat:
         lines += [

@@ -130,7 +130,7 @@ def test_crash_between_outbox_and_log_write_is_repaired(isolated_settings, https
     recorder = WebhookRecorder()
     httpserver.expect_request("/hook", method="POST").respond_with_handler(recorder)
     config = parse_config(rules_yaml(httpserver.url_for("/hook")))
-    options = AlertsSettings(idle_seconds=1.5, poll_ms=50, drain_seconds=0)
+    options = AlertsSettings(idle_seconds=1.5, poll_ms=50, drain_seconds=10)
     topics = Topics(isolated_settings.kafka.topic_prefix)
 
     async def crash_after_outbox() -> None:
