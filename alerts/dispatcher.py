@@ -266,38 +266,26 @@ class AlertDispatcher:
         for t in transitions:
             self.writer.alert(t.alert)
         transitions += self._apply_external(self.reader.poll(0))
-        t0 = time.perf_counter()
-        outgoing = self.engine.flush_due()
-        t1 = time.perf_counter()
-        sent = await self._deliver(outgoing)
-        t2 = time.perf_counter()
+        started = time.perf_counter()
+        sent = await self._deliver(self.engine.flush_due())
         await asyncio.to_thread(self.writer.flush)
-        t3 = time.perf_counter()
         if consumed:
             # everything these detections caused is acknowledged by now; an async commit
             # that is lost only means re-reading them, which changes nothing
             self.consumer.commit_async()
-        t4 = time.perf_counter()
         await self._resend()
         if consumed or sent:
             lag = max(
-                (
-                    (self.engine.clock() - t.alert.detection.detected_at).total_seconds()
-                    for t in transitions
-                ),
-                default=0.0,
+                (self.engine.clock() - t.alert.detection.detected_at for t in transitions),
+                default=dt.timedelta(0),
             )
-            log.debug("step: detection lag up to %.0f ms", lag * 1e3)
             log.debug(
-                "step: %d detections, %d transitions, %d sent; flush_due %.0f ms, "
-                "deliver %.0f ms, state flush %.0f ms, commit %.0f ms",
+                "step: %d detections (lag up to %.0f ms), %d transitions, %d sent in %.0f ms",
                 consumed,
+                lag.total_seconds() * 1e3,
                 len(transitions),
                 sent,
-                (t1 - t0) * 1e3,
-                (t2 - t1) * 1e3,
-                (t3 - t2) * 1e3,
-                (t4 - t3) * 1e3,
+                (time.perf_counter() - started) * 1e3,
             )
         return bool(consumed or sent or transitions)
 
@@ -409,7 +397,3 @@ class AlertDispatcher:
         if silence is None:
             raise KeyError(silence_id)
         return await self.put_silence(silence.expired(self.engine.clock()))
-
-
-def utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
