@@ -132,15 +132,15 @@ class AlertDispatcher:
         self.reader = await asyncio.to_thread(
             StateReader, self.settings, [t.alerts, t.notification_log, t.silences]
         )
-        records = latest(await asyncio.to_thread(self.reader.read_to_end))
+        history = await asyncio.to_thread(self.reader.read_to_end)
         # from now on only other writers' records matter: silences, acknowledgements
         await asyncio.to_thread(self.reader.follow, [t.alerts, t.silences])
-        for (topic, _key), record in records.items():
-            if record.value is None:
+        for alert in newest_alerts(r for r in history if r.topic == t.alerts):
+            self.engine.restore_alert(alert)
+        for (topic, _key), record in latest(history).items():
+            if record.value is None or topic == t.alerts:
                 continue
-            if topic == t.alerts:
-                self.engine.restore_alert(Alert.from_bytes(record.value))
-            elif topic == t.notification_log:
+            if topic == t.notification_log:
                 self.engine.restore_nflog(NflogEntry.from_bytes(record.value))
             else:
                 self.engine.put_silence(Silence.from_bytes(record.value))
@@ -397,3 +397,20 @@ class AlertDispatcher:
         if silence is None:
             raise KeyError(silence_id)
         return await self.put_silence(silence.expired(self.engine.clock()))
+
+
+def newest_alerts(records) -> list[Alert]:
+    """The highest revision of each alert (the last written on a tie).
+
+    Revisions only grow, so a copy of an older state written late by another producer
+    (e.g. a ``kafka`` sink pointed at the alerts topic) never wins over the dispatcher's.
+    """
+    best: dict[str, Alert] = {}
+    for record in records:
+        if record.value is None:
+            continue
+        alert = Alert.from_bytes(record.value)
+        known = best.get(alert.fingerprint)
+        if known is None or alert.revision >= known.revision:
+            best[alert.fingerprint] = alert
+    return list(best.values())

@@ -91,3 +91,34 @@ def test_restart_resends_nothing_and_silences_survive(isolated_settings, httpser
     assert regions == ["05001", "05361", "05361"]
     assert len(recorder.requests) == 2
     assert all(count == 1 for count in recorder.keys.values())
+
+
+def test_a_late_copy_of_an_older_state_does_not_win_at_restart(isolated_settings, httpserver):
+    recorder = WebhookRecorder()
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(recorder)
+    url = httpserver.url_for("/hook")
+    topics = Topics(isolated_settings.kafka.topic_prefix)
+    first = dispatcher(isolated_settings, url)
+    asyncio.run(first.start())
+    asyncio.run(first.close())
+    produce_detections(
+        isolated_settings, topics, [detection(ITUANGO), detection(ITUANGO, alarm=False, revision=1)]
+    )
+    dispatcher(isolated_settings, url).run(until_idle=True)
+    [firing, resolved] = [
+        Alert.from_bytes(r.value) for r in consume_all(isolated_settings, topics.alerts)
+    ]
+    assert resolved.state == AlertState.RESOLVED
+    # another producer writes the old firing state again, after the resolution
+    from streams.kafka.clients import make_producer
+
+    producer = make_producer(isolated_settings)
+    producer.send(topics.alerts, key=firing.fingerprint.encode(), value=firing.to_bytes())
+    producer.flush(30)
+    producer.close()
+    again = dispatcher(isolated_settings, url)
+    asyncio.run(again.start())
+    try:
+        assert again.engine.alerts[firing.fingerprint].state == AlertState.RESOLVED
+    finally:
+        asyncio.run(again.close())
