@@ -18,6 +18,7 @@ A detector that raises is a bug in that detector: the error is logged, counted i
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left, bisect_right
 from collections import Counter
 
 from streams.counting.periods import FREQ, make_period, period_label
@@ -52,9 +53,10 @@ class Evaluator:
         counts = self.state.counts
         prefix = f"{signal}|{code}|"
         values = [0.0] * (index - start + 1)
-        for i in self.state.series.get((prefix, kind), ()):
-            if start <= i <= index:
-                values[i - start] = counts.get(prefix + period_label(kind, i), 0.0)
+        indexes = self.state.series.get((prefix, kind), ())
+        for at in range(bisect_left(indexes, start), bisect_right(indexes, index)):
+            i = indexes[at]
+            values[i - start] = counts.get(prefix + period_label(kind, i), 0.0)
         return values
 
     def evaluate_period(self, family: str, kind: PeriodKind, index: int) -> list[Detection]:

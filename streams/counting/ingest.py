@@ -54,7 +54,7 @@ class _Batch:
     oldest: dict[str, int]
     deltas: dict[str, float] = field(default_factory=dict)
     meta: dict[str, tuple] = field(default_factory=dict)
-    evidence: dict[str, list[list]] = field(default_factory=dict)
+    evidence: dict[str, list[tuple]] = field(default_factory=dict)
     newest: dict[str, int] = field(default_factory=dict)
 
 
@@ -173,20 +173,21 @@ class Ingestor:
             self._add(batch, old[1], old[2], old[3], old[4], -1.0)
             report.revised += 1
         codes = list(region_codes(event.location))
+        coded = [(code, level_of_code(code)) for code in codes]
         contribs = [[s, a] for s, a in contributions(event)]
         state.ledger[key] = [revision, ordinal, codes, contribs, family]
         state.index_event(key, ordinal)
-        self._add(batch, ordinal, codes, contribs, family, 1.0)
+        self._add(batch, ordinal, codes, contribs, family, 1.0, coded)
         report.counted += 1
         report.families.add(family)
-        item = None
+        # Candidates only: the item is built for events that make a top N (at write time).
+        candidate = (event_weight(event), key, event)
         periods = self._periods_of(ordinal)
         for kind, levels in self._family_kinds.get(family, {}).items():
             label = periods[kind][1]
-            for code in codes:
-                if level_of_code(code) in levels:
-                    item = item or evidence_item(event)
-                    batch.evidence.setdefault(f"{family}|{code}|{label}", []).append(item)
+            for code, level in coded:
+                if level in levels:
+                    batch.evidence.setdefault(f"{family}|{code}|{label}", []).append(candidate)
         if day <= self.horizon:
             mark = f"wm|{family}|{event.source}"
             if ordinal > batch.newest.get(mark, 0):
@@ -203,11 +204,12 @@ class Ingestor:
                 oldest[family] = max(oldest.get(family, 0), horizon)
         return oldest
 
-    def _add(self, batch: _Batch, ordinal, codes, contribs, family, sign) -> None:
+    def _add(self, batch: _Batch, ordinal, codes, contribs, family, sign, coded=None) -> None:
         deltas, meta = batch.deltas, batch.meta
         targets = self._targets
         periods = self._periods_of(ordinal)
-        coded = [(code, level_of_code(code)) for code in codes]
+        if coded is None:
+            coded = [(code, level_of_code(code)) for code in codes]
         for signal, amount in contribs:
             amount = sign * amount
             for kind, levels in targets.get(signal, ()):
@@ -249,11 +251,23 @@ class Ingestor:
                 code = bucket.split("|")[1]
                 report.dirty.add((signal, code, kind, index))
 
-    def _write_evidence(self, evidence: dict[str, list[list]]) -> None:
+    def _write_evidence(self, evidence: dict[str, list[tuple]]) -> None:
+        """Merge each bucket's candidates into its stored top N (by weight, then key)."""
         top_n = self.plan.evidence_top_n
         table = self.state.evidence
-        for key, items in evidence.items():
-            merged = {item[1]: item for item in table.get(key, ())}
-            for item in items:
-                merged[item[1]] = item
-            table[key] = sorted(merged.values(), key=lambda i: (-i[0], i[1]))[:top_n]
+        built: dict[str, list] = {}
+        for bucket, candidates in evidence.items():
+            stored = table.get(bucket, ())
+            merged: dict[str, tuple] = {item[1]: (item[0], item[1], item) for item in stored}
+            for weight, key, event in candidates:
+                merged[key] = (weight, key, event)  # a revision replaces its old item
+            top = sorted(merged.values(), key=lambda c: (-c[0], c[1]))[:top_n]
+            items = []
+            for _weight, key, source in top:
+                if isinstance(source, list):
+                    items.append(source)
+                else:
+                    if key not in built:
+                        built[key] = evidence_item(source)
+                    items.append(built[key])
+            table[bucket] = items

@@ -80,6 +80,8 @@ class EvaluationPlan:
             kinds = self._counted.setdefault(rule.signal, {})
             for kind in rule.kinds:
                 kinds.setdefault(kind, set()).update(rule.levels)
+                if not rule.detectors:
+                    continue  # counted only (e.g. for the gauges): nothing to evaluate
                 for level in rule.levels:
                     self._rules_by.setdefault((rule.signal, kind, level), []).append(rule)
 

@@ -21,7 +21,9 @@ from streams.schema import (
     CanonicalEvent,
     ConflictIncident,
     CultivationEstimate,
+    DrugKind,
     DrugSeizure,
+    IncidentCategory,
     Location,
     NewsArticle,
     RegionLevel,
@@ -49,8 +51,6 @@ SIGNAL_FAMILY_PREFIXES: dict[str, str] = {
 
 def all_signals() -> list[str]:
     """Every signal name :func:`contributions` can produce."""
-    from streams.schema import DrugKind, IncidentCategory
-
     names = ["incidents", *(f"incidents.{c.value}" for c in IncidentCategory), "fatalities"]
     names += ["seizures.count", *(f"seizures.count.{d.value}" for d in DrugKind)]
     names += ["seizures_kg", *(f"seizures_kg.{d.value}" for d in DrugKind)]
@@ -66,21 +66,26 @@ def family_of_signal(signal: str) -> str:
     return SIGNAL_FAMILY_PREFIXES[signal.split(".", 1)[0]]
 
 
+# Signal names per category and drug, built once (enum ``.value`` is slow on the hot path).
+_CATEGORY_SIGNAL = {c: f"incidents.{c.value}" for c in IncidentCategory}
+_DRUG_SIGNALS = {d: (f"seizures.count.{d.value}", f"seizures_kg.{d.value}") for d in DrugKind}
+
+
 def contributions(event: CanonicalEvent) -> tuple[tuple[str, float], ...]:
     """The (signal, amount) pairs an event adds; zero amounts are left out."""
     if isinstance(event, ConflictIncident):
         out: tuple[tuple[str, float], ...] = (
             ("incidents", 1.0),
-            (f"incidents.{event.category.value}", 1.0),
+            (_CATEGORY_SIGNAL[event.category], 1.0),
         )
         if event.fatalities.best:
             out += (("fatalities", float(event.fatalities.best)),)
         return out
     if isinstance(event, DrugSeizure):
-        drug = event.drug.value
-        out = (("seizures.count", 1.0), (f"seizures.count.{drug}", 1.0))
+        count_signal, kg_signal = _DRUG_SIGNALS[event.drug]
+        out = (("seizures.count", 1.0), (count_signal, 1.0))
         if event.quantity_kg:
-            out += (("seizures_kg", event.quantity_kg), (f"seizures_kg.{drug}", event.quantity_kg))
+            out += (("seizures_kg", event.quantity_kg), (kg_signal, event.quantity_kg))
         return out
     if isinstance(event, CultivationEstimate):
         return (("coca_hectares", event.hectares),) if event.hectares else ()

@@ -18,6 +18,7 @@ stored: :meth:`CountState.rebuild_index` derives it after a restart.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -42,15 +43,21 @@ class CountState:
         self.periods: dict[tuple, set[str]] = {}
         #: week index → ledger keys of events in that week (for retention).
         self.ledger_weeks: dict[int, set[str]] = {}
-        #: (series prefix ``"<signal>|<code>|"``, kind) → indexes with a non-zero amount,
-        #: so building a long, sparse series costs its non-zero periods, not its length.
-        self.series: dict[tuple[str, Any], set[int]] = {}
+        #: (series prefix ``"<signal>|<code>|"``, kind) → sorted indexes with a non-zero
+        #: amount, so building a series costs its non-zero periods in the window only.
+        self.series: dict[tuple[str, Any], list[int]] = {}
 
     def index_bucket(self, key: str) -> None:
         prefix, label = key.rsplit("|", 1)
         kind, index = parse_label(label)
         self.periods.setdefault((kind, index), set()).add(key)
-        self.series.setdefault((prefix + "|", kind), set()).add(index)
+        indexes = self.series.setdefault((prefix + "|", kind), [])
+        if not indexes or index > indexes[-1]:
+            indexes.append(index)  # the usual case: time moves forward
+        else:
+            at = bisect_left(indexes, index)
+            if at == len(indexes) or indexes[at] != index:
+                indexes.insert(at, index)
 
     def unindex_bucket(self, key: str) -> None:
         prefix, label = key.rsplit("|", 1)
@@ -59,8 +66,10 @@ class CountState:
         if keys is not None:
             keys.discard(key)
         indexes = self.series.get((prefix + "|", kind))
-        if indexes is not None:
-            indexes.discard(index)
+        if indexes:
+            at = bisect_left(indexes, index)
+            if at < len(indexes) and indexes[at] == index:
+                del indexes[at]
 
     def index_event(self, key: str, day_ordinal: int) -> None:
         self.ledger_weeks.setdefault((day_ordinal - 1) // 7, set()).add(key)

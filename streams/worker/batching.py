@@ -19,10 +19,13 @@ redelivered after restart (the event ledger makes the redelivery a no-op).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from aiokafka.partitioner import murmur2
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class ChangelogBatch(MutableMapping):
@@ -57,7 +60,20 @@ class ChangelogBatch(MutableMapping):
         return len(self.store)
 
     def records(self) -> Iterator[tuple[bytes, bytes | None]]:
-        """Serialised changelog records of this batch's writes, emptied as read."""
+        """Serialised changelog records of this batch's writes, emptied as read.
+
+        Keys and values are JSON, as faust's ``json`` table serializers write them
+        (``tests/streams/test_batching.py`` checks it against faust's own encoding);
+        encoding them here directly costs a third of going through faust's registry.
+        """
+        if (self.table.key_serializer, self.table.value_serializer) != ("json", "json"):
+            yield from self._records_via_faust()
+            return
+        dirty, self.dirty = self.dirty, {}
+        for key, value in dirty.items():
+            yield _dumps(key).encode(), None if value is None else _dumps(value).encode()
+
+    def _records_via_faust(self) -> Iterator[tuple[bytes, bytes | None]]:
         topic = self.table.changelog_topic
         key_serializer = self.table.key_serializer
         value_serializer = self.table.value_serializer

@@ -65,6 +65,9 @@ class BatchHandler:
         self.dead_letters_out = 0
         self.last_batch_at = 0.0
         self.first_batch_at = 0.0
+        #: Process CPU seconds at the start of the first batch and the end of the last one.
+        self.first_batch_cpu = 0.0
+        self.last_batch_cpu = 0.0
         #: Wall seconds spent inside :meth:`handle` (the rest is faust and the broker).
         self.busy_seconds = 0.0
         self.highwater: Any = None  # set by the app: tp → end offset
@@ -76,6 +79,8 @@ class BatchHandler:
     async def handle_messages(self, messages: Sequence[Any]) -> BatchResult:
         """One batch of faust messages (the bulk consumer's path, or via :meth:`handle`)."""
         started = time.perf_counter()
+        if not self.first_batch_cpu:
+            self.first_batch_cpu = time.process_time()
         self.ensure_index()
         items = []
         for message in messages:
@@ -86,6 +91,7 @@ class BatchHandler:
         result = self.pipeline.process_bytes(items)
         await self._publish(result)
         self._account(messages, result, time.perf_counter() - started)
+        self.last_batch_cpu = time.process_time()
         return result
 
     def ensure_index(self) -> None:
