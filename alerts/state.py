@@ -16,6 +16,7 @@ its own writes (already applied) from other processes' edits.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -111,12 +112,14 @@ class StateWriter:
         self.origin = origin.encode()
         self.producer = make_producer(settings, linger_ms=2)
         self._futures: list[Any] = []
+        self._lock = threading.Lock()  # records are sent on the loop, flushed in threads
 
     def _send(self, topic: str, key: str, value: bytes | None) -> None:
         future = self.producer.send(
             topic, key=key.encode(), value=value, headers=[(ORIGIN, self.origin)]
         )
-        self._futures.append(future)
+        with self._lock:
+            self._futures.append(future)
 
     def alert(self, alert: Alert) -> None:
         self._send(self.topics.alerts, alert.fingerprint, alert.to_bytes())
@@ -132,10 +135,12 @@ class StateWriter:
 
     def flush(self, timeout: float = 30.0) -> None:
         """Block until every record sent so far is acknowledged; raises if one failed."""
-        if not self._futures:
-            return
+        with self._lock:
+            futures, self._futures = self._futures, []
+        # producer.flush waits for every record sent so far, including those another
+        # thread's flush took (it returns at once when nothing is pending); each caller
+        # then checks its own records for errors
         self.producer.flush(timeout=timeout)
-        futures, self._futures = self._futures, []
         for future in futures:
             future.get(timeout=timeout)  # re-raises a failed produce
 
