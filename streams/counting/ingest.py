@@ -89,13 +89,20 @@ class Ingestor:
         self.state = state
         self.horizon = (today or dt.date.today()) + FUTURE_SLACK
         # Family → period kinds counted for any of its signals (evidence is kept at these).
-        self._family_kinds: dict[str, dict[PeriodKind, set]] = {}
-        for signal in plan.signals:
-            from streams.counting.signals import family_of_signal
+        from streams.counting.signals import family_of_signal
 
-            kinds = self._family_kinds.setdefault(family_of_signal(signal), {})
+        self._family_kinds: dict[str, dict[PeriodKind, set]] = {}
+        #: Family → kind → levels some detector evaluates: evidence is kept only there.
+        self._evidence_kinds: dict[str, dict[PeriodKind, set]] = {}
+        for signal in plan.signals:
+            family = family_of_signal(signal)
+            kinds = self._family_kinds.setdefault(family, {})
             for kind, levels in plan.counted(signal).items():
                 kinds.setdefault(kind, set()).update(levels)
+                for level in levels:
+                    if plan.rules_for(signal, kind, level):
+                        evidence = self._evidence_kinds.setdefault(family, {})
+                        evidence.setdefault(kind, set()).add(level)
         #: signal → [(kind, levels)] it is counted at (precomputed: the hot loop reads it).
         self._targets = {
             signal: [(kind, frozenset(levels)) for kind, levels in plan.counted(signal).items()]
@@ -183,7 +190,7 @@ class Ingestor:
         # Candidates only: the item is built for events that make a top N (at write time).
         candidate = (event_weight(event), key, event)
         periods = self._periods_of(ordinal)
-        for kind, levels in self._family_kinds.get(family, {}).items():
+        for kind, levels in self._evidence_kinds.get(family, {}).items():
             label = periods[kind][1]
             for code, level in coded:
                 if level in levels:

@@ -33,7 +33,10 @@ class ChangelogBatch(MutableMapping):
 
     def __init__(self, table: Any) -> None:
         self.table = table
-        self.store = table.data  # faust's store: what lookups and recovery use
+        # faust's store is what lookups and recovery use; the memory store keeps its
+        # entries in a plain dict (``.data``), which is much faster to reach directly.
+        store = table.data
+        self.store = store.data if isinstance(getattr(store, "data", None), dict) else store
         self.dirty: dict[Any, Any] = {}
 
     def __getitem__(self, key: Any) -> Any:
