@@ -59,9 +59,19 @@ from streams.topics import Topics
 log = logging.getLogger(__name__)
 
 
-def build_deliverer(settings: Settings, config: AlertingConfig, topics: Topics, gates: Gates):
-    """The production deliverer: every receiver's sink behind a gate, Kafka outbox and DLQ."""
+def build_deliverer(
+    settings: Settings,
+    config: AlertingConfig,
+    topics: Topics,
+    gates: Gates,
+    registry: CollectorRegistry | None = None,
+):
+    """The production deliverer: every receiver's sink behind a gate, Kafka outbox and DLQ.
+
+    Its metrics go to ``registry`` (the dispatcher's), so ``/metrics`` serves them.
+    """
     from alerts.delivery import Deliverer, KafkaDeadLetters
+    from alerts.delivery.metrics import DeliveryMetrics
     from alerts.outbox import CallbackKafkaOutbox
     from alerts.sinks.registry import load_sink
 
@@ -73,6 +83,7 @@ def build_deliverer(settings: Settings, config: AlertingConfig, topics: Topics, 
         sinks,
         CallbackKafkaOutbox(settings, topics.alert_outbox),
         dead_letters=KafkaDeadLetters(settings, topics.alerts_dlq),
+        metrics=DeliveryMetrics(registry) if registry is not None else None,
     )
 
 
@@ -144,7 +155,9 @@ class AlertDispatcher:
                 self.engine.restore_nflog(NflogEntry.from_bytes(record.value))
             else:
                 self.engine.put_silence(Silence.from_bytes(record.value))
-        self.deliverer = self._deliverer_factory(self.settings, self.config, t, self.gates)
+        self.deliverer = self._deliverer_factory(
+            self.settings, self.config, t, self.gates, self.metrics.registry
+        )
         await self._repair_nflog()
         self._recovery = asyncio.create_task(self.deliverer.recover(), name="outbox recovery")
         self.engine.regroup()

@@ -15,6 +15,7 @@ raises counts as failed with the exception as detail.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -24,6 +25,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,10 @@ class HealthServer:
         self.registry = registry
         self.checks: dict[str, Check] = {}
         self.started_at = time.time()
+        # Readiness as a metric too, so Prometheus can alert on "broker unreachable".
+        # A registry shared by two servers in one process keeps the first one's gauge.
+        with contextlib.suppress(ValueError):
+            registry.register(_ReadinessCollector(self))
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -116,6 +123,33 @@ class HealthServer:
                 log.debug("health %s", format % args)
 
         return Handler
+
+
+class _ReadinessCollector(Collector):
+    """``vigia_health_check_up{component,check}``: 1 when a readiness check passes, computed
+    at scrape time."""
+
+    def __init__(self, server: HealthServer) -> None:
+        self.server = server
+
+    def collect(self):
+        family = GaugeMetricFamily(
+            "vigia_health_check_up",
+            "1 when the component's readiness check passes (broker reachable, not stalled…)",
+            labels=["component", "check"],
+        )
+        _, results = self.server.readiness()
+        for name, result in results.items():
+            family.add_metric([self.server.component, name], 1.0 if result["ok"] else 0.0)
+        yield family
+
+    def describe(self):
+        # Describing must not run the checks (registration calls describe()).
+        return [
+            GaugeMetricFamily(
+                "vigia_health_check_up", "readiness checks", labels=["component", "check"]
+            )
+        ]
 
 
 def broker_reachable(bootstrap_servers: str, timeout: float = 2.0) -> Check:
