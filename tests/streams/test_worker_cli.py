@@ -56,3 +56,62 @@ def test_vigia_worker_drains_the_raw_topic_and_publishes_detections(isolated_set
     detections = [Detection.from_bytes(r.value) for r in consume_all(settings, topics.detections)]
     national = {(d.period.label, d.detector) for d in detections if d.region.code == "CO"}
     assert ("2021", "yoy_region") in national
+
+
+def test_vigia_worker_runs_until_sigterm_and_serves_metrics(isolated_settings, tmp_path):
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    settings = isolated_settings
+    prefix = settings.kafka.topic_prefix
+    topics = Topics(prefix)
+    create_topics(settings, [*topics.specs(), TopicSpec(topics.raw("coca_simci"))])
+    produce(settings, topics.raw("coca_simci"), sorted_records(COCA))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "VIGIA_KAFKA__TOPIC_PREFIX": prefix,
+        "VIGIA_DATA_DIR": str(tmp_path / "var"),
+        "VIGIA_METRICS__PORT": str(port),
+        "VIGIA_METRICS__HOST": "127.0.0.1",
+    }
+    worker = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "vigia"),
+            "worker",
+            "-c",
+            "coca_simci",
+            "--config",
+            str(REPO / "deploy" / "detectors.yaml"),
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        metrics = ""
+        while time.monotonic() < deadline:
+            try:
+                url = f"http://127.0.0.1:{port}/metrics"
+                metrics = urllib.request.urlopen(url, timeout=2).read().decode()
+            except OSError:
+                metrics = ""
+            if (
+                f'vigia_stream_events_in_total{{topic="{topics.raw("coca_simci")}"}} 319.0'
+                in metrics
+            ):
+                break
+            time.sleep(0.5)
+        assert "vigia_stream_events_in_total" in metrics and " 319.0" in metrics
+        assert "vigia_region_coca_hectares" in metrics  # the picture gauges
+        assert consume_all(settings, topics.cultivation, expect=319 * 24, timeout=30)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output = worker.communicate(timeout=60)[0].decode(errors="replace")
+    assert worker.returncode == 0, output[-3000:]

@@ -99,3 +99,21 @@ async def test_late_event_revises_a_detection_and_out_of_order_one_is_counted_in
     assert value("vigia_stream_consumer_lag", topic=raw) == 0
     names = {m.name for m in registry.collect()}
     assert any(n.startswith("vigia_faust_") for n in names)  # faust's own sensor
+
+
+async def test_a_bug_in_the_batch_path_stops_the_worker_instead_of_skipping_data(
+    isolated_settings,
+):
+    from tests.streams.factories import simple_plan
+    from tests.streams.worker_helpers import COCA
+
+    def broken_mapper(raw):
+        raise RuntimeError("bug in a mapper")
+
+    settings = isolated_settings
+    app = build_app(settings, simple_plan(), connectors=["coca"], mapper=broken_mapper)
+    ensure_topics(settings, app)
+    produce(settings, Topics(settings.kafka.topic_prefix).raw("coca"), sorted_records(COCA)[:3])
+    with pytest.raises(RuntimeError, match="bug in a mapper"):
+        await run_until_idle(settings, app, idle=1.0, timeout=60)
+    assert app.vigia.records_in == 0  # nothing was acknowledged: it is read again on restart
