@@ -23,6 +23,12 @@ def worker(
     flush: bool = typer.Option(
         False, "--flush", help="With --until-idle: evaluate every period up to the newest event"
     ),
+    backfill: bool = typer.Option(
+        False,
+        "--backfill",
+        help="With --until-idle: count all, then evaluate once "
+        "(history replayed in any order; same detections as the backtest)",
+    ),
     metrics_port: int = typer.Option(None, help="Port of /metrics and /health"),
 ) -> None:
     """Run the stream worker: raw topics → canonical topics, counts and detections."""
@@ -51,7 +57,7 @@ def worker(
 
             async def main():
                 app = build_app(settings, plan, connectors=connectors or None, registry=registry)
-                return await run_until_idle(settings, app, flush=flush)
+                return await run_until_idle(settings, app, flush=flush, backfill=backfill)
 
             summary = asyncio.run(main())
             typer.echo(

@@ -67,6 +67,26 @@ class CountingEngine:
         self._families |= report.families
         return report
 
+    @property
+    def backfill(self) -> bool:
+        """Backfill mode: count everything, evaluate and retain nothing until it ends.
+
+        For replays of history in any order (a file replayed row by row): events far
+        older than the newest are counted instead of being too old, and each period is
+        evaluated once, with all its data, by :meth:`end_backfill` — the same detections
+        as the backtest.
+        """
+        return self.ingestor.backfill
+
+    @backfill.setter
+    def backfill(self, value: bool) -> None:
+        self.ingestor.backfill = value
+
+    def end_backfill(self) -> AdvanceReport:
+        """Leave backfill mode and evaluate every period up to the newest event."""
+        self.backfill = False
+        return self.advance(flush=True)
+
     def watermark(self, family: str, *, flush: bool = False) -> dt.date | None:
         """The family's watermark: max over its sources of newest day − lateness.
 
@@ -97,6 +117,8 @@ class CountingEngine:
         up to the newest event, lateness ignored (end of a backtest or replay).
         """
         report = AdvanceReport()
+        if self.backfill:
+            return report  # evaluated in one go when the backfill ends (end_backfill)
         marks = self.state.marks
         evaluator = self.evaluator
         families = self._families or {k.split("|")[1] for k in marks if k.startswith("wm|")}

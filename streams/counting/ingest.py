@@ -87,6 +87,8 @@ class Ingestor:
     def __init__(self, plan: EvaluationPlan, state: CountState, today: dt.date | None = None):
         self.plan = plan
         self.state = state
+        #: While True (a backfill in any order), events are never too old to count.
+        self.backfill = False
         self.horizon = (today or dt.date.today()) + FUTURE_SLACK
         # Family → period kinds counted for any of its signals (evidence is kept at these).
         from streams.counting.signals import family_of_signal
@@ -139,7 +141,7 @@ class Ingestor:
         ``replacements``: merged incidents by cluster id, each replacing what that
         cluster added before (``None`` takes it back) — the merger has deduplicated them.
         """
-        batch = _Batch(IngestReport(), self._oldest_kept())
+        batch = _Batch(IngestReport(), {} if self.backfill else self._oldest_kept())
         ledger = self.state.ledger
         for event in events:
             key = event.key

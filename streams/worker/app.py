@@ -74,7 +74,7 @@ def _instances_from_file(path: Path) -> list[str]:
 
 def build_app(
     settings: Settings,
-    plan: EvaluationPlan,
+    plan: EvaluationPlan | None = None,
     *,
     connectors: Sequence[str] | None = None,
     registry: CollectorRegistry | None = None,
@@ -88,10 +88,17 @@ def build_app(
 ) -> faust.App:
     """The worker app; ``app.vigia`` is its :class:`BatchHandler` (metrics, progress).
 
+    ``plan`` defaults to the detectors file of ``settings`` (``deploy/detectors.yaml``);
+    ``connectors`` to the instances of ``settings.connectors_file``.
+
     ``bulk`` (default) hands the raw topics' records to the handler a fetch at a time
     (:mod:`streams.worker.transport`); ``bulk=False`` uses the agent's
     ``stream.take_events()`` batches — same handler, same results, slower.
     """
+    if plan is None:
+        from streams.counting.config import load_plan
+
+        plan = load_plan(settings.detectors_file)
     prefix = settings.kafka.topic_prefix
     topics = Topics(prefix)
     app_id = app_id or f"{prefix}-streams"

@@ -101,9 +101,10 @@ class BatchHandler:
             self.indexed = True
 
     async def flush(self) -> BatchResult:
-        """Evaluate every period up to the newest event, lateness ignored (end of a replay)."""
+        """Evaluate every period up to the newest event, lateness ignored (end of a replay);
+        ends backfill mode if it was on."""
         self.ensure_index()
-        result = BatchResult(advance=self.pipeline.engine.advance(flush=True))
+        result = BatchResult(advance=self.pipeline.engine.end_backfill())
         await self._publish(result)
         for detection in result.advance.detections:
             self.metrics.detections.labels(detection.detector, detection.severity.value).inc()

@@ -4,7 +4,8 @@
 until every raw topic partition has been read up to its end and no new record came
 for ``idle`` seconds, optionally ``flush`` es (evaluates every period up to the newest
 event, lateness ignored — the end of a replay), then stops the app cleanly, which
-commits the consumed offsets. Errors: a timeout raises ``TimeoutError`` after stopping
+commits the consumed offsets. ``backfill`` holds evaluation (and retention) until the
+end, for a history replayed in any order. Errors: a timeout raises ``TimeoutError`` after stopping
 the app; an agent crash stops the app and is re-raised.
 """
 
@@ -64,9 +65,18 @@ async def run_until_idle(
     idle: float = 2.0,
     timeout: float = 300.0,
     flush: bool = False,
+    backfill: bool = False,
 ) -> RunSummary:
-    """Start ``app`` (from :func:`streams.worker.build_app`), drain its raw topics, stop it."""
+    """Start ``app`` (from :func:`streams.worker.build_app`), drain its raw topics, stop it.
+
+    ``backfill`` counts everything first and evaluates at the end (implies ``flush``):
+    for replays of history in any order, e.g. a file replayed row by row; the
+    detections are then those of the backtest on the same data.
+    """
     handler = app.vigia
+    if backfill:
+        handler.pipeline.engine.backfill = True
+        flush = True
     ensure_topics(settings, app)
     started = time.monotonic()
     before = handler.records_in

@@ -134,3 +134,26 @@ async def test_restart_recovers_tables_from_changelog_without_double_counting(
     assert run3.records_in == len(records) + 100
     assert run3.detections == 0
     assert counted(third.vigia.pipeline.engine.state) == pytest.approx(expected)
+
+
+async def test_backfill_in_file_order_matches_the_backtest(isolated_settings):
+    """As the file-replay connector sends them: UCDP rows in file order, not event time."""
+    from streams.backtest.readers import read_records
+
+    settings = isolated_settings
+    topics = Topics(settings.kafka.topic_prefix)
+    app = build_app(settings, bundled_plan(), connectors=["replay_ucdp_ged", "replay_coca"])
+    ensure_topics(settings, app)
+    ucdp = list(read_records(UCDP))
+    assert [r.event_time for r in ucdp] != sorted(r.event_time for r in ucdp)  # out of order
+    produce(settings, topics.raw("replay_ucdp_ged"), ucdp)
+    produce(settings, topics.raw("replay_coca"), list(read_records(COCA)))
+
+    summary = await run_until_idle(settings, app, idle=1.5, timeout=240, backfill=True)
+
+    assert summary.records_in == len(ucdp) + 319
+    assert app.vigia.pipeline.engine.backfill is False
+    backtest = run_backtest([UCDP, COCA], START, END, bundled_plan())
+    stream = detections_on(settings, topics.detections)
+    assert _alarms(stream.values()) == _alarms(backtest.detections)
+    assert {d.revision for d in stream.values()} == {0}
