@@ -11,6 +11,7 @@ each batch, as the worker does — and at the end evaluates every period up to
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -85,6 +86,16 @@ def run_backtest(
     """``keep_history`` turns retention off so the report can plot the whole series
     (detectors still see only their history: detections do not change)."""
     began = time.perf_counter()
+    gc.collect()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)  # see streams.worker.runner.tune_gc
+    try:
+        return _run(files, start, end, plan, progress, mapper, keep_history, merge, began)
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def _run(files, start, end, plan, progress, mapper, keep_history, merge, began) -> BacktestResult:
     if keep_history:
         plan = replace(plan, retention_margin=10**6)
     engine = CountingEngine(plan)
