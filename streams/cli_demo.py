@@ -1,15 +1,27 @@
 """``vigia demo``: the whole pipeline on bundled real data, on a real local broker.
 
-Stages, each printed as it runs: start the local broker (unless a cluster is
-configured), create the topics, replay the bundled UCDP GED events for Colombia
-(1989–2018) into ``vigia.raw.ucdp_replay`` and read back what flowed.
+Stages, each reported as it runs:
+
+1. start the local Kafka broker (unless ``VIGIA_KAFKA__BOOTSTRAP_SERVERS`` names a cluster);
+2. create the topics;
+3. serve ``/metrics`` and ``/health`` for every stage of this process;
+4. connectors replay the bundled real files (UCDP GED 1989–2018, police seizures 2019,
+   SIMCI coca hectares 2001–2024, a GDELT export) through their transactional runner;
+5. the faust stream worker normalises, geocodes, merges, counts and detects until the
+   raw topics are drained, then evaluates every period up to the newest event;
+6. the alert dispatcher turns detections into alerts with the shipped rules; critical
+   alerts are printed, every notification is appended to ``var/demo/alerts.jsonl``.
+
+Everything is committed as it goes, so a second run resumes where the first stopped
+and finds nothing new (``--fresh`` replays under a new topic prefix).
 """
 
 from __future__ import annotations
 
-import csv
+import asyncio
 import datetime as dt
 import json
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -17,99 +29,184 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from streams.schema import RawRecord
 from streams.settings import Settings
 from streams.topics import Topics
 
 console = Console()
-DEFAULT_UCDP = Path("data/ucdp/ucdp_ged_colombia_hdx.csv")
-DEMO_CONNECTOR = "ucdp_replay"
-
-
-def read_ucdp_rows(path: Path) -> list[dict[str, str]]:
-    """Rows of a UCDP GED CSV export, skipping the HXL hashtag row."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
-    return [row for row in rows if not row.get("id", "").startswith("#")]
-
-
-def replay_ucdp(settings: Settings, topics: Topics, path: Path) -> int:
-    """Produce each UCDP event as a :class:`RawRecord` keyed ``ucdp:<id>``; returns the count."""
-    from streams.kafka.clients import make_producer
-
-    producer = make_producer(settings)
-    count = 0
-    try:
-        for row in read_ucdp_rows(path):
-            record = RawRecord(
-                connector=DEMO_CONNECTOR,
-                connector_type="file_replay",
-                source="ucdp",
-                source_id=row["id"],
-                payload=row,
-                payload_format="csv",
-                fetch_url=path.as_uri() if path.is_absolute() else str(path),
-                event_time=dt.datetime.fromisoformat(row["date_start"][:10]).replace(tzinfo=dt.UTC),
-            )
-            producer.send(
-                topics.raw(DEMO_CONNECTOR), key=record.key.encode(), value=record.to_bytes()
-            )
-            count += 1
-        producer.flush()
-    finally:
-        producer.close()
-    return count
-
-
-def summarise_raw(settings: Settings, topic: str, expect: int) -> Table:
-    """Read the raw topic back and tabulate events and deaths per decade and violence type."""
-    from streams.kafka.clients import make_consumer
-
-    consumer = make_consumer(settings, topic, group_id=None, consumer_timeout_ms=5000)
-    events: Counter[tuple[str, str]] = Counter()
-    deaths: Counter[tuple[str, str]] = Counter()
-    seen = 0
-    try:
-        for message in consumer:
-            payload = json.loads(message.value)["payload"]
-            decade = f"{payload['year'][:3]}0s"
-            kind = {"1": "state-based", "2": "non-state", "3": "one-sided"}.get(
-                payload["type_of_violence"], "?"
-            )
-            events[(decade, kind)] += 1
-            deaths[(decade, kind)] += int(payload["best"] or 0)
-            seen += 1
-            if seen >= expect:
-                break
-    finally:
-        consumer.close()
-    table = Table("decade", "type of violence", "events", "deaths (best)", title=f"{topic}")
-    for key in sorted(events):
-        table.add_row(key[0], key[1], str(events[key]), str(deaths[key]))
-    table.caption = f"{seen} events read back from Kafka"
-    return table
+DEMO_CONNECTORS = (
+    "replay_ucdp_ged",
+    "replay_police_seizures",
+    "replay_coca_hectares",
+    "replay_gdelt_export",
+)
 
 
 def demo(
-    data: Path = typer.Option(DEFAULT_UCDP, help="UCDP GED CSV to replay"),
-    stop_broker: bool = typer.Option(False, help="Stop the local broker when done"),
+    fresh: bool = typer.Option(
+        False, help="Replay under a new topic prefix instead of resuming the last demo"
+    ),
+    serve_for: float = typer.Option(
+        0.0, help="Keep serving /metrics this many seconds after the run (0: exit at once)"
+    ),
+    metrics_port: int = typer.Option(9464, help="Port of /metrics and /health"),
+    alerts_file: Path = typer.Option(Path("var/demo/alerts.jsonl"), help="Notifications log"),
 ) -> None:
-    """Run the pipeline on the bundled real UCDP events through a real local Kafka broker."""
+    """Run the pipeline on the bundled real data through a real local Kafka broker."""
+    from prometheus_client import REGISTRY
+
+    from streams.health import HealthServer, broker_reachable
     from streams.kafka.admin import create_topics
     from streams.kafka.local_broker import LocalBroker
 
+    os.environ.setdefault("VIGIA_ALERTS_GROUP_WAIT", "0s")
+    os.environ.setdefault("VIGIA_ALERTS_GROUP_INTERVAL", "1s")
     settings = Settings()
-    broker = LocalBroker(settings.broker) if settings.kafka.uses_local_broker else None
-    if broker:
-        with console.status("starting the local Kafka broker…"):
-            console.print(f"[green]broker[/] {broker.start().describe()}")
-    else:
-        console.print(f"[green]broker[/] using {settings.kafka.bootstrap_servers}")
+    if fresh:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
+        kafka = settings.kafka.model_copy(update={"topic_prefix": f"vigia-demo-{stamp}"})
+        settings = settings.model_copy(update={"kafka": kafka})
     topics = Topics(settings.kafka.topic_prefix)
-    create_topics(settings, topics.specs([DEMO_CONNECTOR]))
-    console.print(f"[green]topics[/] ready under prefix {topics.prefix!r}")
-    count = replay_ucdp(settings, topics, data)
-    console.print(f"[green]replay[/] produced {count} UCDP events to {topics.raw(DEMO_CONNECTOR)}")
-    console.print(summarise_raw(settings, topics.raw(DEMO_CONNECTOR), count))
-    if broker and stop_broker:
-        broker.stop()
+
+    _stage(1, "Kafka broker")
+    if settings.kafka.uses_local_broker:
+        with console.status("starting the local Kafka broker…"):
+            console.print(LocalBroker(settings.broker).start().describe())
+    else:
+        console.print(f"using {settings.kafka.bootstrap_servers}")
+
+    _stage(2, "Topics")
+    outcomes = create_topics(settings, topics.specs(DEMO_CONNECTORS))
+    created = sum(o.created for o in outcomes)
+    console.print(f"{len(outcomes)} topics under {topics.prefix!r} ({created} created)")
+
+    _stage(3, "Metrics")
+    health = HealthServer("demo", registry=REGISTRY, host="127.0.0.1", port=metrics_port)
+    health.add_check("broker", broker_reachable(settings.bootstrap_servers))
+    health.start()
+    console.print(
+        f"http://127.0.0.1:{health.port}/metrics and /health (every stage of this process)"
+    )
+    try:
+        _run_connectors(settings)
+        _run_worker(settings)
+        _run_alerts(settings, alerts_file)
+        _summary(settings, topics, alerts_file)
+        if serve_for > 0:
+            console.print(f"serving /metrics for {serve_for:.0f}s more (Ctrl-C stops)")
+            _sleep(serve_for)
+    finally:
+        health.stop()
+
+
+def _stage(number: int, title: str) -> None:
+    console.rule(f"[bold]{number}. {title}")
+
+
+def _run_connectors(settings: Settings) -> None:
+    from connectors.instances import load_instances, select
+    from connectors.runner import ConnectorRunner
+
+    _stage(4, "Connectors replay the bundled real data")
+    instances = select(load_instances(settings.connectors_file), list(DEMO_CONNECTORS))
+    runner = ConnectorRunner(settings, instances)
+    with console.status("replaying…"):
+        statuses = runner.run_once()
+    table = Table("instance", "up", "records", "dead letters", "error")
+    for name, status in statuses.items():
+        table.add_row(
+            name,
+            "yes" if status.up else "[red]no[/]",
+            str(status.records),
+            str(status.dead_letters),
+            status.error or "",
+        )
+    console.print(table)
+    if not all(s.up for s in statuses.values()):
+        raise typer.Exit(1)
+
+
+def _run_worker(settings: Settings) -> None:
+    from prometheus_client import REGISTRY
+
+    from streams.counting.config import load_plan
+    from streams.worker import build_app, run_until_idle
+
+    _stage(5, "Stream worker: normalise → geocode → merge → count → detect")
+    plan = load_plan(settings.detectors_file)
+
+    async def main():
+        app = build_app(settings, plan, connectors=list(DEMO_CONNECTORS), registry=REGISTRY)
+        return await run_until_idle(settings, app, flush=True, timeout=900)
+
+    with console.status("processing…"):
+        summary = asyncio.run(main())
+    console.print(
+        f"{summary.records_in} raw records → {summary.detections} detections, "
+        f"{summary.dead_letters} dead letters, in {summary.seconds:.1f}s"
+    )
+
+
+def _run_alerts(settings: Settings, alerts_file: Path) -> None:
+    from prometheus_client import REGISTRY
+
+    from alerts.config import load_config
+    from alerts.dispatcher import AlertDispatcher
+
+    _stage(6, "Alerts: rules → routes → groups → receivers (critical ones printed)")
+    config = demo_alerting_config(load_config(settings.rules_file), alerts_file)
+    AlertDispatcher(settings, config, registry=REGISTRY).run(until_idle=True)
+
+
+def demo_alerting_config(config, alerts_file: Path):
+    """The shipped rules, with local receivers: a JSONL file for every notification, the
+    console for critical ones (no webhook, SMTP or Alertmanager needed)."""
+    from alerts.config import AlertingConfig
+
+    data = config.model_dump(mode="json", exclude_none=True)
+    data["receivers"] = [
+        {"name": "demo-log", "sink": {"type": "jsonl", "path": str(alerts_file)}},
+        {"name": "demo-console", "sink": {"type": "console", "send_resolved": False}},
+    ]
+    root = data["route"]
+    data["route"] = {
+        key: root[key]
+        for key in ("group_by", "group_wait", "group_interval", "repeat_interval")
+        if key in root
+    }
+    data["route"].update(
+        receiver="demo-log",
+        routes=[{"receiver": "demo-console", "matchers": ['severity="critical"']}],
+    )
+    return AlertingConfig.model_validate(data)
+
+
+def _summary(settings: Settings, topics: Topics, alerts_file: Path) -> None:
+    from streams.kafka.clients import read_to_end
+
+    _stage(7, "What flowed")
+    detections = [json.loads(r.value) for r in read_to_end(settings, topics.detections)]
+    alerts = {}
+    for record in read_to_end(settings, topics.alerts):
+        if record.value is not None:  # a compacted topic may hold tombstones
+            alert = json.loads(record.value)
+            alerts[alert["fingerprint"]] = alert
+    dead = read_to_end(settings, topics.dlq)
+    by_signal = Counter((d["signal"], d["region"]["level"]) for d in detections if d["alarm"])
+    table = Table("signal", "level", "alarms", title="Detections on " + topics.detections)
+    for (signal, level), count in by_signal.most_common(12):
+        table.add_row(signal, level, str(count))
+    console.print(table)
+    states = Counter((a["state"], a["severity"]) for a in alerts.values())
+    console.print(
+        f"{len(alerts)} alerts on {topics.alerts}: "
+        + ", ".join(f"{n} {state}/{sev}" for (state, sev), n in sorted(states.items()))
+    )
+    console.print(f"{len(dead)} dead letters on {topics.dlq}; notifications in {alerts_file}")
+
+
+def _sleep(seconds: float) -> None:
+    import contextlib
+    import time
+
+    with contextlib.suppress(KeyboardInterrupt):
+        time.sleep(seconds)
