@@ -40,6 +40,13 @@ def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debu
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        # Client libraries narrate every connection at INFO; keep their warnings only.
+        for name in ("kafka", "aiokafka", "faust", "mode", "httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        # kafka-python 3 warns whenever a poll runs over 100 ms, which a busy 2-core box does.
+        logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
+        logging.getLogger("abc").setLevel(logging.WARNING)  # mode's services log as "abc"
 
 
 def main() -> None:

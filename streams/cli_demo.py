@@ -136,7 +136,8 @@ def _run_worker(settings: Settings) -> None:
 
     async def main():
         app = build_app(settings, plan, connectors=list(DEMO_CONNECTORS), registry=REGISTRY)
-        return await run_until_idle(settings, app, flush=True, timeout=900)
+        # The replayed files are not in event-time order: count everything, then evaluate.
+        return await run_until_idle(settings, app, backfill=True, timeout=900)
 
     with console.status("processing…"):
         summary = asyncio.run(main())

@@ -48,6 +48,13 @@ def ensure_topics(settings: Settings, app: faust.App) -> None:
 
 
 def end_offsets(settings: Settings, names: list[str]) -> dict[tuple[str, int], int]:
+    """Per partition, the offset just after its last committed *data* record.
+
+    Transactional producers (the connectors) end each transaction with a control
+    record that takes an offset but is never delivered, so the partition's end offset
+    can be ahead of anything the worker will see. Reading back the last few offsets
+    (read_committed) finds the true end; an empty partition ends at 0.
+    """
     from kafka import TopicPartition
 
     from streams.kafka.clients import make_consumer
@@ -58,9 +65,30 @@ def end_offsets(settings: Settings, names: list[str]) -> dict[tuple[str, int], i
         for name in names:
             for partition in consumer.partitions_for_topic(name) or ():
                 tps.append(TopicPartition(name, partition))
-        return {(tp.topic, tp.partition): off for tp, off in consumer.end_offsets(tps).items()}
+        ends = consumer.end_offsets(tps)
+        return {(tp.topic, tp.partition): _last_data_end(consumer, tp, ends[tp]) for tp in tps}
     finally:
         consumer.close()
+
+
+def _last_data_end(consumer, tp, end: int) -> int:
+    lookback = 16
+    while end > 0:
+        start = max(0, end - lookback)
+        consumer.assign([tp])
+        consumer.seek(tp, start)
+        last = None
+        while consumer.position(tp) < end:
+            for batch in consumer.poll(timeout_ms=1000).values():
+                for record in batch:
+                    if record.offset < end:
+                        last = record.offset
+        if last is not None:
+            return last + 1
+        if start == 0:
+            return 0
+        lookback *= 4
+    return 0
 
 
 @dataclass
