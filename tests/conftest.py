@@ -40,10 +40,34 @@ def kafka_settings() -> Settings:
     return settings
 
 
+_USED_PREFIXES: list[str] = []
+
+
+def _fresh_prefix() -> str:
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    _USED_PREFIXES.append(prefix)
+    return prefix
+
+
+@pytest.fixture(autouse=True)
+def _delete_test_topics(request):
+    """Delete the topics a Kafka test created (every metadata request lists every topic,
+    so thousands of leftovers slow every client on the shared broker)."""
+    yield
+    if "kafka_settings" not in request.fixturenames or not _USED_PREFIXES:
+        _USED_PREFIXES.clear()
+        return
+    prefixes = tuple(_USED_PREFIXES)
+    _USED_PREFIXES.clear()
+    from streams.kafka.admin import delete_topics_with_prefixes
+
+    delete_topics_with_prefixes(request.getfixturevalue("kafka_settings"), prefixes)
+
+
 @pytest.fixture
 def topic_prefix() -> str:
     """A fresh topic prefix per test, so tests sharing one broker never see each other."""
-    return f"t{uuid.uuid4().hex[:10]}"
+    return _fresh_prefix()
 
 
 @pytest.fixture
@@ -51,7 +75,9 @@ def topics_factory(kafka_settings: Settings) -> Callable[..., Topics]:
     """Create a fresh set of topics (``Topics``) on the real broker and return it."""
 
     def make(connectors: tuple[str, ...] = (), prefix: str | None = None) -> Topics:
-        topics = Topics(prefix or f"t{uuid.uuid4().hex[:10]}")
+        if prefix:
+            _USED_PREFIXES.append(prefix)
+        topics = Topics(prefix or _fresh_prefix())
         create_topics(kafka_settings, topics.specs(connectors))
         return topics
 

@@ -62,3 +62,26 @@ def describe_topic_configs(settings: Settings, names: Iterable[str]) -> dict[str
         return result
     finally:
         admin.close()
+
+
+def delete_topics_with_prefixes(settings: Settings, prefixes: Iterable[str]) -> list[str]:
+    """Delete every topic whose name starts with one of ``prefixes``; returns their names.
+
+    Used to clean up after tests and throw-away demo runs; errors are logged, not raised.
+    """
+    import logging
+
+    from kafka.errors import KafkaError
+
+    prefixes = tuple(prefixes)
+    admin = admin_client(settings)
+    try:
+        doomed = [name for name in admin.list_topics() if name.startswith(prefixes)]
+        if doomed:
+            try:
+                admin.delete_topics(doomed, timeout_ms=30_000)
+            except KafkaError as exc:
+                logging.getLogger(__name__).warning("could not delete %s: %s", doomed, exc)
+        return doomed
+    finally:
+        admin.close()
