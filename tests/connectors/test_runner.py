@@ -60,12 +60,23 @@ def test_run_forever_polls_on_schedule_and_never_duplicates(isolated_settings):
     spec = build_instance({**_police_replay(), "schedule": 0.3})
     runner = ConnectorRunner(isolated_settings, [spec], metrics=fresh_metrics())
 
-    async def run_for_a_while() -> None:
+    async def run_until_three_polls() -> None:
+        # Stop on the schedule having fired three times, not after a fixed time: a busy
+        # machine makes the first poll (producer start-up) slow.
         stop = asyncio.Event()
-        asyncio.get_running_loop().call_later(2.5, stop.set)
-        await runner.arun_forever(stop)
 
-    asyncio.run(run_for_a_while())
+        async def watch() -> None:
+            deadline = asyncio.get_running_loop().time() + 60
+            while asyncio.get_running_loop().time() < deadline:
+                status = runner.statuses.get("police_local")
+                if status is not None and status.runs >= 3:
+                    break
+                await asyncio.sleep(0.05)
+            stop.set()
+
+        await asyncio.gather(runner.arun_forever(stop), watch())
+
+    asyncio.run(run_until_three_polls())
     status = runner.statuses["police_local"]
     assert status.runs >= 3 and status.up
     raw = consume_all(isolated_settings, Topics(isolated_settings.kafka.topic_prefix).raw(
