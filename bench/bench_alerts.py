@@ -192,8 +192,16 @@ def main() -> None:
     env.update({"VIGIA_KAFKA__TOPIC_PREFIX": prefix, "VIGIA_ALERTS_API_PORT": "0"})
     vigia = str(Path(sys.executable).parent / "vigia")
     with open(workdir / "dispatcher.log", "wb") as log:
+        # BENCH_PROFILE=out.txt: run the dispatcher under pyinstrument (pip install it)
+        profile = os.environ.get("BENCH_PROFILE")
+        wrap = (
+            [sys.executable, "-m", "pyinstrument", "-o", profile, "-r", "text", "--show-all"]
+            if profile
+            else []
+        )
         process = subprocess.Popen(
             [
+                *wrap,
                 vigia,
                 *(["-v"] if os.environ.get("BENCH_VERBOSE") else []),
                 "alerts",

@@ -1,4 +1,4 @@
-"""Shared plumbing of HTTP sinks: one ``httpx.AsyncClient`` and status → error mapping.
+"""Shared plumbing of HTTP sinks: one aiohttp connection pool per sink and status → error mapping.
 
 Every HTTP sink posts through :meth:`HttpSink._post`, so they all classify failures
 the same way (the shared sink suite checks it):
@@ -9,14 +9,20 @@ the same way (the shared sink suite checks it):
 
 Error messages name the target with :func:`safe_url` (no query, no user info) or a
 fixed label for sinks whose whole URL is a secret (Slack).
+
+The client is aiohttp (HTTP/1.1, keep-alive): one ``ClientSession`` per sink, created
+on first use inside the running loop and closed by :meth:`HttpSink.aclose`. It costs
+about a third of httpx's CPU per request (``bench/results/alerts.md``), which at
+hundreds of notifications a second is the dispatcher's largest cost.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 from pydantic import Field
 
 from alerts.sinks.base import AlertSink, SinkConfig
@@ -26,6 +32,7 @@ log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = {408, 425, 429}
 USER_AGENT = "vigia-alerts/0.1"
+POOL_SIZE = 32  # connections kept open per sink (above the deliverer's concurrency)
 
 
 class HttpSinkConfig(SinkConfig):
@@ -33,34 +40,42 @@ class HttpSinkConfig(SinkConfig):
     verify_tls: bool = Field(default=True, description="Verify the receiver's TLS certificate.")
 
 
-class HttpSink(AlertSink):
-    """An :class:`AlertSink` that talks HTTP; subclasses build the request and call ``_post``.
+@dataclass(frozen=True)
+class HttpResponse:
+    """A finished 2xx answer (body read, connection back in the pool)."""
 
-    ``transport`` lets unit tests pass an ``httpx.MockTransport``; in production the
-    client uses its default transport.
-    """
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+
+class HttpSink(AlertSink):
+    """An :class:`AlertSink` that talks HTTP; subclasses build the request and call ``_post``."""
 
     Config = HttpSinkConfig
 
-    def __init__(
-        self,
-        name: str,
-        config: HttpSinkConfig,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, name: str, config: HttpSinkConfig) -> None:
         super().__init__(name, config)
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=self.config.timeout,
-                verify=self.config.verify_tls,
-                transport=self._transport,
-                follow_redirects=False,
+    def _http(self) -> aiohttp.ClientSession:
+        """The sink's session; created on first use, in the loop that sends."""
+        if self._client is None or self._client.closed:
+            connector = aiohttp.TCPConnector(
+                limit=POOL_SIZE,
+                ssl=None if self.config.verify_tls else False,
+                keepalive_timeout=30,
+            )
+            self._client = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self.config.timeout),
                 headers={"User-Agent": USER_AGENT},
+                auto_decompress=False,
             )
         return self._client
 
@@ -68,7 +83,7 @@ class HttpSink(AlertSink):
         """How errors and logs name the receiver; must not contain a secret."""
         raise NotImplementedError
 
-    async def _post(self, url: str, *, content: bytes, headers: dict[str, str]) -> httpx.Response:
+    async def _post(self, url: str, *, content: bytes, headers: dict[str, str]) -> HttpResponse:
         """POST and classify the outcome.
 
         Returns the response when the status is 2xx.
@@ -79,33 +94,36 @@ class HttpSink(AlertSink):
         """
         target = self._target()
         try:
-            response = await self._http().post(url, content=content, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise RecoverableSinkError(f"{target}: timed out ({type(exc).__name__})") from None
-        except httpx.TransportError as exc:
+            async with self._http().post(
+                url, data=content, headers=headers, allow_redirects=False
+            ) as response:
+                status = response.status
+                body = await response.read()
+                retry_after = response.headers.get("Retry-After")
+        except TimeoutError:
+            raise RecoverableSinkError(f"{target}: timed out (TimeoutError)") from None
+        except aiohttp.ClientError as exc:
             raise RecoverableSinkError(f"{target}: {type(exc).__name__}") from None
-        status = response.status_code
+        log.debug("HTTP Request: POST %s %s: HTTP %d", self.type_name, target, status)
         if 200 <= status < 300:
-            log.debug("%s %s: HTTP %d", self.type_name, target, status)
-            return response
-        detail = f"{target}: HTTP {status} {_excerpt(response)}".rstrip()
+            return HttpResponse(status, body=body)
+        detail = f"{target}: HTTP {status} {_excerpt(body)}".rstrip()
         if status in RETRYABLE_STATUS or status >= 500:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise RecoverableSinkError(detail, retry_after=retry_after)
+            raise RecoverableSinkError(detail, retry_after=parse_retry_after(retry_after))
         raise PermanentSinkError(detail)
 
     async def aclose(self) -> None:
         """Close the connection pool; runs once at shutdown."""
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
             self._client = None
 
 
-def _excerpt(response: httpx.Response, limit: int = 200) -> str:
+def _excerpt(body: bytes, limit: int = 200) -> str:
     """The start of the receiver's answer, to tell why it refused."""
     try:
-        text = response.text
-    except (UnicodeDecodeError, httpx.HTTPError):
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
         return ""
     text = " ".join(text.split())
     return text[:limit] + ("…" if len(text) > limit else "")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
-_LOGGERS = ("httpx", "httpcore")
+_LOGGERS = ("httpx", "httpcore", "aiohttp.client", "aiohttp.internal")
 _lock = threading.Lock()
 _secrets: set[str] = set()
 

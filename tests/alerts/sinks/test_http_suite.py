@@ -178,7 +178,7 @@ async def test_no_secret_in_logs_or_errors(case, httpserver, base_url, tmp_path,
     assert len(messages) == 7  # three failures twice (str, repr) and one dead letter
     # Our side's logs: everything but the test server's own access log (werkzeug).
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name != "werkzeug")
-    assert "HTTP Request" in ours  # httpx did log the requests…
+    assert "HTTP Request" in ours  # the sink did log the requests…
     assert "retrying" in ours  # …and the deliverer its retries
     for secret in case.secrets:
         assert secret not in ours  # …with the secrets masked
