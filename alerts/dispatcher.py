@@ -158,6 +158,9 @@ class AlertDispatcher:
         self.deliverer = self._deliverer_factory(
             self.settings, self.config, t, self.gates, self.metrics.registry
         )
+        share = getattr(self.deliverer.outbox, "share_producer", None)
+        if share is not None:
+            share(self.writer.producer)
         await self._repair_nflog()
         self._recovery = asyncio.create_task(self.deliverer.recover(), name="outbox recovery")
         self.engine.regroup()

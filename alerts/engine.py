@@ -215,10 +215,11 @@ class AlertEngine:
         notification = None
         if sent:
             alerts = list(firing.values()) + (list(resolved.values()) if send_resolved else [])
-            notification = Notification(
+            # built from the engine's own validated alerts: no re-validation needed
+            notification = Notification.model_construct(
                 receiver=receiver,
                 group_key=group.key,
-                group_labels=group.labels,
+                group_labels=dict(group.labels),
                 alerts=alerts,
                 idempotency_key=new_entry.idempotency_key or "",
                 created_at=now,

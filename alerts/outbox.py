@@ -20,6 +20,19 @@ from streams.kafka.clients import make_producer
 
 
 class CallbackKafkaOutbox(KafkaOutbox):
+    _shared = False
+
+    def share_producer(self, producer: Any) -> None:
+        """Write through ``producer`` (the dispatcher's state writer's) from now on.
+
+        Outbox entries and the state records they precede then travel in the same
+        produce requests, and one sender thread instead of two competes for the GIL.
+        The owner closes it; :meth:`aclose` leaves it open.
+        """
+        if self._producer is None:
+            self._producer = producer
+            self._shared = True
+
     async def _send(self, key: str, value: bytes | None) -> None:
         if self._producer is None:
             self._producer = make_producer(self.settings, linger_ms=1)
@@ -44,3 +57,9 @@ class CallbackKafkaOutbox(KafkaOutbox):
     async def clear(self, key: str) -> None:
         await self._send(key, None)
         self._keys.discard(key)
+
+    async def aclose(self) -> None:
+        if self._shared:
+            self._producer = None  # the state writer closes it
+            return
+        await super().aclose()

@@ -12,6 +12,7 @@ import contextlib
 import faulthandler
 import logging
 import signal
+import sys
 from pathlib import Path
 
 from alerts.api import start_api
@@ -32,6 +33,7 @@ async def serve(
     metrics_port: int | None = None,
 ) -> None:
     options = options or AlertsSettings()
+    sys.setswitchinterval(options.switch_interval_ms / 1000)
     # one INFO line per HTTP request is noise at hundreds of notifications a second
     logging.getLogger("httpx").setLevel(logging.WARNING)
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1` dumps stacks

@@ -23,3 +23,10 @@ class AlertsSettings(BaseSettings):
         default=30.0, description="At shutdown, how long to wait for deliveries in flight"
     )
     idle_seconds: float = Field(default=3.0, description="run(until_idle=True) stops after this")
+    switch_interval_ms: float = Field(
+        default=1.0,
+        gt=0,
+        description="Python's GIL switch interval in the dispatcher process (default 5 ms): the "
+        "event loop gives up the GIL at every socket write and Kafka client threads kept it "
+        "up to this long each time",
+    )

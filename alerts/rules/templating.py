@@ -36,5 +36,37 @@ def render(text: str, context: Mapping[str, Any]) -> str:
         return f"<template error: {exc}>"
 
 
+_SEP = "\x1e\x1f\x1e"  # between the parts of a combined template; never in a rules file
+
+
+@functools.lru_cache(maxsize=256)
+def _combined(texts: tuple[str, ...]):
+    """One compiled template for several expression-only templates, or None.
+
+    Rendering once instead of once per template saves Jinja's per-render set-up
+    (about three quarters of the time for the four default annotations). Only
+    templates without statements (``{%``) are combined, so no ``set`` can leak from
+    one into the next; a combination that fails to compile is not used.
+    """
+    if len(texts) < 2 or any("{%" in t or _SEP in t for t in texts):
+        return None
+    try:
+        return _ENV.from_string(_SEP.join(texts))
+    except TemplateError:
+        return None
+
+
 def render_all(templates: Mapping[str, str], context: Mapping[str, Any]) -> dict[str, str]:
+    """Every template rendered with ``context``; the same result as :func:`render` on each."""
+    keys = [k for k, t in templates.items() if "{" in t]
+    combined = _combined(tuple(templates[k] for k in keys))
+    if combined is not None:
+        try:
+            parts = combined.render(**context).split(_SEP)
+        except Exception:  # one part failed: render each to locate it
+            parts = None
+        if parts is not None and len(parts) == len(keys):
+            out = dict(templates)
+            out.update(zip(keys, (p.strip() for p in parts), strict=True))
+            return out
     return {key: render(text, context) for key, text in templates.items()}

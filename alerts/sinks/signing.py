@@ -8,7 +8,6 @@ Standard library only, so a receiver can copy this module as it is.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import time
 
@@ -21,7 +20,7 @@ def sign(secret: str | bytes, timestamp: int | str, body: bytes) -> str:
     """Hex HMAC-SHA256 of ``f"{timestamp}.".encode() + body``."""
     key = secret.encode() if isinstance(secret, str) else secret
     message = f"{timestamp}.".encode() + body
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.digest(key, message, "sha256").hex()  # one C call (hmac.new is Python)
 
 
 def verify(
