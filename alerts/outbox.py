@@ -16,6 +16,7 @@ from typing import Any
 
 from alerts.delivery.kafka_outbox import KafkaOutbox
 from alerts.delivery.outbox import OutboxEntry
+from alerts.state import PartitionHint
 from streams.kafka.clients import make_producer
 
 
@@ -32,10 +33,12 @@ class CallbackKafkaOutbox(KafkaOutbox):
         if self._producer is None:
             self._producer = producer
             self._shared = True
+            self._partition = PartitionHint(producer)
 
     async def _send(self, key: str, value: bytes | None) -> None:
         if self._producer is None:
             self._producer = make_producer(self.settings, linger_ms=1)
+            self._partition = PartitionHint(self._producer)
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Any] = loop.create_future()
 
@@ -45,7 +48,9 @@ class CallbackKafkaOutbox(KafkaOutbox):
         def failed(error: BaseException) -> None:
             loop.call_soon_threadsafe(lambda: done.done() or done.set_exception(error))
 
-        future = self._producer.send(self.topic, key=key.encode(), value=value)
+        future = self._producer.send(
+            self.topic, key=key.encode(), value=value, partition=self._partition(self.topic)
+        )
         future.add_callback(ok)
         future.add_errback(failed)
         await asyncio.wait_for(done, self.timeout)

@@ -104,6 +104,30 @@ class StateReader:
         self.consumer.close()
 
 
+class PartitionHint:
+    """``partition=0`` for topics with one partition, so kafka-python skips its key hash.
+
+    kafka-python's default partitioner runs murmur2 in pure Python on every keyed
+    record (about a tenth of a millisecond), even when the topic has one partition
+    and the answer is always 0. The state and outbox topics have one partition unless
+    configured otherwise; for those the hint is 0, for others None (the producer hashes
+    the key as usual). The partition count is looked up once per topic.
+    """
+
+    def __init__(self, producer: Any) -> None:
+        self.producer = producer
+        self._known: dict[str, int | None] = {}
+
+    def __call__(self, topic: str) -> int | None:
+        try:
+            return self._known[topic]
+        except KeyError:
+            partitions = self.producer.partitions_for(topic)
+            hint = 0 if partitions is not None and len(partitions) == 1 else None
+            self._known[topic] = hint
+            return hint
+
+
 class StateWriter:
     """Produces state records with an ``origin`` header; ``flush`` waits for every ack."""
 
@@ -111,12 +135,17 @@ class StateWriter:
         self.topics = topics
         self.origin = origin.encode()
         self.producer = make_producer(settings, linger_ms=2)
+        self.partition = PartitionHint(self.producer)
         self._futures: list[Any] = []
         self._lock = threading.Lock()  # records are sent on the loop, flushed in threads
 
     def _send(self, topic: str, key: str, value: bytes | None) -> None:
         future = self.producer.send(
-            topic, key=key.encode(), value=value, headers=[(ORIGIN, self.origin)]
+            topic,
+            key=key.encode(),
+            value=value,
+            headers=[(ORIGIN, self.origin)],
+            partition=self.partition(topic),
         )
         with self._lock:
             self._futures.append(future)
