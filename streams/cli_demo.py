@@ -80,7 +80,11 @@ def demo(
     console.print(f"{len(outcomes)} topics under {topics.prefix!r} ({created} created)")
 
     _stage(3, "Metrics")
-    health = HealthServer("demo", registry=REGISTRY, host="127.0.0.1", port=metrics_port)
+    try:
+        health = HealthServer("demo", registry=REGISTRY, host="127.0.0.1", port=metrics_port)
+    except OSError as exc:
+        console.print(f"port {metrics_port} is taken ({exc.strerror}); using a free one")
+        health = HealthServer("demo", registry=REGISTRY, host="127.0.0.1", port=0)
     health.add_check("broker", broker_reachable(settings.bootstrap_servers))
     health.start()
     console.print(

@@ -18,6 +18,7 @@ import pytest
 from streams.kafka.admin import create_topics
 from streams.settings import Settings
 from streams.topics import Topics
+from tests.peers import alertmanager, smtp  # noqa: F401 - shared fixtures (real peers)
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -71,6 +71,27 @@ def end_offsets(settings: Settings, names: list[str]) -> dict[tuple[str, int], i
         consumer.close()
 
 
+def committed_positions(
+    settings: Settings, group: str, names: list[str]
+) -> dict[tuple[str, int], int]:
+    """The consumer group's committed offsets on ``names`` (where it will resume)."""
+    from kafka import TopicPartition
+
+    from streams.kafka.clients import make_consumer
+
+    consumer = make_consumer(settings, group_id=group)
+    try:
+        positions = {}
+        for name in names:
+            for partition in consumer.partitions_for_topic(name) or ():
+                offset = consumer.committed(TopicPartition(name, partition))
+                if offset is not None:
+                    positions[(name, partition)] = offset
+        return positions
+    finally:
+        consumer.close(autocommit=False)
+
+
 def _last_data_end(consumer, tp, end: int) -> int:
     lookback = 16
     while end > 0:
@@ -123,6 +144,11 @@ async def run_until_idle(
     ensure_topics(settings, app)
     started = time.monotonic()
     before = handler.records_in
+    # A resumed run may receive nothing at all: it is drained where the group committed.
+    for tp, offset in (
+        await asyncio.to_thread(committed_positions, settings, app.conf.id, app.vigia_raw_topics)
+    ).items():
+        handler.positions[tp] = max(handler.positions.get(tp, 0), offset)
     await app.start()
     try:
         deadline = started + timeout

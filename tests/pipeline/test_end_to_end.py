@@ -35,7 +35,6 @@ from streams.topics import Topics
 from streams.worker import build_app, run_until_idle
 from tests.alerts.kafka_support import SECRET, WebhookRecorder
 from tests.conftest import REPO
-from tests.peers import alertmanager, smtp  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.kafka
 
@@ -81,7 +80,7 @@ def test_bundled_data_alerts_reach_every_receiver_once_across_a_restart(
     webhook,
     smtp,
     alertmanager,
-    tmp_path,  # noqa: F811 - fixtures
+    tmp_path,
 ):
     settings = isolated_settings
     topics = Topics(settings.kafka.topic_prefix)
