@@ -24,9 +24,10 @@ class AlertsSettings(BaseSettings):
     )
     idle_seconds: float = Field(default=3.0, description="run(until_idle=True) stops after this")
     switch_interval_ms: float = Field(
-        default=1.0,
+        default=0.3,
         gt=0,
-        description="Python's GIL switch interval in the dispatcher process (default 5 ms): the "
-        "event loop gives up the GIL at every socket write and Kafka client threads kept it "
-        "up to this long each time",
+        description="Python's GIL switch interval in the dispatcher process (Python's default "
+        "is 5 ms): the event loop gives up the GIL at every socket write and the Kafka "
+        "clients' threads then keep it up to this long (bench_alerts at 1,000/s: 5 ms ≈ 440, "
+        "1 ms ≈ 550, 0.3 ms ≈ 640-700, 0.1 ms ≈ 580 alerts/s)",
     )
