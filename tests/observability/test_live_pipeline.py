@@ -135,10 +135,15 @@ def test_geomap_departments_all_have_a_centroid(prometheus: PrometheusServer) ->
 
 def test_no_metric_exceeds_its_documented_bound(prometheus: PrometheusServer) -> None:
     docs = documented()
-    counts = {
-        r["metric"]["__name__"]: int(r["value"][1])
-        for r in prometheus.query('count by (__name__) ({__name__=~"vigia_[^:]+"})')
-    }
+    deadline = time.monotonic() + 60
+    while True:  # run alone, this test may come before the first scrapes landed
+        counts = {
+            r["metric"]["__name__"]: int(r["value"][1])
+            for r in prometheus.query('count by (__name__) ({__name__=~"vigia_[^:]+"})')
+        }
+        if len(counts) > 20 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
     assert len(counts) > 20
     undocumented = sorted(n for n in counts if family_of(n, docs) is None)
     assert undocumented == []
