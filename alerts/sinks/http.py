@@ -68,7 +68,7 @@ class HttpSink(AlertSink):
         if self._client is None or self._client.closed:
             connector = aiohttp.TCPConnector(
                 limit=POOL_SIZE,
-                ssl=None if self.config.verify_tls else False,
+                ssl=self.config.verify_tls,  # False: no certificate check
                 keepalive_timeout=30,
             )
             self._client = aiohttp.ClientSession(
