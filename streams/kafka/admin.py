@@ -46,20 +46,35 @@ def create_topics(settings: Settings, specs: Iterable[TopicSpec]) -> list[TopicO
         admin.close()
 
 
-def describe_topic_configs(settings: Settings, names: Iterable[str]) -> dict[str, dict[str, str]]:
-    """Current configuration of topics, e.g. to check ``cleanup.policy``."""
+def describe_topic_configs(
+    settings: Settings, names: Iterable[str], timeout: float = 15.0
+) -> dict[str, dict[str, str]]:
+    """Current configuration of topics, e.g. to check ``cleanup.policy``.
+
+    A topic created a moment ago may not be described yet (the broker answers
+    "unknown topic" until its metadata settles): ask again until every topic has
+    its configuration or ``timeout`` passes.
+    """
+    import time
+
     from kafka.admin import ConfigResource, ConfigResourceType
 
+    names = list(names)
     admin = admin_client(settings)
     try:
-        resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
-        # kafka-python 3 answers {"topic": {name: {config: {"value": ...}}}}
-        described = admin.describe_configs(resources)
-        result = {
-            name: {key: entry["value"] for key, entry in configs.items()}
-            for name, configs in described.get("topic", {}).items()
-        }
-        return result
+        deadline = time.monotonic() + timeout
+        while True:
+            resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+            # kafka-python 3 answers {"topic": {name: {config: {"value": ...}}}}
+            described = admin.describe_configs(resources)
+            result = {
+                name: {key: entry["value"] for key, entry in configs.items()}
+                for name, configs in described.get("topic", {}).items()
+            }
+            complete = all("cleanup.policy" in result.get(name, {}) for name in names)
+            if complete or time.monotonic() > deadline:
+                return result
+            time.sleep(0.2)
     finally:
         admin.close()
 
