@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email
 import json
-import shutil
-import socket
-import subprocess
-import time
 from collections import Counter
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from alerts.config import load_config
 from alerts.dispatcher import AlertDispatcher
@@ -29,74 +23,7 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.kafka
 
-ALERTMANAGER = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
-AM_CONFIG = """
-route:
-  receiver: "null"
-receivers:
-  - name: "null"
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield mailbox, controller.port
-    controller.stop()
-
-
-@pytest.fixture
-def alertmanager(tmp_path):
-    (tmp_path / "am.yml").write_text(AM_CONFIG)
-    port = free_port()
-    with (tmp_path / "am.log").open("wb") as log:
-        process = subprocess.Popen(
-            [
-                ALERTMANAGER,
-                f"--config.file={tmp_path / 'am.yml'}",
-                f"--storage.path={tmp_path / 'am-data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--cluster.listen-address=",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, (tmp_path / "am.log").read_text()
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "Alertmanager did not become ready"
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+# `smtp` and `alertmanager` are the real peers of tests/peers.py (via tests/conftest.py).
 
 
 def test_shipped_rules_deliver_to_webhook_smtp_and_alertmanager(
