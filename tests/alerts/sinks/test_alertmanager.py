@@ -9,71 +9,15 @@ on), then sends it resolved (it leaves the active list).
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import socket
-import subprocess
 import time
 
 import httpx
-import pytest
 
 from alerts.sinks.registry import load_sink
 from alerts.sinks.testing import sample_alert, sample_notification
 from streams.schema import AlertState
 
-BINARY = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
-CONFIG = """\
-route:
-  receiver: "null"
-  group_wait: 1s
-receivers:
-  - name: "null"
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def alertmanager(tmp_path):
-    """A running Alertmanager; yields its base URL and stops it (by its own pid) after."""
-    (tmp_path / "am.yml").write_text(CONFIG)
-    port = free_port()
-    log = (tmp_path / "am.log").open("wb")
-    process = subprocess.Popen(
-        [
-            BINARY,
-            f"--config.file={tmp_path / 'am.yml'}",
-            f"--storage.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",  # no gossip: a single, private instance
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, (tmp_path / "am.log").read_text()
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "Alertmanager did not become ready"
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+# `alertmanager` is the real Alertmanager of tests/peers.py (via tests/conftest.py).
 
 
 def active_alerts(url: str) -> list[dict]:
