@@ -45,11 +45,17 @@ class Evaluator:
         self.errors: Counter[str] = Counter()
         self.evaluations = 0
 
-    def series(self, signal: str, code: str, kind: PeriodKind, index: int) -> list[float]:
-        """Counts of one series up to ``index``: at most ``history`` periods, zeros filled."""
+    def series(
+        self, signal: str, code: str, kind: PeriodKind, index: int, longest: int | None = None
+    ) -> list[float]:
+        """Counts of one series up to ``index``: at most ``history`` periods (and at most
+        ``longest``, the most any of its detectors reads), zeros filled."""
         family = family_of_signal(signal)
         first = self.state.marks.get(f"first|{family}|{kind.value}", index)
-        start = max(first, index - self.plan.history[kind] + 1)
+        history = self.plan.history[kind]
+        if longest is not None:
+            history = min(history, longest)
+        start = max(first, index - history + 1)
         counts = self.state.counts
         prefix = f"{signal}|{code}|"
         values = [0.0] * (index - start + 1)
@@ -75,8 +81,12 @@ class Evaluator:
         rules = self.plan.rules_for(signal, kind, level_of_code(code))
         if not rules:
             return []
-        values = self.series(signal, code, kind, index)
         context = SeriesContext(freq=FREQ[kind], signal=signal, region_code=code)
+        lengths = [d.history_length(context.freq) for rule in rules for d in rule.detectors]
+        # Each detector reads only its last ``needs`` values: build no more than the longest
+        # (0 or None means "the whole history").
+        longest = max(lengths) if lengths and all(lengths) else None
+        values = self.series(signal, code, kind, index, longest)
         out = []
         for rule in rules:
             for i, detector in enumerate(rule.detectors):
@@ -92,6 +102,15 @@ class Evaluator:
 
     def _judge(self, rule, name, detector, values, context, signal, code, kind, index):
         self.evaluations += 1
+        region = period = key = None
+        cannot_alarm = getattr(detector, "cannot_alarm", None)
+        if cannot_alarm is not None and cannot_alarm(values, context):
+            # No alarm possible: only a re-evaluation of an emitted detection needs the result.
+            region = self.regions.region(code)
+            period = make_period(kind, index)
+            key = detection_key(name, signal, region, period)
+            if key not in self.state.verdicts:
+                return None
         try:
             result = detector.evaluate(values, context)
         except Exception:
@@ -100,9 +119,10 @@ class Evaluator:
             return None
         if result is None:
             return None
-        region = self.regions.region(code)
-        period = make_period(kind, index)
-        key = detection_key(name, signal, region, period)
+        if key is None:
+            region = self.regions.region(code)
+            period = make_period(kind, index)
+            key = detection_key(name, signal, region, period)
         previous = self.state.verdicts.get(key)
         if previous is None:
             if not result.alarm:

@@ -73,6 +73,19 @@ class Ears(Detector):
             c2 = float(np.float64(x[t] - mean) / np.float64(sd))
         return mean, sd, c2
 
+    def cannot_alarm(self, values: Sequence[float], context: SeriesContext) -> bool:
+        """C1/C2 only: the bound is at least ``min(baseline) + z * min_sigma`` (mean >= its
+        smallest value, sd floored at ``min_sigma``), so a count below that cannot alarm
+        (the evaluator then skips the evaluation unless it must revise an emitted one)."""
+        cfg = self.config
+        n = len(values)
+        if cfg.method == "C3" or cfg.min_sigma <= 0 or n < self.history_length(context.freq):
+            return False
+        gap = _GAP[cfg.method]
+        t = n - 1
+        floor = min(values[t - gap - cfg.baseline : t - gap]) + self.z_alpha * cfg.min_sigma
+        return float(values[-1]) < floor - 1e-9 * (1.0 + abs(floor))
+
     def evaluate(self, values: Sequence[float], context: SeriesContext) -> DetectorResult | None:
         x = np.asarray(values, dtype=float)
         n = len(x)

@@ -29,9 +29,10 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field
-from scipy.stats import nbinom, norm, poisson
+from scipy.stats import norm
 
 from streams.detectors._farrington_glm import GlmFit, fit_glm, reference_data
+from streams.detectors._tails import nbinom_ppf, nbinom_sf, poisson_ppf, poisson_sf
 from streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
 
 
@@ -61,9 +62,9 @@ def _noufaily(eta: float, se: float, phi: float, alpha: float, y: float, method:
         upper, prob = 0.0, 1.0 if y <= 0 else 0.0
     elif phi > 1:
         size, p = mu0 / (phi - 1), 1 / phi
-        upper, prob = float(nbinom.ppf(1 - alpha, size, p)), float(nbinom.sf(y - 1, size, p))
+        upper, prob = nbinom_ppf(1 - alpha, size, p), nbinom_sf(y - 1, size, p)
     else:
-        upper, prob = float(poisson.ppf(1 - alpha, mu0)), float(poisson.sf(y - 1, mu0))
+        upper, prob = poisson_ppf(1 - alpha, mu0), poisson_sf(y - 1, mu0)
     return upper, prob, (y - eta) / (upper - eta)
 
 

@@ -22,8 +22,15 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field
-from scipy.stats import nbinom, poisson
 
+from streams.detectors._tails import (
+    nbinom_cdf,
+    nbinom_ppf,
+    nbinom_sf,
+    poisson_cdf,
+    poisson_ppf,
+    poisson_sf,
+)
 from streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
 
 
@@ -63,6 +70,11 @@ class NegBin(Detector):
         ]
         return x[[i for i in idx if 0 <= i < t]]
 
+    def cannot_alarm(self, values: Sequence[float], context: SeriesContext) -> bool:
+        """True when the minimum-count guard alone rules an alarm out (the evaluator then
+        skips the fit unless it must revise an emitted detection)."""
+        return not values or float(values[-1]) < self.config.min_count
+
     def evaluate(self, values: Sequence[float], context: SeriesContext) -> DetectorResult | None:
         cfg = self.config
         x = np.asarray(values, dtype=float)
@@ -73,15 +85,19 @@ class NegBin(Detector):
         y = float(x[-1])
         m = max(float(base.mean()), cfg.mean_floor)
         v = float(base.var(ddof=1))
+        q_level = 1 - cfg.alpha
         if v > m:
             size = m * m / (v - m)
-            dist = nbinom(size, size / (size + m))
+            p = size / (size + m)
+            p_value = nbinom_sf(y - 1, size, p)
+            q = nbinom_ppf(q_level, size, p)
+            below = nbinom_cdf(q, size, p)
         else:
-            dist = poisson(m)
-        p_value = float(dist.sf(y - 1))
-        q = float(dist.ppf(1 - cfg.alpha))
+            p_value = poisson_sf(y - 1, m)
+            q = poisson_ppf(q_level, m)
+            below = poisson_cdf(q, m)
         # the largest count whose p-value is still >= alpha
-        limit = q if dist.cdf(q) > 1 - cfg.alpha else q + 1
+        limit = q if below > q_level else q + 1
         threshold = max(limit, float(np.ceil(cfg.min_count)) - 1)
         return DetectorResult(
             alarm=p_value < cfg.alpha and y >= cfg.min_count,

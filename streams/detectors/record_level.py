@@ -38,6 +38,16 @@ class RecordLevel(Detector):
     def history_length(self, freq: int) -> int:
         return self._lookback(freq) + self.config.window
 
+    def cannot_alarm(self, values: Sequence[float], context: SeriesContext) -> bool:
+        """True when the current level is clearly below ``minimum`` (the evaluator then skips
+        the look-back unless it must revise an emitted detection). The margin keeps a sum
+        rounded differently from ``evaluate``'s from ever deciding."""
+        cfg = self.config
+        if cfg.minimum <= 0:
+            return False
+        current = sum(values[-cfg.window :])
+        return current < cfg.minimum * (1 - 1e-9) - 1e-9
+
     def evaluate(self, values: Sequence[float], context: SeriesContext) -> DetectorResult | None:
         cfg = self.config
         x = np.asarray(values, dtype=float)
