@@ -5,6 +5,13 @@ alert is active, and ``resolved → firing`` when the signal rises again. Each c
 returns the alert's next value (to be written under its fingerprint on the
 compacted alerts topic) or ``None`` when nothing changed — a redelivered or
 out-of-date detection is not a transition.
+
+Several detectors may judge the same (signal, region, period), and the fingerprint
+(rule + signal + region + period) gives them one alert. The detector that raised
+the alert owns its lifecycle (its revisions revise it, its withdrawal resolves it);
+another detector agreeing adds nothing unless it raises the severity (then the alert
+is revised with that stronger detection), and another detector not alarming does not
+resolve an alert it did not raise.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import datetime as dt
 import hashlib
 
 from alerts.rules.evaluate import RuleHit
-from streams.schema import Alert, AlertState, Detection, Period, Region
+from streams.schema import Alert, AlertState, Detection, Period, Region, Severity
 
 
 class LifecycleError(ValueError):
@@ -30,9 +37,14 @@ def _numbers(d: Detection) -> tuple:
     return (d.observed, d.expected, d.threshold, d.score, d.alarm)
 
 
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+
 def transition(previous: Alert | None, hit: RuleHit, now: dt.datetime) -> Alert | None:
     """The alert after ``hit``, or ``None`` if the hit changes nothing."""
     d = hit.detection
+    if previous is not None and previous.active and d.detector != previous.detection.detector:
+        return _another_detector(previous, hit, now)
     if previous is not None and d.revision < previous.detection.revision:
         return None  # an older revision arriving late never undoes a newer one
     if previous is None or previous.state == AlertState.RESOLVED:
@@ -75,6 +87,24 @@ def transition(previous: Alert | None, hit: RuleHit, now: dt.datetime) -> Alert 
             "labels": hit.labels,
             "annotations": hit.annotations,
             "detection": d,
+            "updated_at": now,
+            "revision": previous.revision + 1,
+        }
+    )
+
+
+def _another_detector(previous: Alert, hit: RuleHit, now: dt.datetime) -> Alert | None:
+    """A second detector on an active alert: only a higher severity changes it."""
+    if not hit.firing or _SEVERITY_RANK[hit.severity] <= _SEVERITY_RANK[previous.severity]:
+        return None
+    acked = previous.state == AlertState.ACKNOWLEDGED
+    return previous.model_copy(
+        update={
+            "state": AlertState.ACKNOWLEDGED if acked else AlertState.REVISED,
+            "severity": hit.severity,
+            "labels": hit.labels,
+            "annotations": hit.annotations,
+            "detection": hit.detection,
             "updated_at": now,
             "revision": previous.revision + 1,
         }

@@ -203,3 +203,28 @@ def test_active_gauge_follows_transitions(engine: AlertEngine) -> None:
     assert gauge.labels("critical", "05")._value.get() == 1
     engine.ingest(detection(MEDELLIN, score=7, alarm=False, revision=1))
     assert gauge.labels("critical", "05")._value.get() == 0
+
+
+# -- several detectors on one (signal, region, period) -----------------------------------
+
+
+def test_a_second_detector_agreeing_changes_nothing(engine: AlertEngine) -> None:
+    [t] = engine.ingest(detection(detector="ears_c2", score=4))
+    assert t.alert.state == AlertState.FIRING and t.alert.severity.value == "warning"
+    assert engine.ingest(detection(detector="negbin", score=5)) == []
+
+
+def test_a_second_detector_raising_severity_revises_the_alert(engine: AlertEngine) -> None:
+    engine.ingest(detection(detector="ears_c2", score=4))
+    [t] = engine.ingest(detection(detector="farrington", score=7))
+    assert t.alert.state == AlertState.REVISED and t.alert.severity.value == "critical"
+    assert t.alert.detection.detector == "farrington"
+
+
+def test_another_detector_not_alarming_does_not_resolve(engine: AlertEngine) -> None:
+    [t] = engine.ingest(detection(detector="ears_c2", score=4))
+    assert engine.ingest(detection(detector="cusum", alarm=False, score=0.5)) == []
+    assert engine.alerts[t.alert.fingerprint].state == AlertState.FIRING
+    # the detector that raised it withdrawing it does resolve it
+    [t] = engine.ingest(detection(detector="ears_c2", alarm=False, score=0.5, revision=1))
+    assert t.alert.state == AlertState.RESOLVED
