@@ -20,6 +20,7 @@ read by one worker, which is what cross-source merging and country roll-ups need
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from streams.merge import IncidentMerger, MergerState
 from streams.metrics import StreamMetrics, mount_faust_sensor
 from streams.schema import DrugKind, PeriodKind, RegionLevel
 from streams.settings import Settings
+from streams.staleness import StalenessWatch, instance_of
 from streams.topics import Topics
 from streams.worker.batching import BatchSender, ChangelogBatch
 from streams.worker.handler import BatchHandler
@@ -85,6 +87,7 @@ def build_app(
     publish_canonical: bool = True,
     app_id: str | None = None,
     bulk: bool = True,
+    staleness_check_every: float = 60.0,
 ) -> faust.App:
     """The worker app; ``app.vigia`` is its :class:`BatchHandler` (metrics, progress).
 
@@ -94,6 +97,9 @@ def build_app(
     ``bulk`` (default) hands the raw topics' records to the handler a fetch at a time
     (:mod:`streams.worker.transport`); ``bulk=False`` uses the agent's
     ``stream.take_events()`` batches — same handler, same results, slower.
+    Every ``staleness_check_every`` seconds (0: never) a timer publishes
+    ``source_stale.<instance>`` detections for raw topics silent past their limit
+    (:mod:`streams.staleness`).
     """
     if plan is None:
         from streams.counting.config import load_plan
@@ -175,6 +181,15 @@ def build_app(
     async def normalise_count_detect(stream):
         async for events in stream.take_events(batch_size, within=batch_within):
             await handler.handle(events)
+
+    if staleness_check_every:
+        handler.staleness = StalenessWatch(
+            [instance_of(name) for name in raw_names], dt.datetime.now(dt.UTC)
+        )
+
+        @app.timer(interval=staleness_check_every)
+        async def check_staleness():
+            await handler.check_staleness()
 
     app.vigia = handler
     app.vigia_raw_topics = raw_names

@@ -14,6 +14,7 @@ crashes the agent and the worker exits non-zero rather than skip data.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from streams.schema import (
     DrugSeizure,
     NewsArticle,
 )
+from streams.staleness import StalenessWatch, instance_of
 from streams.topics import Topics
 from streams.worker.batching import BatchSender, ChangelogBatch
 from streams.worker.gauges import update_picture
@@ -62,6 +64,8 @@ class BatchHandler:
         self.records_in = 0
         self.batches = 0
         self.detections_out = 0
+        #: Set by the app: which connector instances went silent (``None``: not watched).
+        self.staleness: StalenessWatch | None = None
         self.dead_letters_out = 0
         self.last_batch_at = 0.0
         self.first_batch_at = 0.0
@@ -88,11 +92,29 @@ class BatchHandler:
             items.append(
                 (message.value, Where(message.topic, message.partition, message.offset, key))
             )
+        if self.staleness is not None:
+            self.staleness.observe(
+                {instance_of(m.topic) for m in messages}, dt.datetime.now(dt.UTC)
+            )
         result = self.pipeline.process_bytes(items)
         await self._publish(result)
         self._account(messages, result, time.perf_counter() - started)
         self.last_batch_cpu = time.process_time()
         return result
+
+    async def check_staleness(self, now: dt.datetime | None = None) -> list:
+        """Publish ``source_stale`` detections for instances silent past their limit (and
+        their withdrawal once records arrive again); runs on the worker's timer."""
+        if self.staleness is None:
+            return []
+        detections = self.staleness.check(now or dt.datetime.now(dt.UTC))
+        for detection in detections:
+            self.sender.add(self.topics.detections, detection.key.encode(), detection.to_bytes())
+            self.metrics.detections.labels(detection.detector, detection.severity.value).inc()
+        if detections:
+            await self.sender.flush()
+            self.detections_out += len(detections)
+        return detections
 
     def ensure_index(self) -> None:
         """Index the tables once: they are recovered from their changelogs before first use."""
