@@ -77,26 +77,18 @@ def transition(previous: Alert | None, hit: RuleHit, now: dt.datetime) -> Alert 
         or _numbers(d) != _numbers(previous.detection)
         or hit.severity != previous.severity
     )
-    if not changed:
-        return None
-    acked = previous.state == AlertState.ACKNOWLEDGED
-    return previous.model_copy(
-        update={
-            "state": AlertState.ACKNOWLEDGED if acked else AlertState.REVISED,
-            "severity": hit.severity,
-            "labels": hit.labels,
-            "annotations": hit.annotations,
-            "detection": d,
-            "updated_at": now,
-            "revision": previous.revision + 1,
-        }
-    )
+    return _revised(previous, hit, now) if changed else None
 
 
 def _another_detector(previous: Alert, hit: RuleHit, now: dt.datetime) -> Alert | None:
     """A second detector on an active alert: only a higher severity changes it."""
     if not hit.firing or _SEVERITY_RANK[hit.severity] <= _SEVERITY_RANK[previous.severity]:
         return None
+    return _revised(previous, hit, now)
+
+
+def _revised(previous: Alert, hit: RuleHit, now: dt.datetime) -> Alert:
+    """``previous`` with the hit's detection and numbers; an acknowledgement sticks."""
     acked = previous.state == AlertState.ACKNOWLEDGED
     return previous.model_copy(
         update={
