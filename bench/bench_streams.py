@@ -173,7 +173,7 @@ for signal in signals:
         for label in weeks:
             key = f"{signal}|{code}|{label}"
             state.counts[key] = 1.0
-            state.index_bucket(key)
+            state.index_bucket(key, 1.0)
 current, _ = tracemalloc.get_traced_memory()
 tracemalloc.stop()
 print(len(state.counts), current, rss() - base, len(regions))

@@ -27,7 +27,7 @@ from streams.counting.regions import RegionDirectory, default_directory
 from streams.counting.signals import family_of_signal, level_of_code
 from streams.counting.state import CountState
 from streams.detectors.base import Detector, DetectorResult, SeriesContext
-from streams.schema import Detection, EvidenceItem, PeriodKind, detection_key
+from streams.schema import Detection, EvidenceItem, PeriodKind
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ class Evaluator:
         self.regions = regions or default_directory()
         self.errors: Counter[str] = Counter()
         self.evaluations = 0
+        #: (signal, kind, level) → what :meth:`_compile` returns (the plan is fixed).
+        self._jobs: dict[tuple, tuple[list[tuple], int | None]] = {}
 
     def series(
         self, signal: str, code: str, kind: PeriodKind, index: int, longest: int | None = None
@@ -56,13 +58,16 @@ class Evaluator:
         if longest is not None:
             history = min(history, longest)
         start = max(first, index - history + 1)
-        counts = self.state.counts
-        prefix = f"{signal}|{code}|"
         values = [0.0] * (index - start + 1)
-        indexes = self.state.series.get((prefix, kind), ())
-        for at in range(bisect_left(indexes, start), bisect_right(indexes, index)):
-            i = indexes[at]
-            values[i - start] = counts.get(prefix + period_label(kind, i), 0.0)
+        series = self.state.series.get((f"{signal}|{code}|", kind))
+        if series is None:
+            return values
+        indexes, amounts = series
+        lo, hi = bisect_left(indexes, start), bisect_right(indexes, index)
+        if hi - lo == len(values):
+            return amounts[lo:hi]  # every period in the window is non-zero
+        for at in range(lo, hi):
+            values[indexes[at] - start] = amounts[at]
         return values
 
     def evaluate_period(self, family: str, kind: PeriodKind, index: int) -> list[Detection]:
@@ -78,51 +83,52 @@ class Evaluator:
     def evaluate_bucket(
         self, signal: str, code: str, kind: PeriodKind, index: int
     ) -> list[Detection]:
-        rules = self.plan.rules_for(signal, kind, level_of_code(code))
-        if not rules:
+        level = level_of_code(code)
+        jobs = self._jobs.get((signal, kind, level))
+        if jobs is None:
+            jobs = self._jobs[(signal, kind, level)] = self._compile(signal, kind, level)
+        runs, longest = jobs
+        if not runs:
             return []
         context = SeriesContext(freq=FREQ[kind], signal=signal, region_code=code)
-        lengths = [d.history_length(context.freq) for rule in rules for d in rule.detectors]
-        # Each detector reads only its last ``needs`` values: build no more than the longest
-        # (0 or None means "the whole history").
-        longest = max(lengths) if lengths and all(lengths) else None
         values = self.series(signal, code, kind, index, longest)
+        # The detection key's tail ("<signal>:<level>:<code>:<period>"), built once per bucket.
+        tail = f"{signal}:{level.value}:{code}:{period_label(kind, index)}"
+        verdicts = self.state.verdicts
         out = []
-        for rule in rules:
-            for i, detector in enumerate(rule.detectors):
-                needs = detector.history_length(context.freq)
-                series = values[-needs:] if needs else values
-                name = rule.name_of(i)
-                detection = self._judge(
-                    rule, name, detector, series, context, signal, code, kind, index
-                )
-                if detection is not None:
-                    out.append(detection)
+        for rule, name, detector, needs, cannot_alarm in runs:
+            series = values[-needs:] if needs else values
+            self.evaluations += 1
+            key = f"{name}:{tail}"
+            if cannot_alarm is not None and key not in verdicts and cannot_alarm(series, context):
+                continue  # no alarm possible and nothing emitted to revise
+            detection = self._judge(rule, name, detector, series, context, key, code, kind, index)
+            if detection is not None:
+                out.append(detection)
         return out
 
-    def _judge(self, rule, name, detector, values, context, signal, code, kind, index):
-        self.evaluations += 1
-        region = period = key = None
-        cannot_alarm = getattr(detector, "cannot_alarm", None)
-        if cannot_alarm is not None and cannot_alarm(values, context):
-            # No alarm possible: only a re-evaluation of an emitted detection needs the result.
-            region = self.regions.region(code)
-            period = make_period(kind, index)
-            key = detection_key(name, signal, region, period)
-            if key not in self.state.verdicts:
-                return None
+    def _compile(self, signal: str, kind: PeriodKind, level) -> tuple[list[tuple], int | None]:
+        """The (rule, name, detector, values it reads, cannot_alarm) runs for a series
+        shape and the longest history any of them reads (``None``: the whole history)."""
+        freq = FREQ[kind]
+        runs = [
+            (rule, rule.name_of(i), d, d.history_length(freq), getattr(d, "cannot_alarm", None))
+            for rule in self.plan.rules_for(signal, kind, level)
+            for i, d in enumerate(rule.detectors)
+        ]
+        lengths = [run[3] for run in runs]
+        # 0 or None means "the whole history"
+        return runs, (max(lengths) if lengths and all(lengths) else None)
+
+    def _judge(self, rule, name, detector, values, context, key, code, kind, index):
         try:
             result = detector.evaluate(values, context)
         except Exception:
             self.errors[name] += 1
-            log.exception("detector %s failed on %s %s %s", name, signal, code, index)
+            log.exception("detector %s failed on %s %s %s", name, context.signal, code, index)
             return None
         if result is None:
             return None
-        if key is None:
-            region = self.regions.region(code)
-            period = make_period(kind, index)
-            key = detection_key(name, signal, region, period)
         previous = self.state.verdicts.get(key)
         if previous is None:
             if not result.alarm:
@@ -133,7 +139,11 @@ class Evaluator:
                 return None
             revision = previous[0] + 1
         self.state.verdicts[key] = [revision, result.alarm, result.observed]
-        return self._detection(rule, name, detector, result, signal, code, region, period, revision)
+        region = self.regions.region(code)
+        period = make_period(kind, index)
+        return self._detection(
+            rule, name, detector, result, context.signal, code, region, period, revision
+        )
 
     def _detection(
         self,

@@ -248,7 +248,7 @@ class Ingestor:
                 state.unindex_bucket(bucket)
             else:
                 counts[bucket] = value
-                state.index_bucket(bucket)
+                state.index_bucket(bucket, value)
             report.buckets_written += 1
             first, closed_key = self._family_strings[(family, kind)]
             if index < marks.get(first, index + 1):

@@ -20,6 +20,7 @@ from typing import Any
 from streams.codec import UndecodableRecord, decode
 from streams.counting.engine import AdvanceReport, CountingEngine
 from streams.counting.ingest import IngestReport
+from streams.normalize.errors import MappingError
 from streams.schema import (
     CanonicalEvent,
     ConflictIncident,
@@ -46,6 +47,12 @@ class Where:
     partition: int | None = None
     offset: int | None = None
     key: str | None = None
+
+
+def where_of(message: Any) -> Where:
+    """Where a Kafka record (aiokafka's or faust's) was read."""
+    key = message.key.decode("utf-8", "replace") if message.key else None
+    return Where(message.topic, message.partition, message.offset, key)
 
 
 @dataclass
@@ -80,13 +87,22 @@ class BatchPipeline:
             result.dead_letters.append(self._dead(data, where, exc.reason, "UndecodableRecord"))
             return None
 
-    def map(self, raw: RawRecord, data: bytes | None, where: Where, result: BatchResult) -> None:
-        from streams.normalize import MappingError
-
+    def map(
+        self,
+        raw: RawRecord,
+        data: bytes | None,
+        where: Where | None,
+        result: BatchResult,
+        message: Any = None,
+    ) -> None:
+        """Map one record into ``result``; ``where`` (or ``message``, a Kafka record it
+        is derived from) says where it was read, for a dead letter."""
         try:
             events = self.mapper(raw)
         except MappingError as exc:
             original = data if data is not None else raw.to_bytes()
+            if where is None:
+                where = where_of(message) if message is not None else Where(key=raw.key)
             result.dead_letters.append(
                 self._dead(original, where, str(exc), "MappingError", stage="normalize")
             )
@@ -106,6 +122,23 @@ class BatchPipeline:
             raw = self.decode(data, where, result)
             if raw is not None:
                 self.map(raw, data, where, result)
+        return self._count(result)
+
+    def process_messages(self, messages: Sequence[Any]) -> BatchResult:
+        """The same for Kafka records (anything with ``value``, ``key`` bytes, ``topic``,
+        ``partition`` and ``offset``); where a record was read is looked at only for
+        the dead letters."""
+        result = BatchResult(records=len(messages))
+        dead = result.dead_letters
+        for message in messages:
+            data = message.value
+            try:
+                raw = decode(RawRecord, data)
+            except UndecodableRecord as exc:
+                where = where_of(message)
+                dead.append(self._dead(data, where, exc.reason, "UndecodableRecord"))
+                continue
+            self.map(raw, data, None, result, message)
         return self._count(result)
 
     def process_records(self, records: Iterable[RawRecord], evaluate: bool = True) -> BatchResult:

@@ -43,21 +43,31 @@ class CountState:
         self.periods: dict[tuple, set[str]] = {}
         #: week index → ledger keys of events in that week (for retention).
         self.ledger_weeks: dict[int, set[str]] = {}
-        #: (series prefix ``"<signal>|<code>|"``, kind) → sorted indexes with a non-zero
-        #: amount, so building a series costs its non-zero periods in the window only.
-        self.series: dict[tuple[str, Any], list[int]] = {}
+        #: (series prefix ``"<signal>|<code>|"``, kind) → (sorted indexes with a non-zero
+        #: amount, their amounts): building a series costs its non-zero periods in the
+        #: window only, with no key to format and look up per period.
+        self.series: dict[tuple[str, Any], tuple[list[int], list[float]]] = {}
 
-    def index_bucket(self, key: str) -> None:
+    def index_bucket(self, key: str, value: float) -> None:
+        """Record that bucket ``key`` now holds ``value`` (non-zero); called on every write."""
         prefix, label = key.rsplit("|", 1)
         kind, index = parse_label(label)
         self.periods.setdefault((kind, index), set()).add(key)
-        indexes = self.series.setdefault((prefix + "|", kind), [])
-        if not indexes or index > indexes[-1]:
+        series = self.series.get((prefix + "|", kind))
+        if series is None:
+            self.series[(prefix + "|", kind)] = ([index], [value])
+            return
+        indexes, values = series
+        if index > indexes[-1]:
             indexes.append(index)  # the usual case: time moves forward
+            values.append(value)
+            return
+        at = bisect_left(indexes, index)
+        if indexes[at] == index:
+            values[at] = value
         else:
-            at = bisect_left(indexes, index)
-            if at == len(indexes) or indexes[at] != index:
-                indexes.insert(at, index)
+            indexes.insert(at, index)
+            values.insert(at, value)
 
     def unindex_bucket(self, key: str) -> None:
         prefix, label = key.rsplit("|", 1)
@@ -65,11 +75,15 @@ class CountState:
         keys = self.periods.get((kind, index))
         if keys is not None:
             keys.discard(key)
-        indexes = self.series.get((prefix + "|", kind))
-        if indexes:
+        series = self.series.get((prefix + "|", kind))
+        if series is not None:
+            indexes, values = series
             at = bisect_left(indexes, index)
             if at < len(indexes) and indexes[at] == index:
                 del indexes[at]
+                del values[at]
+            if not indexes:
+                del self.series[(prefix + "|", kind)]
 
     def index_event(self, key: str, day_ordinal: int) -> None:
         self.ledger_weeks.setdefault((day_ordinal - 1) // 7, set()).add(key)
@@ -79,8 +93,8 @@ class CountState:
         self.periods.clear()
         self.ledger_weeks.clear()
         self.series.clear()
-        for key in list(self.counts.keys()):
-            self.index_bucket(key)
+        for key, value in list(self.counts.items()):
+            self.index_bucket(key, value)
         for key, entry in list(self.ledger.items()):
             self.index_event(key, entry[1])
 

@@ -21,11 +21,35 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator, MutableMapping
+from json.encoder import c_make_encoder, encode_basestring_ascii
 from typing import Any
 
 from aiokafka.partitioner import murmur2
 
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+def _compact_encoder():
+    """``json.dumps(o, separators=(",", ":"))`` without building an encoder per call.
+
+    ``JSONEncoder.encode`` makes a new C encoder for every container it is given; the
+    changelog writes hundreds of thousands of small lists per batch, so one is made here
+    once (same output: same C encoder, same settings, no circular-reference check).
+    """
+    encoder = json.JSONEncoder(separators=(",", ":"))
+    if c_make_encoder is None:  # pragma: no cover - CPython always has it
+        return encoder.encode
+    make = c_make_encoder(
+        None, encoder.default, encode_basestring_ascii, None, ":", ",", False, False, True
+    )
+
+    def dumps(value: Any) -> str:
+        if isinstance(value, str):
+            return encode_basestring_ascii(value)
+        return "".join(make(value, 0))
+
+    return dumps
+
+
+_dumps = _compact_encoder()
 
 
 class ChangelogBatch(MutableMapping):

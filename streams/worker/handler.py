@@ -17,10 +17,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from streams.counting.pipeline import BatchPipeline, BatchResult, Where
+from streams.counting.pipeline import BatchPipeline, BatchResult
 from streams.metrics import StreamMetrics
 from streams.schema import (
     ConflictIncident,
@@ -81,24 +82,22 @@ class BatchHandler:
         return await self.handle_messages([event.message for event in events])
 
     async def handle_messages(self, messages: Sequence[Any]) -> BatchResult:
-        """One batch of faust messages (the bulk consumer's path, or via :meth:`handle`)."""
+        """One batch of Kafka records: aiokafka's from the bulk consumer, or faust
+        messages via :meth:`handle` (both have ``topic``, ``partition``, ``offset``,
+        ``key`` and ``value``)."""
         started = time.perf_counter()
         if not self.first_batch_cpu:
             self.first_batch_cpu = time.process_time()
         self.ensure_index()
-        items = []
+        per_topic: dict[str, int] = {}
         for message in messages:
-            key = message.key.decode("utf-8", "replace") if message.key else None
-            items.append(
-                (message.value, Where(message.topic, message.partition, message.offset, key))
-            )
+            topic = message.topic
+            per_topic[topic] = per_topic.get(topic, 0) + 1
         if self.staleness is not None:
-            self.staleness.observe(
-                {instance_of(m.topic) for m in messages}, dt.datetime.now(dt.UTC)
-            )
-        result = self.pipeline.process_bytes(items)
+            self.staleness.observe({instance_of(t) for t in per_topic}, dt.datetime.now(dt.UTC))
+        result = self.pipeline.process_messages(messages)
         await self._publish(result)
-        self._account(messages, result, time.perf_counter() - started)
+        self._account(messages, per_topic, result, time.perf_counter() - started)
         self.last_batch_cpu = time.process_time()
         return result
 
@@ -151,7 +150,13 @@ class BatchHandler:
             sender.add(self.topics.detections, detection.key.encode(), detection.to_bytes())
         await sender.flush()
 
-    def _account(self, messages: Sequence[Any], result: BatchResult, seconds: float) -> None:
+    def _account(
+        self,
+        messages: Sequence[Any],
+        per_topic: dict[str, int],
+        result: BatchResult,
+        seconds: float,
+    ) -> None:
         m = self.metrics
         self.batches += 1
         self.records_in += len(messages)
@@ -159,27 +164,28 @@ class BatchHandler:
         self.first_batch_at = self.first_batch_at or self.last_batch_at - seconds
         self.busy_seconds += seconds
         log.debug("batch of %d in %.3fs", len(messages), seconds)
-        per_topic: dict[str, int] = {}
+        positions = self.positions
         for message in messages:
-            per_topic[message.topic] = per_topic.get(message.topic, 0) + 1
             tp = (message.topic, message.partition)
-            if message.offset + 1 > self.positions.get(tp, 0):
-                self.positions[tp] = message.offset + 1
+            if message.offset >= positions.get(tp, 0):
+                positions[tp] = message.offset + 1
         for topic, n in per_topic.items():
             m.events_in.labels(topic).inc(n)
         if self.publish_canonical:
-            for event in result.events:
-                m.events_out.labels(self.canonical_topic[type(event)]).inc()
-        for letter in result.dead_letters:
-            m.dead_letters.labels(letter.error_type).inc()
+            for topic, n in Counter(type(event) for event in result.events).items():
+                m.events_out.labels(self.canonical_topic[topic]).inc(n)
+        for error_type, n in Counter(d.error_type for d in result.dead_letters).items():
+            m.dead_letters.labels(error_type).inc(n)
         self.dead_letters_out += len(result.dead_letters)
         if result.dead_letters:
             m.events_out.labels(self.topics.dlq).inc(len(result.dead_letters))
         for level, n in result.unresolved.items():
             m.geocode_unresolved.labels(level).inc(n)
         detections = result.advance.detections if result.advance else []
-        for detection in detections:
-            m.detections.labels(detection.detector, detection.severity.value).inc()
+        for (detector, severity), n in Counter(
+            (d.detector, d.severity.value) for d in detections
+        ).items():
+            m.detections.labels(detector, severity).inc(n)
         if detections:
             m.events_out.labels(self.topics.detections).inc(len(detections))
         self.detections_out += len(detections)

@@ -4,9 +4,10 @@ faust delivers every record through its conductor and stream one by one (a task 
 several awaits each), which caps one worker at a few thousand records a second.
 :class:`BulkConsumer` keeps everything faust does — group membership, partition
 assignment, table changelog recovery, offset commits — and changes one thing: the
-records of the raw topics in each fetch (``getmany``) go to the worker's batch
-handler as one list, and are acknowledged to faust's offset tracking only after the
-handler returned (so a crash redelivers the batch; the ledger makes that a no-op).
+records of the raw topics in each fetch go to the worker's batch handler as one list
+of aiokafka records (no faust message per record), and are acknowledged to faust's
+offset tracking only after the handler returned (so a crash redelivers the batch; the
+ledger makes that a no-op).
 Records of any other topic (e.g. changelogs during recovery) take faust's usual path.
 
 When no bulk handler is set the consumer behaves exactly as faust's own.
@@ -20,6 +21,9 @@ from typing import Any
 
 from faust.transport.drivers.aiokafka import Consumer as AiokafkaConsumer
 from faust.transport.drivers.aiokafka import Transport as AiokafkaTransport
+from faust.types import TP
+from faust.types.tuples import ack_lock
+from mode.utils.futures import notify
 
 BulkHandler = Callable[[list], Awaitable[Any]]
 
@@ -31,35 +35,14 @@ class BulkConsumer(AiokafkaConsumer):
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - faust loop
         if self.bulk_handler is None:
             return await super()._drain_messages(fetcher)
-        callback = self.callback
         consumer_stopped = self._stopped.is_set
         fetcher_stopped = fetcher._stopped.is_set
-        get_read_offset = self._read_offset.__getitem__
-        set_read_offset = self._read_offset.__setitem__
-        bulk_topics = self.bulk_topics
         try:
             while not (consumer_stopped() or fetcher_stopped()):
-                batch: list = []
                 await self.sleep(0)
                 if self.should_stop:
                     break
-                async for tp, message in self.getmany(timeout=1.0):
-                    read = get_read_offset(tp)
-                    if read is not None and message.offset < read:
-                        continue  # already delivered (seek back after a rebalance)
-                    if tp.topic in bulk_topics:
-                        batch.append(message)
-                        continue
-                    await self.wait_first(callback(message), self.suspend_flow.wait())
-                    set_read_offset(tp, message.offset)
-                if batch:
-                    await self.bulk_handler(batch)
-                    for message in batch:
-                        set_read_offset(message.tp, message.offset)
-                        self.ack(message)
-                    if self._commit_every is not None and self._n_acked >= self._commit_every:
-                        self._n_acked = 0
-                        await self.commit()
+                await self._drain_once()
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:
                 return
@@ -68,6 +51,65 @@ class BulkConsumer(AiokafkaConsumer):
             if self.transport.app.should_stop:
                 return
             raise
+
+    async def _drain_once(self) -> None:
+        """One fetch: raw-topic records to the bulk handler as one list, others to faust.
+
+        Mirrors faust's ``Consumer.getmany`` (same partition filter, generation check
+        and end-offset tracking) but once per partition instead of once per record, and
+        without building a faust message per raw-topic record: the handler gets
+        aiokafka's ``ConsumerRecord`` s (``topic``, ``partition``, ``offset``, ``key``,
+        ``value``).
+        """
+        records, active = await self._wait_next_records(1.0)
+        if records is None or self.should_stop or not self.flow_active:
+            return
+        generation_id = self.app.consumer_generation_id
+        batch: list = []
+        taken: list[tuple[TP, list[int]]] = []
+        for tp, tp_records in records.items():
+            if not (active is None or tp in active or tp in self._buffered_partitions):
+                continue
+            self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+            read = self._read_offset[tp]
+            if read is not None:
+                tp_records = [r for r in tp_records if r.offset >= read]
+            if not tp_records:
+                continue
+            if tp.topic in self.bulk_topics:
+                batch.extend(tp_records)
+                taken.append((tp, [r.offset for r in tp_records]))
+                continue
+            for record in tp_records:  # e.g. changelogs during recovery: faust's path
+                if self.app.consumer_generation_id != generation_id:
+                    return
+                message = self._to_message(tp, record)
+                await self.wait_first(self.callback(message), self.suspend_flow.wait())
+                self._read_offset[tp] = record.offset
+        if not batch or self.app.consumer_generation_id != generation_id:
+            return
+        await self.bulk_handler(batch)
+        for tp, offsets in taken:
+            self._read_offset[tp] = offsets[-1]
+            self._ack_offsets(tp, offsets)
+        if self._commit_every is not None and self._n_acked >= self._commit_every:
+            self._n_acked = 0
+            await self.commit()
+
+    def _ack_offsets(self, tp: TP, offsets: list[int]) -> None:
+        """faust's ``Consumer.ack`` for many offsets of one partition at once."""
+        if not self.app.topics.acks_enabled_for(tp.topic):
+            return
+        with ack_lock:
+            committed = self._committed_offset[tp]
+            acked_index = self._acked_index[tp]
+            acked = self._acked[tp]
+            for offset in offsets:
+                if (committed is None or offset >= committed) and offset not in acked_index:
+                    acked_index.add(offset)
+                    acked.append(offset)
+                    self._n_acked += 1
+            notify(self._waiting_for_ack)
 
 
 class BulkTransport(AiokafkaTransport):
