@@ -21,6 +21,8 @@ import logging
 from bisect import bisect_left, bisect_right
 from collections import Counter
 
+import numpy as np
+
 from streams.counting.periods import FREQ, make_period, period_label
 from streams.counting.plan import EvaluationPlan, SeriesRule
 from streams.counting.regions import RegionDirectory, default_directory
@@ -30,6 +32,10 @@ from streams.detectors.base import Detector, DetectorResult, SeriesContext
 from streams.schema import Detection, EvidenceItem, PeriodKind
 
 log = logging.getLogger(__name__)
+
+#: Above this many non-zero periods in a window, zeros are filled in by numpy (its call
+#: overhead is worth it; below, a Python loop is faster).
+_SCATTER_IN_NUMPY = 24
 
 
 class Evaluator:
@@ -44,6 +50,8 @@ class Evaluator:
         self.regions = regions or default_directory()
         self.errors: Counter[str] = Counter()
         self.evaluations = 0
+        #: (signal, kind) → (key of its family's first period mark, history length).
+        self._shapes: dict[tuple[str, PeriodKind], tuple[str, int]] = {}
         #: (signal, kind, level) → what :meth:`_compile` returns (the plan is fixed).
         self._jobs: dict[tuple, tuple[list[tuple], int | None]] = {}
 
@@ -52,20 +60,31 @@ class Evaluator:
     ) -> list[float]:
         """Counts of one series up to ``index``: at most ``history`` periods (and at most
         ``longest``, the most any of its detectors reads), zeros filled."""
-        family = family_of_signal(signal)
-        first = self.state.marks.get(f"first|{family}|{kind.value}", index)
-        history = self.plan.history[kind]
-        if longest is not None:
-            history = min(history, longest)
+        shape = self._shapes.get((signal, kind))
+        if shape is None:
+            family = family_of_signal(signal)
+            shape = self._shapes[(signal, kind)] = (
+                f"first|{family}|{kind.value}",
+                self.plan.history[kind],
+            )
+        first_key, history = shape
+        first = self.state.marks.get(first_key, index)
+        if longest is not None and longest < history:
+            history = longest
         start = max(first, index - history + 1)
-        values = [0.0] * (index - start + 1)
+        n = index - start + 1
         series = self.state.series.get((f"{signal}|{code}|", kind))
         if series is None:
-            return values
+            return [0.0] * n
         indexes, amounts = series
         lo, hi = bisect_left(indexes, start), bisect_right(indexes, index)
-        if hi - lo == len(values):
+        if hi - lo == n:
             return amounts[lo:hi]  # every period in the window is non-zero
+        if hi - lo > _SCATTER_IN_NUMPY:
+            values = np.zeros(n)
+            values[np.subtract(indexes[lo:hi], start)] = amounts[lo:hi]
+            return values.tolist()
+        values = [0.0] * n
         for at in range(lo, hi):
             values[indexes[at] - start] = amounts[at]
         return values

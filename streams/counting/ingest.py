@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from heapq import nsmallest
 
 from streams.counting.periods import period_index, period_label
 from streams.counting.plan import EvaluationPlan
@@ -25,7 +26,14 @@ from streams.counting.signals import (
     region_codes,
 )
 from streams.counting.state import CountState
-from streams.schema import CanonicalEvent, ConflictIncident, DrugSeizure, NewsArticle, PeriodKind
+from streams.schema import (
+    CanonicalEvent,
+    ConflictIncident,
+    DrugSeizure,
+    NewsArticle,
+    PeriodKind,
+    RegionLevel,
+)
 
 #: Event dates further than this in the future do not move watermarks (typos, bad clocks).
 FUTURE_SLACK = dt.timedelta(days=2)
@@ -52,9 +60,12 @@ class _Batch:
 
     report: IngestReport
     oldest: dict[str, int]
-    deltas: dict[str, float] = field(default_factory=dict)
-    meta: dict[str, tuple] = field(default_factory=dict)
-    evidence: dict[str, list[tuple]] = field(default_factory=dict)
+    #: (signal, code, period label) → amount added by the batch.
+    deltas: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    #: the same keys → (family, kind, period index).
+    meta: dict[tuple[str, str, str], tuple] = field(default_factory=dict)
+    #: (family, code, period label) → evidence candidates (weight, key, event).
+    evidence: dict[tuple[str, str, str], list[tuple]] = field(default_factory=dict)
     newest: dict[str, int] = field(default_factory=dict)
 
 
@@ -117,6 +128,45 @@ class Ingestor:
             for family in self._family_kinds
             for kind in PeriodKind
         }
+        #: Caches for the per-event loops, keyed on what they depend on (few distinct keys).
+        self._coded: dict[tuple[str, ...], tuple[tuple[str, RegionLevel], ...]] = {}
+        self._count_paths: dict[tuple, tuple[tuple[PeriodKind, int], ...]] = {}
+        self._evidence_paths: dict[tuple, tuple[tuple[PeriodKind, int], ...]] = {}
+        self._marks: dict[tuple[str, str], str] = {}
+
+    def _levels(self, codes: tuple[str, ...]) -> tuple[tuple[str, RegionLevel], ...]:
+        coded = self._coded.get(codes)
+        if coded is None:
+            if len(self._coded) > 100_000:
+                self._coded.clear()
+            coded = self._coded[codes] = tuple((code, level_of_code(code)) for code in codes)
+        return coded
+
+    def _count_path(self, signal: str, levels: tuple) -> tuple[tuple[PeriodKind, int], ...]:
+        """(kind, position in the codes) of every bucket a signal adds to, for codes at
+        these levels (most precise first)."""
+        path = self._count_paths.get((signal, levels))
+        if path is None:
+            path = self._count_paths[(signal, levels)] = tuple(
+                (kind, at)
+                for kind, counted in self._targets.get(signal, ())
+                for at, level in enumerate(levels)
+                if level in counted
+            )
+        return path
+
+    def _evidence_path(self, family: str, levels: tuple) -> tuple[tuple[PeriodKind, int], ...]:
+        """(kind, position in the codes) of every evidence bucket an event of ``family``
+        at these levels is a candidate for."""
+        path = self._evidence_paths.get((family, levels))
+        if path is None:
+            path = self._evidence_paths[(family, levels)] = tuple(
+                (kind, at)
+                for kind, kept in self._evidence_kinds.get(family, {}).items()
+                for at, level in enumerate(levels)
+                if level in kept
+            )
+        return path
 
     def _periods_of(self, ordinal: int) -> dict[PeriodKind, tuple[int, str]]:
         """Index and label of the day's period of every counted kind (cached per day)."""
@@ -181,24 +231,28 @@ class Ingestor:
         if old is not None:
             self._add(batch, old[1], old[2], old[3], old[4], -1.0)
             report.revised += 1
-        codes = list(region_codes(event.location))
-        coded = [(code, level_of_code(code)) for code in codes]
+        codes = region_codes(event.location)
         contribs = [[s, a] for s, a in contributions(event)]
-        state.ledger[key] = [revision, ordinal, codes, contribs, family]
+        state.ledger[key] = [revision, ordinal, list(codes), contribs, family]
         state.index_event(key, ordinal)
-        self._add(batch, ordinal, codes, contribs, family, 1.0, coded)
+        self._add(batch, ordinal, codes, contribs, family, 1.0)
         report.counted += 1
         report.families.add(family)
         # Candidates only: the item is built for events that make a top N (at write time).
         candidate = (event_weight(event), key, event)
         periods = self._periods_of(ordinal)
-        for kind, levels in self._evidence_kinds.get(family, {}).items():
-            label = periods[kind][1]
-            for code, level in coded:
-                if level in levels:
-                    batch.evidence.setdefault(f"{family}|{code}|{label}", []).append(candidate)
+        evidence = batch.evidence
+        levels = tuple(level for _, level in self._levels(codes))
+        for kind, at in self._evidence_path(family, levels):
+            bucket = (family, codes[at], periods[kind][1])
+            if bucket in evidence:
+                evidence[bucket].append(candidate)
+            else:
+                evidence[bucket] = [candidate]
         if day <= self.horizon:
-            mark = f"wm|{family}|{event.source}"
+            mark = self._marks.get((family, event.source))
+            if mark is None:
+                mark = self._marks[(family, event.source)] = f"wm|{family}|{event.source}"
             if ordinal > batch.newest.get(mark, 0):
                 batch.newest[mark] = ordinal
 
@@ -213,34 +267,31 @@ class Ingestor:
                 oldest[family] = max(oldest.get(family, 0), horizon)
         return oldest
 
-    def _add(self, batch: _Batch, ordinal, codes, contribs, family, sign, coded=None) -> None:
+    def _add(self, batch: _Batch, ordinal, codes, contribs, family, sign) -> None:
         deltas, meta = batch.deltas, batch.meta
-        targets = self._targets
         periods = self._periods_of(ordinal)
-        if coded is None:
-            coded = [(code, level_of_code(code)) for code in codes]
+        codes = tuple(codes)
+        levels = tuple(level for _, level in self._levels(codes))
         for signal, amount in contribs:
             amount = sign * amount
-            for kind, levels in targets.get(signal, ()):
+            for kind, at in self._count_path(signal, levels):
                 index, label = periods[kind]
-                for code, level in coded:
-                    if level not in levels:
-                        continue
-                    bucket = f"{signal}|{code}|{label}"
-                    if bucket in deltas:
-                        deltas[bucket] += amount
-                    else:
-                        deltas[bucket] = amount
-                        meta[bucket] = (family, signal, kind, index)
+                bucket = (signal, codes[at], label)
+                if bucket in deltas:
+                    deltas[bucket] += amount
+                else:
+                    deltas[bucket] = amount
+                    meta[bucket] = (family, kind, index)
 
     def _write_counts(self, deltas, meta, report: IngestReport) -> None:
         state = self.state
         counts, marks = state.counts, state.marks
         closed_cache: dict[str, int | None] = {}
-        for bucket, delta in deltas.items():
+        for (signal, code, label), delta in deltas.items():
             if delta == 0.0:
                 continue
-            family, signal, kind, index = meta[bucket]
+            family, kind, index = meta[(signal, code, label)]
+            bucket = f"{signal}|{code}|{label}"
             value = counts.get(bucket, 0.0) + delta
             if abs(value) < 1e-9:
                 if bucket in counts:
@@ -257,20 +308,21 @@ class Ingestor:
                 closed_cache[closed_key] = marks.get(closed_key)
             closed = closed_cache[closed_key]
             if closed is not None and index <= closed:
-                code = bucket.split("|")[1]
                 report.dirty.add((signal, code, kind, index))
 
-    def _write_evidence(self, evidence: dict[str, list[tuple]]) -> None:
-        """Merge each bucket's candidates into its stored top N (by weight, then key)."""
+    def _write_evidence(self, evidence: dict[tuple[str, str, str], list[tuple]]) -> None:
+        """Merge each bucket's candidates into its stored top N (by weight, then key);
+        a bucket whose top N did not change is not written again."""
         top_n = self.plan.evidence_top_n
         table = self.state.evidence
         built: dict[str, list] = {}
-        for bucket, candidates in evidence.items():
+        for (family, code, label), candidates in evidence.items():
+            bucket = f"{family}|{code}|{label}"
             stored = table.get(bucket, ())
             merged: dict[str, tuple] = {item[1]: (item[0], item[1], item) for item in stored}
             for weight, key, event in candidates:
                 merged[key] = (weight, key, event)  # a revision replaces its old item
-            top = sorted(merged.values(), key=lambda c: (-c[0], c[1]))[:top_n]
+            top = nsmallest(top_n, merged.values(), key=_rank)
             items = []
             for _weight, key, source in top:
                 if isinstance(source, list):
@@ -279,4 +331,10 @@ class Ingestor:
                     if key not in built:
                         built[key] = evidence_item(source)
                     items.append(built[key])
-            table[bucket] = items
+            if items != stored:
+                table[bucket] = items
+
+
+def _rank(candidate: tuple) -> tuple[float, str]:
+    """Evidence order: heaviest first, then by key."""
+    return -candidate[0], candidate[1]
