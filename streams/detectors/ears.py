@@ -23,11 +23,11 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Literal
 
-import numpy as np
 from pydantic import Field
 from scipy.stats import norm
 
 from streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
+from streams.detectors.summation import mean_sd
 
 _GAP = {"C1": 0, "C2": 2, "C3": 2}
 _DEFAULT_ALPHA = {"C1": 0.001, "C2": 0.001, "C3": 0.025}
@@ -42,9 +42,24 @@ class EarsConfig(DetectorConfig):
     min_sigma: float = Field(default=0.0, ge=0, description="floor for the standard deviation")
 
 
-def _mean_sd(ref: np.ndarray, min_sigma: float) -> tuple[float, float]:
+def _mean_sd(ref: Sequence[float], min_sigma: float) -> tuple[float, float]:
     """Mean and R's ``pmax(sd, minSigma)`` (sample sd, ``ddof=1``)."""
-    return float(ref.mean()), float(np.maximum(ref.std(ddof=1), min_sigma))
+    mean, sd = mean_sd(ref)
+    return mean, sd if sd >= min_sigma else min_sigma
+
+
+def _at_least_zero(value: float) -> float:
+    """``np.maximum(0.0, value)``: NaN propagates (as R's ``pmax``)."""
+    return 0.0 if value <= 0.0 else value
+
+
+def _ratio(a: float, b: float) -> float:
+    """``a / b`` with IEEE results for ``b == 0`` (±inf, NaN for 0/0), as numpy divides."""
+    if b:
+        return a / b
+    if a == 0 or math.isnan(a):
+        return math.nan
+    return math.copysign(math.inf, a) if math.copysign(1.0, b) > 0 else -math.copysign(math.inf, a)
 
 
 class Ears(Detector):
@@ -65,13 +80,11 @@ class Ears(Detector):
         extra = 2 if cfg.method == "C3" else 0
         return cfg.baseline + _GAP[cfg.method] + extra + 1
 
-    def _c2_parts(self, x: np.ndarray, t: int) -> tuple[float, float, float]:
+    def _c2_parts(self, x: list[float], t: int) -> tuple[float, float, float]:
         """(mean, floored sd, C2 statistic) for index ``t`` of ``x``."""
         b, gap = self.config.baseline, _GAP[self.config.method]
         mean, sd = _mean_sd(x[t - gap - b : t - gap], self.config.min_sigma)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            c2 = float(np.float64(x[t] - mean) / np.float64(sd))
-        return mean, sd, c2
+        return mean, sd, _ratio(x[t] - mean, sd)
 
     def cannot_alarm(self, values: Sequence[float], context: SeriesContext) -> bool:
         """C1/C2 only: the bound is at least ``min(baseline) + z * min_sigma`` (mean >= its
@@ -87,10 +100,11 @@ class Ears(Detector):
         return float(values[-1]) < floor - 1e-9 * (1.0 + abs(floor))
 
     def evaluate(self, values: Sequence[float], context: SeriesContext) -> DetectorResult | None:
-        x = np.asarray(values, dtype=float)
-        n = len(x)
-        if n < self.history_length(context.freq):
+        need = self.history_length(context.freq)
+        if len(values) < need:
             return None
+        x = [float(v) for v in values[len(values) - need :]]  # the values it reads
+        n = need
         z = self.z_alpha
         obs = float(x[-1])
         if self.config.method in ("C1", "C2"):
@@ -98,10 +112,9 @@ class Ears(Detector):
             upper = mean + z * sd
             return self._result(obs, mean, upper, stat, {"sd": sd})
         mean, sd, c2_now = self._c2_parts(x, n - 1)
-        lags = [np.maximum(0.0, self._c2_parts(x, t)[2] - 1.0) for t in (n - 3, n - 2)]
-        lag_sum = float(lags[0] + lags[1])  # NaN propagates as in R's pmax
-        with np.errstate(invalid="ignore"):
-            upper = float(np.maximum(0.0, obs + sd * (z - lag_sum)))
+        lags = [_at_least_zero(self._c2_parts(x, t)[2] - 1.0) for t in (n - 3, n - 2)]
+        lag_sum = lags[0] + lags[1]  # NaN propagates as in R's pmax
+        upper = _at_least_zero(obs + sd * (z - lag_sum))
         stat = c2_now + lag_sum
         return self._result(obs, mean, upper, stat, {"sd": sd, "c3_lags": lag_sum})
 
