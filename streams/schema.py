@@ -48,7 +48,9 @@ class WireModel(BaseModel):
     kind: ClassVar[str] = "record"
 
     def to_bytes(self) -> bytes:
-        return self.model_dump_json(exclude_none=False).encode("utf-8")
+        # The serializer's own JSON bytes: what model_dump_json returns, without the
+        # decode to str and encode back (one per published event on the hot path).
+        return self.__pydantic_serializer__.to_json(self)
 
     @classmethod
     def from_bytes(cls, data: bytes | str) -> Self:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from json.encoder import c_make_encoder, encode_basestring_ascii
 from typing import Any
 
@@ -122,6 +122,10 @@ class BatchSender:
     def add(self, topic: str, key: bytes | None, value: bytes | None) -> None:
         self.pending.setdefault(topic, []).append((key, value))
 
+    def extend(self, topic: str, records: Iterable[tuple[bytes | None, bytes | None]]) -> None:
+        """:meth:`add` for many records of one topic."""
+        self.pending.setdefault(topic, []).extend(records)
+
     async def flush(self) -> int:
         """Send everything collected; returns the number of records acknowledged."""
         if not self.pending:
@@ -132,17 +136,20 @@ class BatchSender:
         sent = 0
         for topic, records in pending.items():
             count = await self._partition_count(producer, topic)
-            by_partition: dict[int, list] = {}
-            for key, value in records:
-                partition = (murmur2(key) & 0x7FFFFFFF) % count if key and count > 1 else 0
-                by_partition.setdefault(partition, []).append((key, value))
+            by_partition: dict[int, list] = {0: records} if count == 1 else {}
+            if count > 1:
+                for key, value in records:
+                    partition = (murmur2(key) & 0x7FFFFFFF) % count if key else 0
+                    by_partition.setdefault(partition, []).append((key, value))
             for partition, items in by_partition.items():
                 batch = producer.create_batch()
+                append = batch.append
                 for key, value in items:
-                    if batch.append(key=key, value=value, timestamp=None) is None:
+                    if append(key=key, value=value, timestamp=None) is None:
                         futures.append(await producer.send_batch(batch, topic, partition=partition))
                         batch = producer.create_batch()
-                        if batch.append(key=key, value=value, timestamp=None) is None:
+                        append = batch.append
+                        if append(key=key, value=value, timestamp=None) is None:
                             raise ValueError(f"record for {topic} larger than a batch")
                 futures.append(await producer.send_batch(batch, topic, partition=partition))
                 sent += len(items)

@@ -136,13 +136,14 @@ class BatchHandler:
         """Send the batch's table changes and outputs; returns once the broker has them."""
         sender = self.sender
         for table in self.tables:
-            name = table.table.changelog_topic.get_topic_name()
-            for key, value in table.records():
-                sender.add(name, key, value)
+            sender.extend(table.table.changelog_topic.get_topic_name(), table.records())
         if self.publish_canonical:
+            by_topic: dict[str, list] = {}
             for event in result.events:
                 topic = self.canonical_topic[type(event)]
-                sender.add(topic, event.key.encode(), event.to_bytes())
+                by_topic.setdefault(topic, []).append((event.key.encode(), event.to_bytes()))
+            for topic, records in by_topic.items():
+                sender.extend(topic, records)
         for letter in result.dead_letters:
             key = (letter.original_key or "").encode() or None
             sender.add(self.topics.dlq, key, letter.to_bytes())
