@@ -319,6 +319,14 @@ class Ingestor:
         for (family, code, label), candidates in evidence.items():
             bucket = f"{family}|{code}|{label}"
             stored = table.get(bucket, ())
+            if not stored and len(candidates) == 1:  # the first event of a bucket
+                key, event = candidates[0][1], candidates[0][2]
+                if key not in built:
+                    built[key] = evidence_item(event)
+                table[bucket] = [built[key]]
+                continue
+            if len(stored) >= top_n and _all_rank_below(candidates, stored):
+                continue  # a full top N none of the candidates gets into
             merged: dict[str, tuple] = {item[1]: (item[0], item[1], item) for item in stored}
             for weight, key, event in candidates:
                 merged[key] = (weight, key, event)  # a revision replaces its old item
@@ -333,6 +341,20 @@ class Ingestor:
                     items.append(built[key])
             if items != stored:
                 table[bucket] = items
+
+
+def _all_rank_below(candidates: list[tuple], stored: list) -> bool:
+    """Whether every candidate ranks after the last stored item and none revises one."""
+    last_weight, last_key = stored[-1][0], stored[-1][1]
+    keys = None
+    for weight, key, _event in candidates:
+        if weight > last_weight or (weight == last_weight and key < last_key):
+            return False
+        if keys is None:
+            keys = {item[1] for item in stored}
+        if key in keys:
+            return False
+    return True
 
 
 def _rank(candidate: tuple) -> tuple[float, str]:
