@@ -129,18 +129,21 @@ class Ingestor:
             for kind in PeriodKind
         }
         #: Caches for the per-event loops, keyed on what they depend on (few distinct keys).
-        self._coded: dict[tuple[str, ...], tuple[tuple[str, RegionLevel], ...]] = {}
+        self._coded: dict[tuple[str, ...], tuple[RegionLevel, ...]] = {}
+        #: (municipality code, department code) → region codes (as ``region_codes``).
+        self._codes: dict[tuple, tuple[str, ...]] = {}
         self._count_paths: dict[tuple, tuple[tuple[PeriodKind, int], ...]] = {}
         self._evidence_paths: dict[tuple, tuple[tuple[PeriodKind, int], ...]] = {}
         self._marks: dict[tuple[str, str], str] = {}
 
-    def _levels(self, codes: tuple[str, ...]) -> tuple[tuple[str, RegionLevel], ...]:
-        coded = self._coded.get(codes)
-        if coded is None:
+    def _levels(self, codes: tuple[str, ...]) -> tuple[RegionLevel, ...]:
+        """The level of each code (cached: a few thousand distinct code chains)."""
+        levels = self._coded.get(codes)
+        if levels is None:
             if len(self._coded) > 100_000:
                 self._coded.clear()
-            coded = self._coded[codes] = tuple((code, level_of_code(code)) for code in codes)
-        return coded
+            levels = self._coded[codes] = tuple(level_of_code(code) for code in codes)
+        return levels
 
     def _count_path(self, signal: str, levels: tuple) -> tuple[tuple[PeriodKind, int], ...]:
         """(kind, position in the codes) of every bucket a signal adds to, for codes at
@@ -231,7 +234,11 @@ class Ingestor:
         if old is not None:
             self._add(batch, old[1], old[2], old[3], old[4], -1.0)
             report.revised += 1
-        codes = region_codes(event.location)
+        location = event.location
+        place = (location.municipality_code, location.department_code)
+        codes = self._codes.get(place)
+        if codes is None:
+            codes = self._codes[place] = region_codes(location)
         contribs = [[s, a] for s, a in contributions(event)]
         state.ledger[key] = [revision, ordinal, list(codes), contribs, family]
         state.index_event(key, ordinal)
@@ -242,8 +249,7 @@ class Ingestor:
         candidate = (event_weight(event), key, event)
         periods = self._periods_of(ordinal)
         evidence = batch.evidence
-        levels = tuple(level for _, level in self._levels(codes))
-        for kind, at in self._evidence_path(family, levels):
+        for kind, at in self._evidence_path(family, self._levels(codes)):
             bucket = (family, codes[at], periods[kind][1])
             if bucket in evidence:
                 evidence[bucket].append(candidate)
@@ -271,7 +277,7 @@ class Ingestor:
         deltas, meta = batch.deltas, batch.meta
         periods = self._periods_of(ordinal)
         codes = tuple(codes)
-        levels = tuple(level for _, level in self._levels(codes))
+        levels = self._levels(codes)
         for signal, amount in contribs:
             amount = sign * amount
             for kind, at in self._count_path(signal, levels):
