@@ -86,7 +86,7 @@ class ChangelogBatch(MutableMapping):
     def __len__(self) -> int:
         return len(self.store)
 
-    def records(self) -> Iterator[tuple[bytes, bytes | None]]:
+    def records(self) -> list[tuple[bytes, bytes | None]]:
         """Serialised changelog records of this batch's writes, emptied as read.
 
         Keys and values are JSON, as faust's ``json`` table serializers write them
@@ -94,11 +94,13 @@ class ChangelogBatch(MutableMapping):
         encoding them here directly costs a third of going through faust's registry.
         """
         if (self.table.key_serializer, self.table.value_serializer) != ("json", "json"):
-            yield from self._records_via_faust()
-            return
+            return list(self._records_via_faust())
         dirty, self.dirty = self.dirty, {}
-        for key, value in dirty.items():
-            yield _dumps(key).encode(), None if value is None else _dumps(value).encode()
+        dumps = _dumps
+        return [
+            (dumps(key).encode(), None if value is None else dumps(value).encode())
+            for key, value in dirty.items()
+        ]
 
     def _records_via_faust(self) -> Iterator[tuple[bytes, bytes | None]]:
         topic = self.table.changelog_topic
