@@ -53,7 +53,7 @@ class Evaluator:
         #: (signal, kind) → (key of its family's first period mark, history length).
         self._shapes: dict[tuple[str, PeriodKind], tuple[str, int]] = {}
         #: (signal, kind, level) → what :meth:`_compile` returns (the plan is fixed).
-        self._jobs: dict[tuple, tuple[list[tuple], int | None]] = {}
+        self._jobs: dict[tuple, tuple[list[tuple], int | None, int | None]] = {}
 
     def series(
         self, signal: str, code: str, kind: PeriodKind, index: int, longest: int | None = None
@@ -106,38 +106,65 @@ class Evaluator:
         jobs = self._jobs.get((signal, kind, level))
         if jobs is None:
             jobs = self._jobs[(signal, kind, level)] = self._compile(signal, kind, level)
-        runs, longest = jobs
+        runs, longest, gate = jobs
         if not runs:
             return []
         context = SeriesContext(freq=FREQ[kind], signal=signal, region_code=code)
-        values = self.series(signal, code, kind, index, longest)
         # The detection key's tail ("<signal>:<level>:<code>:<period>"), built once per bucket.
         tail = f"{signal}:{level.value}:{code}:{period_label(kind, index)}"
         verdicts = self.state.verdicts
+        self.evaluations += len(runs)
+        if gate is not None:
+            # Every run can rule itself out on a short tail: build the whole history only
+            # for the runs that could alarm (or must revise an emitted detection).
+            short = self.series(signal, code, kind, index, gate)
+            todo = [
+                (run, key)
+                for run in runs
+                if (key := f"{run[1]}:{tail}") in verdicts or not run[4](short[-run[5] :], context)
+            ]
+            if not todo:
+                return []
+        else:
+            todo = [(run, f"{run[1]}:{tail}") for run in runs]
+        values = self.series(signal, code, kind, index, longest)
         out = []
-        for rule, name, detector, needs, cannot_alarm in runs:
+        for (rule, name, detector, needs, cannot_alarm, _gate), key in todo:
             series = values[-needs:] if needs else values
-            self.evaluations += 1
-            key = f"{name}:{tail}"
-            if cannot_alarm is not None and key not in verdicts and cannot_alarm(series, context):
+            if (
+                gate is None
+                and cannot_alarm is not None
+                and key not in verdicts
+                and cannot_alarm(series, context)
+            ):
                 continue  # no alarm possible and nothing emitted to revise
             detection = self._judge(rule, name, detector, series, context, key, code, kind, index)
             if detection is not None:
                 out.append(detection)
         return out
 
-    def _compile(self, signal: str, kind: PeriodKind, level) -> tuple[list[tuple], int | None]:
-        """The (rule, name, detector, values it reads, cannot_alarm) runs for a series
-        shape and the longest history any of them reads (``None``: the whole history)."""
+    def _compile(
+        self, signal: str, kind: PeriodKind, level
+    ) -> tuple[list[tuple], int | None, int | None]:
+        """The runs for a series shape — (rule, name, detector, values it reads,
+        ``cannot_alarm``, values that reads) — the longest history any of them reads
+        (``None``: the whole history), and the tail length that lets every run's
+        ``cannot_alarm`` answer (``None``: some run has none, or it is no shorter)."""
         freq = FREQ[kind]
-        runs = [
-            (rule, rule.name_of(i), d, d.history_length(freq), getattr(d, "cannot_alarm", None))
-            for rule in self.plan.rules_for(signal, kind, level)
-            for i, d in enumerate(rule.detectors)
-        ]
+        runs = []
+        for rule in self.plan.rules_for(signal, kind, level):
+            for i, d in enumerate(rule.detectors):
+                cannot_alarm = getattr(d, "cannot_alarm", None)
+                gate = d.gate_length(freq) if cannot_alarm is not None else None
+                runs.append((rule, rule.name_of(i), d, d.history_length(freq), cannot_alarm, gate))
         lengths = [run[3] for run in runs]
         # 0 or None means "the whole history"
-        return runs, (max(lengths) if lengths and all(lengths) else None)
+        longest = max(lengths) if lengths and all(lengths) else None
+        gates = [run[5] for run in runs]
+        gate = max(gates) if gates and all(gates) else None
+        if gate is not None and longest is not None and gate >= longest:
+            gate = None
+        return runs, longest, gate
 
     def _judge(self, rule, name, detector, values, context, key, code, kind, index):
         try:

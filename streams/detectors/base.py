@@ -94,6 +94,16 @@ class Detector(ABC):
         """
         return None
 
+    def gate_length(self, freq: int) -> int | None:
+        """How many trailing values an optional ``cannot_alarm(values, context)`` reads.
+
+        A detector may define ``cannot_alarm``: ``True`` when the values rule an alarm
+        out, so the evaluator skips ``evaluate`` (unless it must revise an emitted
+        detection). The evaluator hands it only this many values when that spares
+        building the whole history; the default is :meth:`history_length`.
+        """
+        return self.history_length(freq)
+
     @abstractmethod
     def evaluate(self, values: Sequence[float], context: SeriesContext) -> DetectorResult | None:
         """Judge ``values[-1]`` against ``values[:-1]``; ``None`` when history is too short."""

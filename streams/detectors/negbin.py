@@ -70,6 +70,9 @@ class NegBin(Detector):
         ]
         return x[[i for i in idx if 0 <= i < t]]
 
+    def gate_length(self, freq: int) -> int:
+        return 1
+
     def cannot_alarm(self, values: Sequence[float], context: SeriesContext) -> bool:
         """True when the minimum-count guard alone rules an alarm out (the evaluator then
         skips the fit unless it must revise an emitted detection)."""

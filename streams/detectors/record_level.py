@@ -38,6 +38,9 @@ class RecordLevel(Detector):
     def history_length(self, freq: int) -> int:
         return self._lookback(freq) + self.config.window
 
+    def gate_length(self, freq: int) -> int:
+        return self.config.window
+
     def cannot_alarm(self, values: Sequence[float], context: SeriesContext) -> bool:
         """True when the current level is clearly below ``minimum`` (the evaluator then skips
         the look-back unless it must revise an emitted detection). The margin keeps a sum
