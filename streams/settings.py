@@ -134,6 +134,20 @@ class MetricsSettings(BaseModel):
     port: int = 9464
 
 
+class WorkerSettings(BaseModel):
+    """The stream worker (``vigia worker``)."""
+
+    fetch_max_bytes: int = Field(
+        default=32 << 20,
+        ge=1 << 20,
+        description=(
+            "Most raw-topic bytes read per partition per fetch: one batch. A bigger batch "
+            "writes each bucket it touches once (fewer changelog records and "
+            "re-evaluations) at the price of memory and latency while catching up."
+        ),
+    )
+
+
 class Settings(BaseSettings):
     """All settings of a Vigía process."""
 
@@ -148,6 +162,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     broker: LocalBrokerSettings = Field(default_factory=LocalBrokerSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
     connectors_file: Path = Path("deploy/connectors.yaml")
     detectors_file: Path = Path("deploy/detectors.yaml")
     rules_file: Path = Path("deploy/rules.yaml")

@@ -125,7 +125,7 @@ def build_app(
         stream_buffer_maxsize=max(4096, batch_size * 2),
         producer_linger_ms=20,
         producer_max_batch_size=1 << 20,
-        consumer_max_fetch_size=8 << 20,
+        consumer_max_fetch_size=settings.worker.fetch_max_bytes,
     )
     plan = EvaluationPlan(
         rules=[*plan.rules, *picture_rules()],
