@@ -206,7 +206,7 @@ def main() -> None:
     from streams.counting.config import load_plan
     from streams.counting.plan import EvaluationPlan, SeriesRule
     from streams.counting.signals import all_signals
-    from streams.kafka.admin import create_topics
+    from streams.kafka.admin import create_topics, delete_topics_with_prefixes
     from streams.settings import Settings
     from streams.topics import Topics, TopicSpec
 
@@ -230,8 +230,11 @@ def main() -> None:
         rules=[SeriesRule(r.signal, r.kinds, r.levels, ()) for r in plan.rules],
         history=plan.history,
     )
-    count = asyncio.run(worker_rate(settings, counting_only, args.records, f"{prefix}-count"))
-    worker = asyncio.run(worker_rate(settings, plan, args.records, f"{prefix}-streams"))
+    try:
+        count = asyncio.run(worker_rate(settings, counting_only, args.records, f"{prefix}-count"))
+        worker = asyncio.run(worker_rate(settings, plan, args.records, f"{prefix}-streams"))
+    finally:
+        delete_topics_with_prefixes(settings, (prefix,))
     backtest = backtest_ucdp(plan)
     week_signals = ["incidents", "fatalities", "seizures.count", "seizures_kg.cocaine", "news"]
     mem = memory(week_signals)

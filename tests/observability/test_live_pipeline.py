@@ -67,6 +67,9 @@ def pipeline(
         yield run
     finally:
         run.stop()
+        from streams.kafka.admin import delete_topics_with_prefixes
+
+        delete_topics_with_prefixes(kafka_settings, (prefix,))
 
 
 @pytest.fixture(scope="module")
