@@ -121,6 +121,7 @@ class CountingEngine:
             return report  # evaluated in one go when the backfill ends (end_backfill)
         marks = self.state.marks
         evaluator = self.evaluator
+        evaluator.begin_advance()
         families = self._families or {k.split("|")[1] for k in marks if k.startswith("wm|")}
         evaluated: set[tuple[PeriodKind, int, str]] = set()
         for family in sorted(families):

@@ -50,6 +50,8 @@ class Evaluator:
         self.regions = regions or default_directory()
         self.errors: Counter[str] = Counter()
         self.evaluations = 0
+        #: (kind, index) → family → (signal, code) of its buckets, sorted (per advance).
+        self._period_groups: dict[tuple[PeriodKind, int], dict[str, list]] = {}
         #: (signal, kind) → (key of its family's first period mark, history length).
         self._shapes: dict[tuple[str, PeriodKind], tuple[str, int]] = {}
         #: (signal, kind, level) → what :meth:`_compile` returns (the plan is fixed).
@@ -90,14 +92,27 @@ class Evaluator:
         return values
 
     def evaluate_period(self, family: str, kind: PeriodKind, index: int) -> list[Detection]:
+        """Evaluate every series of ``family`` with a count in the period, in bucket order.
+
+        The period's buckets are sorted and split by family once per
+        :meth:`begin_advance` (the engine asks for each family in turn).
+        """
+        groups = self._period_groups.get((kind, index))
+        if groups is None:
+            groups = self._period_groups[(kind, index)] = {}
+            label = period_label(kind, index)
+            for bucket in sorted(self.state.periods.get((kind, index), ())):
+                signal, code, bucket_label = bucket.split("|")
+                if bucket_label == label:
+                    groups.setdefault(family_of_signal(signal), []).append((signal, code))
         out: list[Detection] = []
-        label = period_label(kind, index)
-        for bucket in sorted(self.state.periods.get((kind, index), ())):
-            signal, code, bucket_label = bucket.split("|")
-            if bucket_label != label or family_of_signal(signal) != family:
-                continue
+        for signal, code in groups.get(family, ()):
             out.extend(self.evaluate_bucket(signal, code, kind, index))
         return out
+
+    def begin_advance(self) -> None:
+        """Forget the period groupings: counts may have changed since the last advance."""
+        self._period_groups.clear()
 
     def evaluate_bucket(
         self, signal: str, code: str, kind: PeriodKind, index: int
