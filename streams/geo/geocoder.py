@@ -49,6 +49,10 @@ _PARENS_INNER = re.compile(r"\(([^)]+)\)")
 # Colombia including San Andrés y Providencia; anything outside is "not in Colombia".
 _BBOX = (-4.3, 16.6, -82.0, -66.8)  # lat min, lat max, lon min, lon max
 _EARTH_KM = 6371.0
+#: Remembered resolutions per geocoder; emptied when full so a stream of new points cannot
+#: grow it (an entry with its own point holds a Location: about 1.4 kB, so at most ~30 MB).
+_RESOLVED_SIZE = 20_000
+_UNSEEN = object()
 
 
 class GeocodeOutcome(StrEnum):
@@ -103,6 +107,8 @@ class Geocoder:
         self._name_cache: dict[tuple[str | None, str], tuple[str | None, GeocodeOutcome]] = {}
         self._points = _PointIndex(self.divipola)
         self._locations: dict[tuple, Location] = {}
+        self._resolved: dict[tuple, tuple[Location, GeocodeOutcome]] = {}
+        self._code_munis: dict[str, str | None] = {}
 
     # -- single lookups -------------------------------------------------------------------
 
@@ -188,12 +194,86 @@ class Geocoder:
     ) -> tuple[Location, GeocodeOutcome]:
         """Resolve what a source gives about a place; counts the outcome in :attr:`stats`.
 
-        Locations without a source point are shared between calls: treat them as read-only.
+        The Locations returned are shared between calls about the same place: treat them as
+        read-only.
 
         ``point_precision`` says how good the coordinates are (EXACT or NEAR keeps them in
         the Location and lets them place the event; None means "do not use the point to pick a
         municipality"; pass MUNICIPALITY to use a municipality-level point such as GDELT's).
         """
+        # The answer depends only on the arguments (and this geocoder's fixed tables), so it
+        # is remembered: per municipality when the code names one (no name or point can change
+        # the answer then), else per argument tuple. The point is part of the key only when it
+        # is used. Only text or missing values are remembered (1 == True as a key, not as a
+        # code), and no point on a zero coordinate (0.0 == -0.0 as a key, not in the Location).
+        key: tuple | None = None
+        if (
+            (code is None or type(code) is str)
+            and (department is None or type(department) is str)
+            and (municipality is None or type(municipality) is str)
+            and (place_name is None or type(place_name) is str)
+        ):
+            muni = None if code is None else self._code_munis.get(code, _UNSEEN)
+            if muni is _UNSEEN:
+                muni = self._remember_code(code)
+            if muni is not None:
+                key = (muni, place_name)
+            else:
+                key = (None, place_name, code, department, municipality)
+            if latitude is not None and longitude is not None and point_precision is not None:
+                key = (
+                    (*key, latitude, longitude, point_precision) if latitude and longitude else None
+                )
+        known = None if key is None else self._resolved.get(key)
+        if known is None:
+            known = self._resolve(
+                code, department, municipality, latitude, longitude, point_precision, place_name
+            )
+            if key is not None:
+                self._remember(key, known)
+        location, outcome = known
+        self.stats[outcome._value_] += 1
+        if location.municipality_code is None and len(self.unresolved) < 10_000:
+            label = municipality or place_name or department
+            if label:
+                self.unresolved[label] += 1
+        return known
+
+    def resolve_code(
+        self, code: str, place_name: str | None = None
+    ) -> tuple[Location, GeocodeOutcome] | None:
+        """``resolve(code=code, place_name=place_name, <any names>)`` when ``code`` names a
+        municipality, counted in :attr:`stats` the same way; None, with nothing counted, when it
+        does not (then call :meth:`resolve` with the names). For sources without a point."""
+        if type(code) is not str or not (place_name is None or type(place_name) is str):
+            return None
+        muni = self._code_munis.get(code, _UNSEEN)
+        if muni is _UNSEEN:
+            muni = self._remember_code(code)
+        if muni is None:
+            return None
+        known = self._resolved.get((muni, place_name))
+        if known is None:
+            known = self._resolve(code, None, None, None, None, None, place_name)
+            self._remember((muni, place_name), known)
+        self.stats[known[1]._value_] += 1
+        return known
+
+    def _remember_code(self, code: str) -> str | None:
+        muni = self.municipality_code(code)
+        if len(self._code_munis) >= _RESOLVED_SIZE:
+            self._code_munis.clear()
+        self._code_munis[code] = muni
+        return muni
+
+    def _remember(self, key: tuple, known: tuple[Location, GeocodeOutcome]) -> None:
+        if len(self._resolved) >= _RESOLVED_SIZE:
+            self._resolved.clear()
+        self._resolved[key] = known
+
+    def _resolve(
+        self, code, department, municipality, latitude, longitude, point_precision, place_name
+    ) -> tuple[Location, GeocodeOutcome]:
         dept = self.department_code(department) if department else None
         muni: str | None = None
         outcome = GeocodeOutcome.COUNTRY
@@ -216,11 +296,6 @@ class Geocoder:
             dept = muni[:2]
         elif dept:
             outcome = GeocodeOutcome.DEPARTMENT
-        self.stats[outcome.value] += 1
-        if not muni and len(self.unresolved) < 10_000:
-            label = municipality or place_name or department
-            if label:
-                self.unresolved[label] += 1
         keep_point = has_point and point_precision in (GeoPrecision.EXACT, GeoPrecision.NEAR)
         if keep_point:
             location = _build_location(

@@ -69,11 +69,14 @@ def family(source: str) -> str | None:
 
 def map_raw(raw: RawRecord, geocoder: Geocoder | None = None) -> list[CanonicalEvent]:
     """Map one raw record; raises :class:`MappingError` (never anything else for bad data)."""
-    name = family(raw.source)
-    if name is None:
-        raise MappingError(f"unknown source {raw.source!r} (record {raw.key})")
+    mapper = MAPPERS.get(raw.source)
+    if mapper is None:
+        name = SOURCE_ALIASES.get(raw.source)
+        if name is None:
+            raise MappingError(f"unknown source {raw.source!r} (record {raw.key})")
+        mapper = MAPPERS[name]
     try:
-        return MAPPERS[name](raw, geocoder or default_geocoder())
+        return mapper(raw, geocoder or default_geocoder())
     except MappingError as exc:
         raise MappingError(f"{raw.key}: {exc}") from None
     except ValidationError as exc:

@@ -8,14 +8,26 @@ canonical events (or ``[]`` for a record that is valid but out of scope); it rai
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from streams.geo import Geocoder
+from streams.normalize.build import conflict_incident
 from streams.normalize.errors import MappingError
-from streams.normalize.fields import Row, coordinate, date_field, integer, revision
+from streams.normalize.fields import (
+    Fields,
+    Row,
+    coordinate,
+    date_field,
+    integer,
+    parse_instant,
+    revision,
+    to_coordinate,
+    to_date,
+    to_integer,
+)
 from streams.schema import (
     ConflictIncident,
     DatePrecision,
-    Fatalities,
     GeoPrecision,
     IncidentCategory,
     RawRecord,
@@ -51,13 +63,26 @@ _UCDP_DATE = {
 
 
 def _actors(*values: str | None) -> list[str]:
-    out: list[str] = []
-    for value in values:
-        for name in (value or "").split(";"):
-            name = name.strip()
-            if name and name not in out:
-                out.append(name)
+    """The distinct actor names in ``values`` (each may list several, ";"-separated).
+
+    The same sides recur on many events, so lists are remembered; one list may be handed to
+    several events' validation, which copies it, so it must not be changed by the caller.
+    """
+    out = _ACTORS.get(values)
+    if out is None:
+        out = []
+        for value in values:
+            for name in (value or "").split(";"):
+                name = name.strip()
+                if name and name not in out:
+                    out.append(name)
+        if len(_ACTORS) >= 50_000:
+            _ACTORS.clear()
+        _ACTORS[values] = out
     return out
+
+
+_ACTORS: dict[tuple[str | None, ...], list[str]] = {}
 
 
 def map_acled(raw: RawRecord, geo: Geocoder) -> list[ConflictIncident]:
@@ -81,91 +106,118 @@ def map_acled(raw: RawRecord, geo: Geocoder) -> list[ConflictIncident]:
         place_name=row.get("location"),
     )
     return [
-        ConflictIncident(
-            source=raw.source,
-            source_id=raw.source_id,
-            event_date=date_field(row, "event_date"),
-            date_precision=_ACLED_TIME.get(row.get("time_precision") or "1", DatePrecision.DAY),
-            location=location,
-            source_revision=revision(row, "timestamp", raw.source_revision),
-            category=category,
-            sub_type=row.get("sub_event_type"),
-            actors=_actors(
-                row.get("actor1"),
-                row.get("assoc_actor_1"),
-                row.get("actor2"),
-                row.get("assoc_actor_2"),
-            ),
-            fatalities=Fatalities(best=integer(row, "fatalities", default=0)),
-            notes=row.get("notes"),
+        conflict_incident(
+            {
+                "source": raw.source,
+                "source_id": raw.source_id,
+                "event_date": date_field(row, "event_date"),
+                "date_precision": _ACLED_TIME.get(
+                    row.get("time_precision") or "1", DatePrecision.DAY
+                ),
+                "location": location,
+                "source_revision": revision(row, "timestamp", raw.source_revision),
+                "category": category,
+                "sub_type": row.get("sub_event_type"),
+                "actors": _actors(
+                    row.get("actor1"),
+                    row.get("assoc_actor_1"),
+                    row.get("actor2"),
+                    row.get("assoc_actor_2"),
+                ),
+                "fatalities": {"best": integer(row, "fatalities", default=0)},
+                "notes": row.get("notes"),
+            }
         )
     ]
 
 
-def _is_hxl_tag_row(row: Row) -> bool:
-    # The HDX export's second line tags columns ("#date+year", "#geo+lat", ...).
-    return (row.get("year") or "").startswith("#") or (row.get("id") or "").startswith("#")
+#: Every column :func:`map_ucdp` reads.
+_UCDP_FIELDS = Fields(
+    "year", "id", "country_id", "type_of_violence", "date_start", "date_end", "where_prec",
+    "adm_1", "adm_2", "latitude", "longitude", "where_coordinates", "where_description",
+    "source_article", "date_prec", "dyad_name", "conflict_name", "side_a", "side_b", "best",
+    "low", "high",
+)  # fmt: skip
 
 
 def map_ucdp(raw: RawRecord, geo: Geocoder) -> list[ConflictIncident]:
     """One UCDP GED row (CSV or API form) → one incident."""
     row = Row(raw.payload, raw.source)
-    if _is_hxl_tag_row(row):
+    texts = row.texts(_UCDP_FIELDS)
+    get = row.get if texts is None else texts.get  # one field per call, in this order
+    # The HDX export's second line tags columns ("#date+year", "#geo+lat", ...).
+    if (get("year") or "").startswith("#"):
         return []
-    country_id = row.get("country_id")
+    event_id = get("id")
+    if (event_id or "").startswith("#"):
+        return []
+    country_id = get("country_id")
     if country_id and country_id != "100":
         return []
-    tov = row.require("type_of_violence")
+    tov = get("type_of_violence")
+    if tov is None:
+        raise row.missing("type_of_violence")
     category = UCDP_CATEGORIES.get(tov)
     if category is None:
         raise row.error("type_of_violence", tov, "expected 1, 2 or 3")
-    start = date_field(row, "date_start")
-    end = date_field(row, "date_end") if row.get("date_end") else None
-    where_prec = row.get("where_prec") or ""
+    start = get("date_start")
+    if start is None:
+        raise row.missing("date_start")
+    start = to_date(row, "date_start", start)
+    end = get("date_end")
+    if end:
+        end = to_date(row, "date_end", end)
+    where_prec = get("where_prec") or ""
     location, _ = geo.resolve(
-        department=row.get("adm_1"),
-        municipality=row.get("adm_2"),
-        latitude=coordinate(row, "latitude", -90, 90),
-        longitude=coordinate(row, "longitude", -180, 180),
+        department=get("adm_1"),
+        municipality=get("adm_2"),
+        latitude=to_coordinate(row, "latitude", get("latitude"), -90, 90),
+        longitude=to_coordinate(row, "longitude", get("longitude"), -180, 180),
         point_precision=_UCDP_GEO.get(where_prec),
-        place_name=row.get("where_coordinates", "where_description"),
+        place_name=get("where_coordinates") or get("where_description"),
     )
-    article = row.get("source_article")
-    event_id = row.get("id") or raw.source_id
+    article = get("source_article")
     return [
-        ConflictIncident(
-            source=raw.source,
-            source_id=raw.source_id,
-            event_date=start,
-            event_date_end=end if end and end != start else None,
-            date_precision=_UCDP_DATE.get(row.get("date_prec") or "1", DatePrecision.DAY),
-            location=location,
-            source_urls=[f"https://ucdp.uu.se/event/{event_id}", *_URL.findall(article or "")],
-            source_revision=revision(row, None, raw.source_revision),
-            category=category,
-            sub_type=row.get("dyad_name", "conflict_name"),
-            actors=_actors(row.get("side_a"), row.get("side_b")),
-            fatalities=_ucdp_fatalities(row),
-            notes=article,
+        conflict_incident(
+            {
+                "source": raw.source,
+                "source_id": raw.source_id,
+                "event_date": start,
+                "event_date_end": end if end and end != start else None,
+                "date_precision": _UCDP_DATE.get(get("date_prec") or "1", DatePrecision.DAY),
+                "location": location,
+                "source_urls": [
+                    f"https://ucdp.uu.se/event/{event_id or raw.source_id}",
+                    *_URL.findall(article or ""),
+                ],
+                "source_revision": parse_instant(raw.source_revision),
+                "category": category,
+                "sub_type": get("dyad_name") or get("conflict_name"),
+                "actors": _actors(get("side_a"), get("side_b")),
+                "fatalities": _ucdp_fatalities(row, get),
+                "notes": article,
+            }
         )
     ]
 
 
-def _ucdp_fatalities(row: Row) -> Fatalities:
+def _ucdp_fatalities(row: Row, get: Callable[[str], str | None]) -> dict[str, int | None]:
     """best/low/high; ``best`` wins when a bound contradicts it.
 
     In the bundled GED export 54 of 4,632 rows have ``low`` above or ``high`` below ``best``
     while ``best`` always equals deaths_a + deaths_b + deaths_civilians + deaths_unknown, so
     the bound is clamped to ``best`` rather than the event being rejected.
     """
-    best = integer(row, "best", default=0)
-    low = integer(row, "low") if row.get("low") else None
-    high = integer(row, "high") if row.get("high") else None
-    return Fatalities(
-        best=best,
-        low=None if low is None else min(low, best),
-        high=None if high is None else max(high, best),
-    )
+    best = to_integer(row, "best", get("best"), default=0)
+    low = get("low")
+    low = None if low is None else to_integer(row, "low", low)
+    high = get("high")
+    high = None if high is None else to_integer(row, "high", high)
+    return {
+        "best": best,
+        "low": None if low is None else min(low, best),
+        "high": None if high is None else max(high, best),
+    }
 
 
 __all__ = ["MappingError", "map_acled", "map_ucdp"]

@@ -14,8 +14,9 @@ from functools import lru_cache
 
 from streams.geo import Geocoder
 from streams.geo.names import fold
+from streams.normalize.build import cultivation_estimate, drug_seizure
 from streams.normalize.errors import MappingError
-from streams.normalize.fields import Row, date_field, number
+from streams.normalize.fields import Fields, Row, date_field, number, to_date, to_number
 from streams.schema import CultivationEstimate, DrugKind, DrugSeizure, RawRecord
 
 #: Mass units → kilograms. The Colombian "libra" is 500 g and the "arroba" 25 libras.
@@ -88,24 +89,37 @@ def _fold_cached(text: str) -> str:
     return fold(text)
 
 
+#: Every column :func:`map_seizure` reads (both shapes).
+_SEIZURE_FIELDS = Fields(
+    "clase_bien", "droga", "tipo_droga", "droga incautada/ cantidad", "cantidad",
+    "bien_unidad_medida", "unidad_medida", "unidad", "cod_muni", "codigo_dane",
+    "depto_hecho", "departamento", "municipio_hecho", "municipio", "fecha_hecho", "fecha",
+)  # fmt: skip
+
+
 def map_seizure(raw: RawRecord, geo: Geocoder) -> list[DrugSeizure]:
     row = Row(raw.payload, raw.source)
-    clase = row.get("clase_bien", "droga", "tipo_droga")
+    texts = row.texts(_SEIZURE_FIELDS)
+    get = row.get if texts is None else texts.get  # one field per call, in this order
+    clase = get("clase_bien") or get("droga") or get("tipo_droga")
     if clase is not None and clase.upper() == "TOTAL":
         return []  # the export's summary row
-    dataset = raw.source.rsplit(":", 1)[-1]
     if clase is not None:
         drug = drug_kind(clase)
         if drug is None:
             raise row.error("clase_bien", clase, "not a known drug class")
-    elif dataset in DATASET_DRUGS:
-        drug = DATASET_DRUGS[dataset]
     else:
-        raise MappingError(f"{raw.source}: missing field 'clase_bien'")
-    qty_field = "droga incautada/ cantidad" if row.get("droga incautada/ cantidad") else "cantidad"
-    quantity = number(row, qty_field)
-    unit = row.get("bien_unidad_medida", "unidad_medida", "unidad")
-    if unit is None and row.get("cod_muni"):
+        drug = DATASET_DRUGS.get(raw.source.rsplit(":", 1)[-1])
+        if drug is None:
+            raise MappingError(f"{raw.source}: missing field 'clase_bien'")
+    qty_field = "droga incautada/ cantidad"
+    qty_text = get(qty_field)
+    if not qty_text:
+        qty_field = "cantidad"
+        qty_text = get(qty_field)
+    quantity = to_number(row, qty_field, qty_text)
+    unit = get("bien_unidad_medida") or get("unidad_medida") or get("unidad")
+    if unit is None and get("cod_muni"):
         unit = "KILOGRAMO"  # Ministry of Defence sets report kilograms without a unit column
     if unit is None:
         raise MappingError(f"{raw.source}: missing field 'bien_unidad_medida'")
@@ -116,20 +130,26 @@ def map_seizure(raw: RawRecord, geo: Geocoder) -> list[DrugSeizure]:
         kg = 0.0
     else:
         raise row.error("bien_unidad_medida", unit, "unknown unit")
-    location, _ = geo.resolve(
-        code=row.get("codigo_dane", "cod_muni"),
-        department=row.get("depto_hecho", "departamento"),
-        municipality=row.get("municipio_hecho", "municipio"),
-    )
+    code = get("codigo_dane") or get("cod_muni")
+    department = get("depto_hecho") or get("departamento")
+    municipality = get("municipio_hecho") or get("municipio")
+    known = geo.resolve_code(code) if code is not None else None
+    if known is None:
+        known = geo.resolve(code=code, department=department, municipality=municipality)
+    day = get("fecha_hecho") or get("fecha")
+    if day is None:
+        raise row.missing("fecha_hecho")
     return [
-        DrugSeizure(
-            source=raw.source,
-            source_id=raw.source_id,
-            event_date=date_field(row, "fecha_hecho", "fecha"),
-            location=location,
-            drug=drug,
-            quantity_kg=round(kg, 6),
-            original_quantity=f"{row.get(qty_field)} {unit}",
+        drug_seizure(
+            {
+                "source": raw.source,
+                "source_id": raw.source_id,
+                "event_date": to_date(row, "fecha_hecho", day),
+                "location": known[0],
+                "drug": drug,
+                "quantity_kg": round(kg, 6),
+                "original_quantity": f"{qty_text} {unit}",
+            }
         )
     ]
 
@@ -150,13 +170,15 @@ def map_coca(raw: RawRecord, geo: Geocoder) -> list[CultivationEstimate]:
     for year in years:
         hectares = number(row, year, european=(year == "2020"), default=0.0)
         out.append(
-            CultivationEstimate(
-                source=raw.source,
-                source_id=f"{code}:{year}",
-                event_date=dt.date(int(year), 12, 31),
-                location=location,
-                year=int(year),
-                hectares=hectares,
+            cultivation_estimate(
+                {
+                    "source": raw.source,
+                    "source_id": f"{code}:{year}",
+                    "event_date": dt.date(int(year), 12, 31),
+                    "location": location,
+                    "year": int(year),
+                    "hectares": hectares,
+                }
             )
         )
     return out
@@ -186,12 +208,14 @@ def map_eradication(raw: RawRecord, geo: Geocoder) -> list[CultivationEstimate]:
             f"({row.get('departamento')!r}) not found in DIVIPOLA"
         )
     return [
-        CultivationEstimate(
-            source=raw.source,
-            source_id=raw.source_id,
-            event_date=day,
-            location=location,
-            year=day.year,
-            hectares=number(row, field),
+        cultivation_estimate(
+            {
+                "source": raw.source,
+                "source_id": raw.source_id,
+                "event_date": day,
+                "location": location,
+                "year": day.year,
+                "hectares": number(row, field),
+            }
         )
     ]

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from streams.normalize.errors import MappingError
+from streams.normalize.row import Fields, Row
 
 _US_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 _EU_THOUSANDS = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")
@@ -22,49 +22,13 @@ _COMPACT = re.compile(r"^\d{8}$")
 _EPOCH = re.compile(r"^\d{9,11}(\.\d+)?$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
-
-class Row:
-    """Case-insensitive, BOM-tolerant access to a source row (CSV mapping or JSON object)."""
-
-    __slots__ = ("data", "source")
-
-    def __init__(self, payload: Any, source: str) -> None:
-        if not isinstance(payload, Mapping):
-            raise MappingError(f"{source}: payload must be an object, got {type(payload).__name__}")
-        self.source = source
-        keys = _KEYS
-        self.data = {keys.get(k) or _clean_key(k): v for k, v in payload.items()}
-
-    def get(self, *names: str) -> str | None:
-        """The first of ``names`` present with a non-blank value, as stripped text."""
-        for name in names:
-            value = self.data.get(name)
-            if value is None:
-                continue
-            text = str(value).strip()
-            if text:
-                return text
-        return None
-
-    def require(self, *names: str) -> str:
-        value = self.get(*names)
-        if value is None:
-            raise MappingError(f"{self.source}: missing field {names[0]!r}")
-        return value
-
-    def error(self, field: str, value: Any, why: str) -> MappingError:
-        return MappingError(f"{self.source}: field {field!r} = {value!r}: {why}")
-
-
-#: Source column name → lookup key; column names repeat on every row, so remember them.
-_KEYS: dict[Any, str] = {}
-
-
-def _clean_key(key: Any) -> str:
-    clean = str(key).lstrip("\ufeff").strip().lower()
-    if len(_KEYS) < 10_000:
-        _KEYS[key] = clean
-    return clean
+# Field text → parsed value. Quantities and dates repeat across rows, and parsing is pure, so
+# each text is parsed once; a cache is emptied when full so a long stream cannot grow it.
+_CACHE_SIZE = 50_000
+_DATES: dict[str, dt.date] = {}
+_NUMBERS: dict[str, float] = {}
+_EUROPEAN_NUMBERS: dict[str, float] = {}
+_INTEGERS: dict[str, int] = {}
 
 
 def parse_number(text: str, *, european: bool = False) -> float:
@@ -87,25 +51,55 @@ def parse_number(text: str, *, european: bool = False) -> float:
 
 
 def number(row: Row, field: str, *, european: bool = False, default: float | None = None) -> float:
-    value = row.get(field)
+    return to_number(row, field, row.get(field), european=european, default=default)
+
+
+def to_number(
+    row: Row,
+    field: str,
+    value: str | None,
+    *,
+    european: bool = False,
+    default: float | None = None,
+) -> float:
+    """:func:`number` for the text already read from ``field`` (``row.get(field)``)."""
     if value is None:
         if default is None:
             raise MappingError(f"{row.source}: missing field {field!r}")
         return default
-    try:
-        result = parse_number(value, european=european)
-    except ValueError:
-        raise row.error(field, value, "not a number") from None
+    cache = _EUROPEAN_NUMBERS if european else _NUMBERS
+    result = cache.get(value)
+    if result is None:
+        try:
+            result = parse_number(value, european=european)
+        except ValueError:
+            raise row.error(field, value, "not a number") from None
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[value] = result
     if result != result or result < 0:  # NaN or negative
         raise row.error(field, value, "not a non-negative number")
     return result
 
 
 def integer(row: Row, field: str, default: int | None = None) -> int:
-    value = number(row, field, default=None if default is None else float(default))
-    if value != int(value):
-        raise row.error(field, row.get(field), "not a whole number")
-    return int(value)
+    return to_integer(row, field, row.get(field), default)
+
+
+def to_integer(row: Row, field: str, value: str | None, default: int | None = None) -> int:
+    """:func:`integer` for the text already read from ``field`` (``row.get(field)``)."""
+    if value is not None:
+        known = _INTEGERS.get(value)
+        if known is not None:
+            return known
+    result = to_number(row, field, value, default=None if default is None else float(default))
+    if result != int(result):
+        raise row.error(field, value, "not a whole number")
+    if value is not None:
+        if len(_INTEGERS) >= _CACHE_SIZE:
+            _INTEGERS.clear()
+        _INTEGERS[value] = int(result)
+    return int(result)
 
 
 def parse_date(text: str) -> dt.date:
@@ -123,11 +117,21 @@ def parse_date(text: str) -> dt.date:
 
 
 def date_field(row: Row, *fields: str) -> dt.date:
-    value = row.require(*fields)
-    try:
-        return parse_date(value)
-    except ValueError:
-        raise row.error(fields[0], value, "not a date") from None
+    return to_date(row, fields[0], row.require(*fields))
+
+
+def to_date(row: Row, field: str, value: str) -> dt.date:
+    """:func:`date_field` for the text already read (``field`` names it in errors)."""
+    day = _DATES.get(value)
+    if day is None:
+        try:
+            day = parse_date(value)
+        except ValueError:
+            raise row.error(field, value, "not a date") from None
+        if len(_DATES) >= _CACHE_SIZE:
+            _DATES.clear()
+        _DATES[value] = day
+    return day
 
 
 def parse_instant(value: Any) -> dt.datetime | None:
@@ -160,7 +164,11 @@ def revision(row: Row, field: str | None, fallback: Any = None) -> dt.datetime |
 
 
 def coordinate(row: Row, field: str, low: float, high: float) -> float | None:
-    value = row.get(field)
+    return to_coordinate(row, field, row.get(field), low, high)
+
+
+def to_coordinate(row: Row, field: str, value: str | None, low: float, high: float) -> float | None:
+    """:func:`coordinate` for the text already read from ``field`` (``row.get(field)``)."""
     if value is None:
         return None
     try:
@@ -170,3 +178,21 @@ def coordinate(row: Row, field: str, low: float, high: float) -> float | None:
     if not low <= result <= high:
         raise row.error(field, value, f"outside [{low}, {high}]")
     return result
+
+
+__all__ = [
+    "Fields",
+    "Row",
+    "coordinate",
+    "date_field",
+    "integer",
+    "number",
+    "parse_date",
+    "parse_instant",
+    "parse_number",
+    "revision",
+    "to_coordinate",
+    "to_date",
+    "to_integer",
+    "to_number",
+]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from streams.geo import Geocoder
+from streams.normalize.build import conflict_incident
 from streams.normalize.errors import MappingError
 from streams.normalize.fields import Row, coordinate, date_field, revision
 from streams.schema import ConflictIncident, GeoPrecision, IncidentCategory, RawRecord
@@ -73,15 +74,17 @@ def map_gdelt(raw: RawRecord, geo: Geocoder) -> list[ConflictIncident]:
         )
     url = row.get("sourceurl")
     return [
-        ConflictIncident(
-            source=raw.source,
-            source_id=raw.source_id,
-            event_date=date_field(row, "sqldate"),
-            location=location,
-            source_urls=[url] if url else [],
-            source_revision=revision(row, "dateadded", raw.source_revision),
-            category=category,
-            sub_type=row.get("eventcode"),
-            actors=[a for a in (row.get("actor1name"), row.get("actor2name")) if a],
+        conflict_incident(
+            {
+                "source": raw.source,
+                "source_id": raw.source_id,
+                "event_date": date_field(row, "sqldate"),
+                "location": location,
+                "source_urls": [url] if url else [],
+                "source_revision": revision(row, "dateadded", raw.source_revision),
+                "category": category,
+                "sub_type": row.get("eventcode"),
+                "actors": [a for a in (row.get("actor1name"), row.get("actor2name")) if a],
+            }
         )
     ]

@@ -14,6 +14,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from streams.geo import Geocoder
+from streams.normalize.build import news_article
 from streams.normalize.errors import MappingError
 from streams.normalize.fields import Row
 from streams.schema import GeoPrecision, Location, NewsArticle, RawRecord
@@ -59,20 +60,22 @@ def _article(
     places = geo.places.find(f"{title}. {summary or ''}")
     location = places[0] if places else Location(precision=GeoPrecision.COUNTRY)
     return [
-        NewsArticle(
-            source=raw.source,
-            source_id=raw.source_id,
-            event_date=published.astimezone(_BOGOTA).date(),
-            location=location,
-            source_urls=[url],
-            source_revision=None,
-            url=url,
-            title=title,
-            summary=summary,
-            published_at=published,
-            language=language,
-            domain=domain or urlsplit(url).hostname,
-            places_mentioned=places,
+        news_article(
+            {
+                "source": raw.source,
+                "source_id": raw.source_id,
+                "event_date": published.astimezone(_BOGOTA).date(),
+                "location": location,
+                "source_urls": [url],
+                "source_revision": None,
+                "url": url,
+                "title": title,
+                "summary": summary,
+                "published_at": published,
+                "language": language,
+                "domain": domain or urlsplit(url).hostname,
+                "places_mentioned": places,
+            }
         )
     ]
 

@@ -9,8 +9,9 @@ Both keep their own ``source`` so conflict-only signals can leave them out.
 from __future__ import annotations
 
 from streams.geo import Geocoder
+from streams.normalize.build import conflict_incident
 from streams.normalize.fields import Row, date_field, integer
-from streams.schema import ConflictIncident, Fatalities, IncidentCategory, RawRecord
+from streams.schema import ConflictIncident, IncidentCategory, RawRecord
 
 
 def _incident(
@@ -32,15 +33,17 @@ def _incident(
     )
     weapon = row.get("armas_medios", "arma_medio", "arma_empleada")
     return [
-        ConflictIncident(
-            source=raw.source,
-            source_id=raw.source_id,
-            event_date=date_field(row, "fecha_hecho", "fecha"),
-            location=location,
-            category=category,
-            sub_type=f"{sub_type}:{weapon.lower()}" if weapon else sub_type,
-            fatalities=Fatalities(best=integer(row, victims_field, default=1)),
-            notes=row.get("descripcion", "observaciones"),
+        conflict_incident(
+            {
+                "source": raw.source,
+                "source_id": raw.source_id,
+                "event_date": date_field(row, "fecha_hecho", "fecha"),
+                "location": location,
+                "category": category,
+                "sub_type": f"{sub_type}:{weapon.lower()}" if weapon else sub_type,
+                "fatalities": {"best": integer(row, victims_field, default=1)},
+                "notes": row.get("descripcion", "observaciones"),
+            }
         )
     ]
 
