@@ -85,7 +85,7 @@ def map_raw(raw: RawRecord, geocoder: Geocoder | None = None) -> list[CanonicalE
         raise MappingError(
             f"{raw.key}: invalid {field} = {first.get('input')!r}: {first['msg']}"
         ) from None
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
         raise MappingError(f"{raw.key}: {type(exc).__name__}: {exc}") from None
 
 

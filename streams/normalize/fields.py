@@ -31,6 +31,9 @@ _EUROPEAN_NUMBERS: dict[str, float] = {}
 _INTEGERS: dict[str, int] = {}
 
 
+_INFINITY = float("inf")
+
+
 def parse_number(text: str, *, european: bool = False) -> float:
     """Parse "16,780", "1,234.5", "8.832,92" (european), "61,45" (european), "3", "2.5".
 
@@ -79,6 +82,8 @@ def to_number(
         cache[value] = result
     if result != result or result < 0:  # NaN or negative
         raise row.error(field, value, "not a non-negative number")
+    if result == _INFINITY:  # "inf", "1e400": JSON has no infinity, int() overflows
+        raise row.error(field, value, "not a finite number")
     return result
 
 

@@ -127,3 +127,9 @@ def test_police_sources():
     assert homicide.event_date == dt.date(2025, 3, 4)  # dd/mm/yyyy
     (erad,) = map_raw(raw("eradication", "e1", rows["eradication"][0]))
     assert (erad.source, erad.hectares, erad.year) == ("eradication", 12.5, 2025)
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400"])
+def test_infinite_quantity_is_a_mapping_error(seizure_rows, value):
+    with pytest.raises(MappingError, match="not a finite number"):
+        _seize(dict(seizure_rows[0], **{"Droga Incautada/ Cantidad": value}))

@@ -104,3 +104,11 @@ def test_bad_date_names_field(ucdp_rows):
     row = dict(_by_id(ucdp_rows)["222009"], date_start="29/02/1998x")
     with pytest.raises(MappingError, match="date_start"):
         map_raw(raw("ucdp", "222009", row))
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400", "Infinity"])
+def test_infinite_fatalities_are_a_mapping_error(ucdp_rows, value):
+    """JSON has no infinity and int() of it overflows: a dead letter, not a crashed batch."""
+    row = dict(_by_id(ucdp_rows)["222009"], best=value)
+    with pytest.raises(MappingError, match=r"best.*not a finite number"):
+        map_raw(raw("ucdp", "222009", row))
