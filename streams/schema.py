@@ -80,9 +80,12 @@ class RegionLevel(StrEnum):
 
 
 class Location(BaseModel):
-    """Where an event happened, resolved as far as DIVIPOLA allows."""
+    """Where an event happened, resolved as far as DIVIPOLA allows.
 
-    model_config = ConfigDict(extra="forbid")
+    Frozen: the geocoder hands the same object to every event at the same place.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     country: str = Field(default="CO", pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
     department_code: str | None = Field(default=None, pattern=r"^\d{2}$")
@@ -186,7 +189,7 @@ class IncidentCategory(StrEnum):
 
 
 class Fatalities(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     best: int = Field(default=0, ge=0)
     low: int | None = Field(default=None, ge=0)
