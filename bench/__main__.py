@@ -8,6 +8,7 @@ import sys
 
 def main() -> None:
     names = sys.argv[1:] or ["connectors"]
+    sys.argv = sys.argv[:1]  # each bench parses its own options (defaults here)
     for name in names:
         importlib.import_module(f"bench.bench_{name}").main()
 
