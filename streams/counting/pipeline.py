@@ -65,6 +65,9 @@ class BatchResult:
     ingest: IngestReport | None = None
     merge_statuses: dict[str, int] = field(default_factory=dict)
     advance: AdvanceReport | None = None
+    #: With ``BatchPipeline(encode_events=True)``: (event type, key bytes, value bytes) of
+    #: each event, in the order of ``events``.
+    encoded: list[tuple[type, bytes, bytes]] = field(default_factory=list)
 
 
 class BatchPipeline:
@@ -74,11 +77,15 @@ class BatchPipeline:
         mapper: Mapper | None = None,
         merger: Any | None = None,  # streams.merge.IncidentMerger
         component: str = "streams",
+        encode_events: bool = False,
     ) -> None:
         self.engine = engine
         self.mapper = mapper or default_mapper()
         self.merger = merger
         self.component = component
+        #: Serialise each event as soon as it is mapped (the worker publishes them): the
+        #: model is still in the CPU's cache then, which makes it about twice as cheap.
+        self.encode_events = encode_events
 
     def decode(self, data: bytes, where: Where, result: BatchResult) -> RawRecord | None:
         try:
@@ -113,6 +120,8 @@ class BatchPipeline:
             level = event.location.level
             if level is not RegionLevel.MUNICIPALITY:
                 result.unresolved[level.value] = result.unresolved.get(level.value, 0) + 1
+            if self.encode_events:
+                result.encoded.append((type(event), event.key.encode(), event.to_bytes()))
         result.events.extend(events)
 
     def process_bytes(self, items: Sequence[tuple[bytes, Where]]) -> BatchResult:

@@ -154,7 +154,13 @@ def build_app(
     metrics = StreamMetrics(registry or CollectorRegistry())
     mount_faust_sensor(app, metrics.registry)
     handler = BatchHandler(
-        BatchPipeline(engine, mapper=mapper, merger=merger, component=f"{app_id}.agent"),
+        BatchPipeline(
+            engine,
+            mapper=mapper,
+            merger=merger,
+            component=f"{app_id}.agent",
+            encode_events=publish_canonical,
+        ),
         topics,
         metrics,
         BatchSender(app),

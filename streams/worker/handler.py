@@ -139,9 +139,11 @@ class BatchHandler:
             sender.extend(table.table.changelog_topic.get_topic_name(), table.records())
         if self.publish_canonical:
             by_topic: dict[str, list] = {}
-            for event in result.events:
-                topic = self.canonical_topic[type(event)]
-                by_topic.setdefault(topic, []).append((event.key.encode(), event.to_bytes()))
+            encoded = result.encoded or [
+                (type(event), event.key.encode(), event.to_bytes()) for event in result.events
+            ]
+            for kind, key, value in encoded:
+                by_topic.setdefault(self.canonical_topic[kind], []).append((key, value))
             for topic, records in by_topic.items():
                 sender.extend(topic, records)
         for letter in result.dead_letters:
