@@ -38,3 +38,20 @@ def test_cannot_alarm_implies_no_alarm(kind, params):
         assert skipped == 0  # no cheap bound for C3
     else:
         assert skipped > 100  # the shortcut is exercised
+
+
+@pytest.mark.parametrize(("kind", "params"), CASES)
+def test_cannot_alarm_reads_no_more_than_its_gate_length(kind, params):
+    """The evaluator may hand ``cannot_alarm`` only the last ``gate_length`` values: it must
+    answer as it does on the whole history."""
+    detector = create_detector(kind, params)
+    context = SeriesContext(freq=12, signal="incidents", region_code="05001")
+    gate = detector.gate_length(context.freq)
+    assert gate is not None and gate <= detector.history_length(context.freq)
+    rng = np.random.default_rng(12)
+    for _ in range(2000):
+        n = int(rng.integers(1, 60))
+        values = [float(v) for v in rng.poisson(float(rng.choice([0.5, 3.0, 8.0])), n)]
+        assert detector.cannot_alarm(values[-gate:], context) == detector.cannot_alarm(
+            values, context
+        ), values
