@@ -38,6 +38,13 @@ def describe_validation_error(error: ValidationError) -> str:
 
 def decode(model: type[BaseModel], data: bytes | str) -> Any:
     """Decode UTF-8 JSON into ``model``; raises :class:`UndecodableRecord` with the reason."""
+    if type(data) is bytes:
+        # pydantic reads UTF-8 bytes itself (and rejects invalid UTF-8); only a failure
+        # takes the slower path below, which words the reason.
+        try:
+            return model.model_validate_json(data)
+        except ValidationError:
+            pass
     if isinstance(data, bytes | bytearray | memoryview):
         try:
             data = bytes(data).decode("utf-8")
