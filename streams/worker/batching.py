@@ -62,6 +62,8 @@ class ChangelogBatch(MutableMapping):
         store = table.data
         self.store = store.data if isinstance(getattr(store, "data", None), dict) else store
         self.dirty: dict[Any, Any] = {}
+        # Reads need no bookkeeping: the store's own (C) method, not a Python call per read.
+        self.get = self.store.get  # type: ignore[method-assign]
 
     def __getitem__(self, key: Any) -> Any:
         return self.store[key]
