@@ -124,9 +124,10 @@ class Evaluator:
         runs, longest, gate = jobs
         if not runs:
             return []
-        context = SeriesContext(freq=FREQ[kind], signal=signal, region_code=code)
-        # The detection key's tail ("<signal>:<level>:<code>:<period>"), built once per bucket.
-        tail = f"{signal}:{level.value}:{code}:{period_label(kind, index)}"
+        context = SeriesContext(FREQ[kind], signal, code)
+        # The detection key's tail ("<signal>:<level>:<code>:<period>"), built once per bucket
+        # (a StrEnum formats as its value, without the slow ``.value`` descriptor).
+        tail = f"{signal}:{level}:{code}:{period_label(kind, index)}"
         verdicts = self.state.verdicts
         self.evaluations += len(runs)
         if gate is not None:

@@ -24,18 +24,18 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
 
-@dataclass(frozen=True)
-class SeriesContext:
+class SeriesContext(NamedTuple):
     """What a detector may need to know about the series besides its values.
 
     ``freq`` is the number of periods per year (365 daily, 52 weekly, 12 monthly,
     1 yearly) so seasonal detectors can find the same season in past years.
+    Immutable; a named tuple rather than a frozen dataclass because the worker
+    builds one per evaluated bucket and this is four times cheaper to build.
     """
 
     freq: int

@@ -38,6 +38,16 @@ class RatioSpike(Detector):
     def history_length(self, freq: int) -> int:
         return 2 * self.config.timeframe
 
+    def gate_length(self, freq: int) -> int:
+        return self.config.timeframe
+
+    def cannot_alarm(self, values: Sequence[float], context: SeriesContext) -> bool:
+        """True when the current window is under ``threshold_cur`` (``evaluate`` then
+        reports ``gated`` and never fires): the evaluator skips it unless it must
+        revise an emitted detection."""
+        cfg = self.config
+        return cfg.threshold_cur > 0 and float(sum(values[-cfg.timeframe :])) < cfg.threshold_cur
+
     def evaluate(self, values: Sequence[float], context: SeriesContext) -> DetectorResult | None:
         cfg = self.config
         tf = cfg.timeframe

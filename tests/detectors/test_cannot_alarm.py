@@ -14,6 +14,11 @@ CASES = [
     ("negbin", {"window": 12, "min_count": 3}),
     ("negbin", {"baseline": "seasonal", "window": 3, "min_count": 5}),
     ("record_level", {"years": 1, "window": 4, "minimum": 6}),
+    ("ratio_spike", {"timeframe": 1, "spike_height": 2, "threshold_cur": 6}),
+    (
+        "ratio_spike",
+        {"timeframe": 3, "spike_height": 1.5, "threshold_cur": 12, "spike_type": "both"},
+    ),
 ]
 
 
