@@ -167,7 +167,8 @@ class BatchPipeline:
         if self.merger is not None:
             # Incidents are counted once per merged cluster; news is counted per article
             # (news volume) and also offered to the merger as corroboration.
-            merged = self.merger.observe_batch(events)
+            encoded = [value for _, _, value in result.encoded] if result.encoded else None
+            merged = self.merger.observe_batch(events, encoded)
             replacements = self._unexpired(merged.incidents, events)
             events = [*merged.others, *(e for e in events if isinstance(e, NewsArticle))]
             result.merge_statuses = merged.statuses

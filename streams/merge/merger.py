@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from streams.merge.state import (
     Bucket,
@@ -50,8 +50,11 @@ class IncidentMerger:
 
     # -- public ---------------------------------------------------------------------------
 
-    def observe(self, event: CanonicalEvent) -> MergeOutcome:
+    def observe(self, event: CanonicalEvent, data: str | None = None) -> MergeOutcome:
         """Add or update one record; see :class:`MergeOutcome` for what comes back.
+
+        ``data``: the event's JSON (``event.to_bytes()`` as text) when the caller has it
+        already (the worker serialises every event it publishes), else it is made here.
 
         Raises ``TypeError`` for an event that is neither an incident nor a news article
         (seizures and cultivation estimates are not merged: the worker must not send them).
@@ -63,33 +66,36 @@ class IncidentMerger:
         st = self.state
         if day < self._watermark() - self.config.retention_days:
             if key in st.members:  # still tracked (its cluster is not evicted yet)
-                return self._update(key, event, day)
+                return self._update(key, event, day, data)
             value = event if isinstance(event, ConflictIncident) else None
             cid = f"expired:{key}"
-            return MergeOutcome("expired", key, cid, {cid: value}, frozenset(_contribution(value)))
+            return MergeOutcome("expired", key, cid, {cid: value}, {cid: {}})
         if key in st.members:
-            return self._update(key, event, day)
+            return self._update(key, event, day, data)
         before: dict[str, dict[Bucket, float]] = {}
-        cid = self._insert(key, event, day, before)
+        cid = self._insert(key, event, day, before, data)
         self._advance(day)
         status = "new" if len(st.clusters[cid]["keys"]) == 1 else "merged"
         return self._outcome(status, key, cid, before)
 
-    def observe_batch(self, events: Iterable[CanonicalEvent]) -> MergeBatch:
+    def observe_batch(
+        self, events: Sequence[CanonicalEvent], encoded: Sequence[bytes] | None = None
+    ) -> MergeBatch:
         """:meth:`observe` each incident and article of a batch, in order; pass others through.
 
         Only the last value of each touched cluster is kept, so a counter applies one
-        replacement per cluster per batch.
+        replacement per cluster per batch. ``encoded``: each event's ``to_bytes()``, in
+        the order of ``events``, when the caller has them.
         """
         batch = MergeBatch()
-        for event in events:
+        for at, event in enumerate(events):
             if not isinstance(event, ConflictIncident | NewsArticle):
                 batch.others.append(event)
                 continue
-            outcome = self.observe(event)
+            outcome = self.observe(event, encoded[at].decode() if encoded else None)
             batch.statuses[outcome.status] = batch.statuses.get(outcome.status, 0) + 1
             batch.incidents.update(outcome.incidents)
-            batch.affected |= outcome.affected
+            batch.outcomes.append(outcome)
         return batch
 
     def evict(self, before: dt.date) -> list[str]:
@@ -117,11 +123,13 @@ class IncidentMerger:
 
     # -- updates --------------------------------------------------------------------------
 
-    def _update(self, key: str, event: CanonicalEvent, day: int) -> MergeOutcome:
+    def _update(
+        self, key: str, event: CanonicalEvent, day: int, data: str | None = None
+    ) -> MergeOutcome:
         st = self.state
         old = st.members[key]
         rev = _rev(event)
-        data = _json(event)
+        data = data if data is not None else _json(event)
         if rev == old["rev"] and (rev is not None or _fingerprint(data) == old["fp"]):
             return MergeOutcome("duplicate", key, old["cid"])
         if rev is not None and old["rev"] is not None and rev < old["rev"]:
@@ -241,14 +249,11 @@ class IncidentMerger:
 
     def _outcome(self, status, key: str, cid: str, before: dict) -> MergeOutcome:
         incidents: dict[str, ConflictIncident | None] = {}
-        affected: set[Bucket] = set()
-        for touched, old in before.items():
-            cluster = self.state.clusters.get(touched)
-            merged = self._merged(cluster) if cluster else None
-            incidents[touched] = merged
-            new = _contribution(merged)
-            affected.update(b for b in old.keys() | new.keys() if old.get(b) != new.get(b))
-        return MergeOutcome(status, key, cid, incidents, frozenset(affected))
+        clusters = self.state.clusters
+        for touched in before:
+            cluster = clusters.get(touched)
+            incidents[touched] = self._merged(cluster) if cluster else None
+        return MergeOutcome(status, key, cid, incidents, before)
 
     def _primary(self, cluster: dict) -> str | None:
         if cluster["news"]:
@@ -322,9 +327,9 @@ def _rev(event: CanonicalEvent) -> str | None:
 
 
 def _json(event: CanonicalEvent) -> str:
-    """The record as JSON text, without the merger's own field (mappers leave it empty)."""
-    exclude = {"corroborated_by"} if isinstance(event, ConflictIncident) else None
-    return event.model_dump_json(exclude=exclude)
+    """The record as JSON text: its wire form, which the worker has already (mappers leave
+    ``corroborated_by`` empty; a stored value is replaced by the merger's own anyway)."""
+    return event.to_bytes().decode()
 
 
 def _fingerprint(data: str) -> str:

@@ -102,11 +102,24 @@ class MergeOutcome:
     key: str
     cluster_id: str | None
     incidents: dict[str, ConflictIncident | None] = field(default_factory=dict)
-    affected: frozenset[Bucket] = frozenset()
+    #: Each touched cluster's cells before the change (what ``affected`` compares with).
+    before: dict[str, dict[Bucket, float]] = field(default_factory=dict, repr=False)
 
     @property
     def changed(self) -> bool:
         return bool(self.incidents)
+
+    @property
+    def affected(self) -> frozenset[Bucket]:
+        """Worked out when asked: the counting engine finds its own dirty buckets, so the
+        worker never pays for it."""
+        from streams.merge.merger import _contribution
+
+        affected: set[Bucket] = set()
+        for touched, old in self.before.items():
+            new = _contribution(self.incidents.get(touched))
+            affected.update(b for b in old.keys() | new.keys() if old.get(b) != new.get(b))
+        return frozenset(affected)
 
 
 @dataclass
@@ -119,6 +132,10 @@ class MergeBatch:
     """
 
     incidents: dict[str, ConflictIncident | None] = field(default_factory=dict)
-    affected: set[Bucket] = field(default_factory=set)
     others: list = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
+    outcomes: list[MergeOutcome] = field(default_factory=list, repr=False)
+
+    @property
+    def affected(self) -> set[Bucket]:
+        return set().union(*(outcome.affected for outcome in self.outcomes))
