@@ -64,7 +64,8 @@ class _Batch:
     deltas: dict[tuple[str, str, str], float] = field(default_factory=dict)
     #: the same keys → (family, kind, period index).
     meta: dict[tuple[str, str, str], tuple] = field(default_factory=dict)
-    #: (family, code, period label) → evidence candidates (weight, key, event).
+    #: (family, code, period label) → evidence candidates (−weight, key, event): in
+    #: rank order as they are, so a top N needs no key function.
     evidence: dict[tuple[str, str, str], list[tuple]] = field(default_factory=dict)
     newest: dict[str, int] = field(default_factory=dict)
 
@@ -74,16 +75,18 @@ def _summary(event: CanonicalEvent) -> str | None:
         text = event.notes or event.sub_type or event.category.value
         return text[:240]
     if isinstance(event, DrugSeizure):
-        return f"{event.drug.value} {event.quantity_kg:g} kg"
+        return f"{event.drug} {event.quantity_kg:g} kg"  # a StrEnum formats as its value
     if isinstance(event, NewsArticle):
         return event.title[:240]
     return None
 
 
-def evidence_item(event: CanonicalEvent) -> list:
+def evidence_item(event: CanonicalEvent, weight: float | None = None) -> list:
+    """``[weight, key, source, date, summary, fatalities, urls, actors]`` of an event
+    (``weight``: its :func:`event_weight`, when the caller has it)."""
     fatalities = event.fatalities.best if isinstance(event, ConflictIncident) else None
     return [
-        event_weight(event),
+        event_weight(event) if weight is None else weight,
         event.key,
         event.source,
         event.event_date.isoformat(),
@@ -239,17 +242,20 @@ class Ingestor:
         codes = self._codes.get(place)
         if codes is None:
             codes = self._codes[place] = region_codes(location)
-        contribs = [[s, a] for s, a in contributions(event)]
-        state.ledger[key] = [revision, ordinal, list(codes), contribs, family]
+        # Tuples serialise as the JSON arrays the ledger holds (lists after a restart);
+        # both are only iterated and indexed.
+        contribs = contributions(event)
+        state.ledger[key] = [revision, ordinal, codes, contribs, family]
         state.index_event(key, ordinal)
-        self._add(batch, ordinal, codes, contribs, family, 1.0)
+        periods = self._periods_of(ordinal)
+        levels = self._levels(codes)
+        self._add_at(batch, periods, codes, levels, contribs, family, 1.0)
         report.counted += 1
         report.families.add(family)
         # Candidates only: the item is built for events that make a top N (at write time).
-        candidate = (event_weight(event), key, event)
-        periods = self._periods_of(ordinal)
+        candidate = (-event_weight(event), key, event)
         evidence = batch.evidence
-        for kind, at in self._evidence_path(family, self._levels(codes)):
+        for kind, at in self._evidence_path(family, levels):
             bucket = (family, codes[at], periods[kind][1])
             if bucket in evidence:
                 evidence[bucket].append(candidate)
@@ -274,10 +280,15 @@ class Ingestor:
         return oldest
 
     def _add(self, batch: _Batch, ordinal, codes, contribs, family, sign) -> None:
-        deltas, meta = batch.deltas, batch.meta
-        periods = self._periods_of(ordinal)
+        """Add ``sign`` × what a ledger entry's event contributes to the batch's deltas."""
         codes = tuple(codes)
-        levels = self._levels(codes)
+        self._add_at(
+            batch, self._periods_of(ordinal), codes, self._levels(codes), contribs, family, sign
+        )
+
+    def _add_at(self, batch: _Batch, periods, codes, levels, contribs, family, sign) -> None:
+        """:meth:`_add` with the day's periods and the codes' levels already looked up."""
+        deltas, meta = batch.deltas, batch.meta
         for signal, amount in contribs:
             amount = sign * amount
             for kind, at in self._count_path(signal, levels):
@@ -326,24 +337,25 @@ class Ingestor:
             bucket = f"{family}|{code}|{label}"
             stored = table.get(bucket, ())
             if not stored and len(candidates) == 1:  # the first event of a bucket
-                key, event = candidates[0][1], candidates[0][2]
+                rank, key, event = candidates[0]
                 if key not in built:
-                    built[key] = evidence_item(event)
+                    built[key] = evidence_item(event, -rank)
                 table[bucket] = [built[key]]
                 continue
             if len(stored) >= top_n and _all_rank_below(candidates, stored):
                 continue  # a full top N none of the candidates gets into
-            merged: dict[str, tuple] = {item[1]: (item[0], item[1], item) for item in stored}
-            for weight, key, event in candidates:
-                merged[key] = (weight, key, event)  # a revision replaces its old item
-            top = nsmallest(top_n, merged.values(), key=_rank)
+            merged: dict[str, tuple] = {item[1]: (-item[0], item[1], item) for item in stored}
+            for candidate in candidates:
+                merged[candidate[1]] = candidate  # a revision replaces its old item
+            # (−weight, key) is unique per entry (the dict's key), so tuples compare on it.
+            top = nsmallest(top_n, merged.values())
             items = []
-            for _weight, key, source in top:
+            for rank, key, source in top:
                 if isinstance(source, list):
                     items.append(source)
                 else:
                     if key not in built:
-                        built[key] = evidence_item(source)
+                        built[key] = evidence_item(source, -rank)
                     items.append(built[key])
             if items != stored:
                 table[bucket] = items
@@ -351,10 +363,10 @@ class Ingestor:
 
 def _all_rank_below(candidates: list[tuple], stored: list) -> bool:
     """Whether every candidate ranks after the last stored item and none revises one."""
-    last_weight, last_key = stored[-1][0], stored[-1][1]
+    last = (-stored[-1][0], stored[-1][1])
     keys = None
-    for weight, key, _event in candidates:
-        if weight > last_weight or (weight == last_weight and key < last_key):
+    for rank, key, _event in candidates:
+        if (rank, key) < last:
             return False
         if keys is None:
             keys = {item[1] for item in stored}
@@ -362,7 +374,3 @@ def _all_rank_below(candidates: list[tuple], stored: list) -> bool:
             return False
     return True
 
-
-def _rank(candidate: tuple) -> tuple[float, str]:
-    """Evidence order: heaviest first, then by key."""
-    return -candidate[0], candidate[1]
