@@ -9,7 +9,9 @@
 3. Memory: five years of weekly counts for every municipality (and their departments
    and the country) for a set of signals, in the worker's structures.
 
-Usage: ``.venv/bin/python bench/bench_streams.py [--records 100000]`` (real broker needed).
+Usage: ``.venv/bin/python bench/bench_streams.py [--records 100000] [--repeat 2]`` (real
+broker needed). The machine is shared, so each worker measurement is repeated and the
+best run is reported next to every run's rate.
 """
 
 from __future__ import annotations
@@ -201,6 +203,7 @@ def memory(signals: list[str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each worker measurement")
     args = parser.parse_args()
     gc.collect()
     from streams.counting.config import load_plan
@@ -230,9 +233,19 @@ def main() -> None:
         rules=[SeriesRule(r.signal, r.kinds, r.levels, ()) for r in plan.rules],
         history=plan.history,
     )
+    counts, workers = [], []
     try:
-        count = asyncio.run(worker_rate(settings, counting_only, args.records, f"{prefix}-count"))
-        worker = asyncio.run(worker_rate(settings, plan, args.records, f"{prefix}-streams"))
+        for run in range(max(1, args.repeat)):
+            counts.append(
+                asyncio.run(
+                    worker_rate(settings, counting_only, args.records, f"{prefix}-count{run}")
+                )
+            )
+            workers.append(
+                asyncio.run(worker_rate(settings, plan, args.records, f"{prefix}-streams{run}"))
+            )
+        count = max(counts, key=lambda r: r["cpu_rate"])
+        worker = max(workers, key=lambda r: r["cpu_rate"])
     finally:
         delete_topics_with_prefixes(settings, (prefix,))
     backtest = backtest_ucdp(plan)
@@ -263,7 +276,12 @@ def main() -> None:
         "",
         "Wall rates are first to last batch; CPU rates divide by the worker process's CPU "
         "seconds over the same span (all its threads), which is what one dedicated core "
-        "would give. "
+        f"would give. Best of {len(workers)} runs each (a fresh consumer group per run); every "
+        "run's CPU rate: counting only "
+        + ", ".join(f"{r['cpu_rate']:,.0f}" for r in counts)
+        + "; with detectors "
+        + ", ".join(f"{r['cpu_rate']:,.0f}" for r in workers)
+        + ". "
         f"Worker/bare ratio (wall): {worker['rate'] / bare:.3f} with detectors, "
         f"{count['rate'] / bare:.3f} without. With detectors the worker took {worker['batches']} "
         f"batches, {worker['span']:.1f}s from first to last batch, {worker['total']:.1f}s "
