@@ -81,20 +81,22 @@ def _summary(event: CanonicalEvent) -> str | None:
     return None
 
 
-def evidence_item(event: CanonicalEvent, weight: float | None = None) -> list:
-    """``[weight, key, source, date, summary, fatalities, urls, actors]`` of an event
-    (``weight``: its :func:`event_weight`, when the caller has it)."""
+def evidence_item(event: CanonicalEvent, weight: float | None = None) -> tuple:
+    """``(weight, key, source, date, summary, fatalities, urls, actors)`` of an event
+    (``weight``: its :func:`event_weight`, when the caller has it). Tuples all the way
+    down: stored for as long as the bucket lives, they leave the garbage collector's
+    scans after the first; a restart recovers them as (equivalent) JSON lists."""
     fatalities = event.fatalities.best if isinstance(event, ConflictIncident) else None
-    return [
+    return (
         event_weight(event) if weight is None else weight,
         event.key,
         event.source,
         event.event_date.isoformat(),
         _summary(event),
         fatalities,
-        list(event.source_urls),
-        list(event.actors) if isinstance(event, ConflictIncident) else [],
-    ]
+        tuple(event.source_urls),
+        tuple(event.actors) if isinstance(event, ConflictIncident) else (),
+    )
 
 
 class Ingestor:
@@ -243,9 +245,10 @@ class Ingestor:
         if codes is None:
             codes = self._codes[place] = region_codes(location)
         # Tuples serialise as the JSON arrays the ledger holds (lists after a restart);
-        # both are only iterated and indexed.
+        # both are only iterated and indexed. A tuple of plain values also drops out of
+        # the garbage collector's scans after the first one, which a list never does.
         contribs = contributions(event)
-        state.ledger[key] = [revision, ordinal, codes, contribs, family]
+        state.ledger[key] = (revision, ordinal, codes, contribs, family)
         state.index_event(key, ordinal)
         periods = self._periods_of(ordinal)
         levels = self._levels(codes)
@@ -351,7 +354,7 @@ class Ingestor:
             top = nsmallest(top_n, merged.values())
             items = []
             for rank, key, source in top:
-                if isinstance(source, list):
+                if isinstance(source, list | tuple):  # a stored item (a list once recovered)
                     items.append(source)
                 else:
                     if key not in built:

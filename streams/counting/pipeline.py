@@ -197,7 +197,7 @@ class BatchPipeline:
                 ordinal = event.event_date.toordinal()
                 member = f"member:{event.key}"
                 if member not in ledger:
-                    ledger[member] = [0.0, ordinal, [], [], "incidents"]
+                    ledger[member] = (0.0, ordinal, (), (), "incidents")
                     state.index_event(member, ordinal)
         return out
 

@@ -2,7 +2,9 @@
 
 The mappings are plain dicts in the backtest and faust ordinary tables (changelogged,
 recovered on restart) in the worker; the engine only needs ``get``, ``[]=``, ``pop``
-and iteration, so both work unchanged. Values are JSON-friendly (floats, lists).
+and iteration, so both work unchanged. Values are JSON-friendly (floats, lists and
+tuples; tuples come back as lists after a restart, and every reader only indexes and
+iterates them).
 
 * ``counts`` — ``"<signal>|<region code>|<period label>"`` → amount (absent = 0).
 * ``ledger`` — ``"<source>:<source id>"`` → ``[revision ts, day ordinal, codes, contributions,

@@ -10,11 +10,20 @@ batch; the event ledger makes the redelivery a no-op for the counts.
 
 An exception here is a bug (bad data never raises: it becomes a dead letter); faust
 crashes the agent and the worker exits non-zero rather than skip data.
+
+The cyclic garbage collector is paused while a batch is processed and published and
+turned back on at the next turn of the event loop, once the caller has dropped the
+batch. A batch keeps its records, events and outputs alive until it is sent, so the
+collections that ran inside it scanned all of those (about a tenth of the worker's
+time with big batches); the one collection that follows it scans only what the batch
+left in the tables. The batch's own garbage is freed by reference counting as usual.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import gc
 import logging
 import time
 from collections import Counter
@@ -95,9 +104,16 @@ class BatchHandler:
             per_topic[topic] = per_topic.get(topic, 0) + 1
         if self.staleness is not None:
             self.staleness.observe({instance_of(t) for t in per_topic}, dt.datetime.now(dt.UTC))
-        result = self.pipeline.process_messages(messages)
-        await self._publish(result)
-        self._account(messages, per_topic, result, time.perf_counter() - started)
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            result = self.pipeline.process_messages(messages)
+            await self._publish(result)
+            self._account(messages, per_topic, result, time.perf_counter() - started)
+        finally:
+            if paused:
+                asyncio.get_running_loop().call_soon(gc.enable)
         self.last_batch_cpu = time.process_time()
         return result
 
