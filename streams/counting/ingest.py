@@ -376,4 +376,3 @@ def _all_rank_below(candidates: list[tuple], stored: list) -> bool:
         if key in keys:
             return False
     return True
-
