@@ -297,8 +297,9 @@ class Ingestor:
             for kind, at in self._count_path(signal, levels):
                 index, label = periods[kind]
                 bucket = (signal, codes[at], label)
-                if bucket in deltas:
-                    deltas[bucket] += amount
+                known = deltas.get(bucket)  # one lookup, not two, for a bucket seen before
+                if known is not None:
+                    deltas[bucket] = known + amount
                 else:
                     deltas[bucket] = amount
                     meta[bucket] = (family, kind, index)
