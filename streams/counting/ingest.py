@@ -312,7 +312,8 @@ class Ingestor:
             if delta == 0.0:
                 continue
             family, kind, index = meta[(signal, code, label)]
-            bucket = f"{signal}|{code}|{label}"
+            prefix = f"{signal}|{code}|"
+            bucket = prefix + label
             value = counts.get(bucket, 0.0) + delta
             if abs(value) < 1e-9:
                 if bucket in counts:
@@ -320,7 +321,7 @@ class Ingestor:
                 state.unindex_bucket(bucket)
             else:
                 counts[bucket] = value
-                state.index_bucket(bucket, value)
+                state.index_bucket_at(bucket, prefix, kind, index, value)
             report.buckets_written += 1
             first, closed_key = self._family_strings[(family, kind)]
             if index < marks.get(first, index + 1):

@@ -54,10 +54,15 @@ class CountState:
         """Record that bucket ``key`` now holds ``value`` (non-zero); called on every write."""
         prefix, label = key.rsplit("|", 1)
         kind, index = parse_label(label)
+        self.index_bucket_at(key, prefix + "|", kind, index, value)
+
+    def index_bucket_at(self, key: str, prefix: str, kind: Any, index: int, value: float) -> None:
+        """:meth:`index_bucket` for a caller that knows the key's parts (``prefix``:
+        ``"<signal>|<code>|"``), which spares parsing the key back."""
         self.periods.setdefault((kind, index), set()).add(key)
-        series = self.series.get((prefix + "|", kind))
+        series = self.series.get((prefix, kind))
         if series is None:
-            self.series[(prefix + "|", kind)] = ([index], [value])
+            self.series[(prefix, kind)] = ([index], [value])
             return
         indexes, values = series
         if index > indexes[-1]:
