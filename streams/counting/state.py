@@ -7,8 +7,8 @@ tuples; tuples come back as lists after a restart, and every reader only indexes
 iterates them).
 
 * ``counts`` — ``"<signal>|<region code>|<period label>"`` → amount (absent = 0).
-* ``ledger`` — ``"<source>:<source id>"`` → ``[revision ts, day ordinal, codes, contributions,
-  family]``: what each event added, so a redelivery is a no-op and a revision is undone.
+* ``ledger`` — ``"<source>:<source id>"`` → ``(revision ts, day ordinal, codes, contributions,
+  family)``: what each event added, so a redelivery is a no-op and a revision is undone.
 * ``evidence`` — ``"<family>|<region code>|<period label>"`` → top events by weight.
 * ``marks`` — watermarks (``wm|<family>|<source>`` → newest day ordinal), first period
   seen (``first|<family>|<kind>``) and last evaluated period (``closed|<family>|<kind>``).

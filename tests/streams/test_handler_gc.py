@@ -1,0 +1,81 @@
+"""The worker pauses the cyclic garbage collector for a batch and always turns it back on."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from types import SimpleNamespace
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from streams.counting.engine import CountingEngine
+from streams.counting.pipeline import BatchPipeline
+from streams.counting.plan import EvaluationPlan
+from streams.metrics import StreamMetrics
+from streams.topics import Topics
+from streams.worker.handler import BatchHandler
+
+
+class _Sender:
+    def __init__(self) -> None:
+        self.sent: list[tuple] = []
+
+    def add(self, topic, key, value) -> None:
+        self.sent.append((topic, key, value))
+
+    def extend(self, topic, records) -> None:
+        self.sent.extend((topic, k, v) for k, v in records)
+
+    async def flush(self) -> int:
+        await asyncio.sleep(0)  # other tasks run while a batch is sent
+        return len(self.sent)
+
+
+def _handler(pipeline: BatchPipeline) -> BatchHandler:
+    return BatchHandler(pipeline, Topics("t"), StreamMetrics(CollectorRegistry()), _Sender(), [])
+
+
+def _message(offset: int, value: bytes) -> SimpleNamespace:
+    return SimpleNamespace(topic="t.raw.x", partition=0, offset=offset, key=None, value=value)
+
+
+@pytest.fixture
+def collector_on():
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+async def test_collector_is_paused_during_a_batch_and_back_on_after_it(collector_on):
+    pipeline = BatchPipeline(CountingEngine(EvaluationPlan(rules=[])))
+    seen = []
+    process = pipeline.process_messages
+
+    def watching(messages):
+        seen.append(gc.isenabled())
+        return process(messages)
+
+    pipeline.process_messages = watching
+    handler = _handler(pipeline)
+    result = await handler.handle_messages([_message(0, b"not json")])
+    assert seen == [False]
+    assert len(result.dead_letters) == 1  # the batch itself is handled as before
+    await asyncio.sleep(0)  # the next loop turn
+    assert gc.isenabled()
+
+
+async def test_collector_is_back_on_when_a_batch_fails(collector_on):
+    pipeline = BatchPipeline(CountingEngine(EvaluationPlan(rules=[])))
+
+    def failing(messages):
+        raise RuntimeError("bug")
+
+    pipeline.process_messages = failing
+    handler = _handler(pipeline)
+    with pytest.raises(RuntimeError):
+        await handler.handle_messages([_message(0, b"{}")])
+    await asyncio.sleep(0)
+    assert gc.isenabled()
