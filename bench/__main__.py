@@ -1,4 +1,5 @@
-"""``python -m bench NAME`` runs ``bench/bench_NAME.py`` (its ``main()``)."""
+"""``python -m bench NAME [NAME ...] [--option ...]`` runs ``bench/bench_NAME.py`` (its
+``main()``), each with the options given (``python -m bench streams --repeat 3``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import sys
 
 
 def main() -> None:
-    names = sys.argv[1:] or ["connectors"]
-    sys.argv = sys.argv[:1]  # each bench parses its own options (defaults here)
+    args = sys.argv[1:]
+    first_option = next((i for i, arg in enumerate(args) if arg.startswith("-")), len(args))
+    names, options = args[:first_option] or ["connectors"], args[first_option:]
+    sys.argv = sys.argv[:1] + options  # each bench parses its own options
     for name in names:
         importlib.import_module(f"bench.bench_{name}").main()
 
