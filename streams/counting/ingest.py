@@ -5,7 +5,9 @@ by the batch is written once; in the worker each write is a changelog record.
 
 Per event: a key seen with the same or an older source revision is a redelivery and
 changes nothing; a newer revision first takes back what the old version added (its
-buckets may differ: a corrected date or place), then adds the new one.
+buckets may differ: a corrected date or place), then adds the new one. Evidence follows:
+the old version's item leaves every bucket the new version is not in, and is replaced
+in those it is (the same goes for a merged incident revised or withdrawn by the merger).
 """
 
 from __future__ import annotations
@@ -64,9 +66,12 @@ class _Batch:
     deltas: dict[tuple[str, str, str], float] = field(default_factory=dict)
     #: the same keys → (family, kind, period index).
     meta: dict[tuple[str, str, str], tuple] = field(default_factory=dict)
-    #: (family, code, period label) → evidence candidates (−weight, key, event): in
-    #: rank order as they are, so a top N needs no key function.
+    #: (family, code, period label) → evidence candidates (−weight, event key, ledger
+    #: key, event): in rank order as they are, so a top N needs no key function.
     evidence: dict[tuple[str, str, str], list[tuple]] = field(default_factory=dict)
+    #: The same buckets → ledger keys whose item leaves them (a revision moved the event
+    #: away, or the merger withdrew the incident).
+    removals: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)
     newest: dict[str, int] = field(default_factory=dict)
 
 
@@ -81,22 +86,35 @@ def _summary(event: CanonicalEvent) -> str | None:
     return None
 
 
-def evidence_item(event: CanonicalEvent, weight: float | None = None) -> tuple:
-    """``(weight, key, source, date, summary, fatalities, urls, actors)`` of an event
-    (``weight``: its :func:`event_weight`, when the caller has it). Tuples all the way
-    down: stored for as long as the bucket lives, they leave the garbage collector's
-    scans after the first; a restart recovers them as (equivalent) JSON lists."""
+def evidence_item(
+    event: CanonicalEvent, weight: float | None = None, origin: str | None = None
+) -> tuple:
+    """``(weight, key, source, date, summary, fatalities, urls, actors, origin)`` of an
+    event (``weight``: its :func:`event_weight`, when the caller has it; ``origin``: its
+    ledger key — ``cluster:<id>`` for a merged incident — by which a revision finds the
+    item again; the event's key when omitted). Tuples all the way down: stored for as
+    long as the bucket lives, they leave the garbage collector's scans after the first;
+    a restart recovers them as (equivalent) JSON lists."""
     fatalities = event.fatalities.best if isinstance(event, ConflictIncident) else None
+    key = event.key
     return (
         event_weight(event) if weight is None else weight,
-        event.key,
+        key,
         event.source,
         event.event_date.isoformat(),
         _summary(event),
         fatalities,
         tuple(event.source_urls),
         tuple(event.actors) if isinstance(event, ConflictIncident) else (),
+        key if origin is None else origin,
     )
+
+
+def item_origin(item) -> str:
+    """The ledger key a stored evidence item came from (items stored before origins were
+    kept have eight fields: their event key is their ledger key, except for merged
+    incidents, which such an item cannot be matched to)."""
+    return item[8] if len(item) > 8 else item[1]
 
 
 class Ingestor:
@@ -215,20 +233,24 @@ class Ingestor:
             if event is None:
                 if old is not None:
                     self._add(batch, old[1], old[2], old[3], old[4], -1.0)
+                    self._remove_evidence(batch, key, old)
                     ledger.pop(key)
                     batch.report.revised += 1
                 continue
-            self._replace(batch, key, old, event, 0.0)
+            self._replace(batch, key, old, event, 0.0, event.key)
         self._write_counts(batch.deltas, batch.meta, batch.report)
-        self._write_evidence(batch.evidence)
+        self._write_evidence(batch.evidence, batch.removals)
         marks = self.state.marks
         for mark, ordinal in batch.newest.items():
             if ordinal > marks.get(mark, 0):
                 marks[mark] = ordinal
         return batch.report
 
-    def _replace(self, batch: _Batch, key: str, old, event: CanonicalEvent, revision) -> None:
-        """Take back what ``old`` (the ledger entry under ``key``) added; add ``event``."""
+    def _replace(
+        self, batch: _Batch, key: str, old, event: CanonicalEvent, revision, item_key=None
+    ) -> None:
+        """Take back what ``old`` (the ledger entry under ``key``) added; add ``event``
+        (``item_key``: its key when that is not ``key``, as for a merged incident)."""
         report, state = batch.report, self.state
         family = family_of(event)
         day = event_day(event)
@@ -238,6 +260,7 @@ class Ingestor:
             return
         if old is not None:
             self._add(batch, old[1], old[2], old[3], old[4], -1.0)
+            self._remove_evidence(batch, key, old)
             report.revised += 1
         location = event.location
         place = (location.municipality_code, location.department_code)
@@ -256,14 +279,16 @@ class Ingestor:
         report.counted += 1
         report.families.add(family)
         # Candidates only: the item is built for events that make a top N (at write time).
-        candidate = (-event_weight(event), key, event)
-        evidence = batch.evidence
+        candidate = (-event_weight(event), item_key or key, key, event)
+        evidence, removals = batch.evidence, batch.removals
         for kind, at in self._evidence_path(family, levels):
             bucket = (family, codes[at], periods[kind][1])
             if bucket in evidence:
                 evidence[bucket].append(candidate)
             else:
                 evidence[bucket] = [candidate]
+            if removals and bucket in removals:
+                removals[bucket].discard(key)  # the new version replaces the old item here
         if day <= self.horizon:
             mark = self._marks.get((family, event.source))
             if mark is None:
@@ -281,6 +306,24 @@ class Ingestor:
                 horizon = ordinal - self.plan.retention_days(kinds) if kinds else 0
                 oldest[family] = max(oldest.get(family, 0), horizon)
         return oldest
+
+    def _remove_evidence(self, batch: _Batch, key: str, old) -> None:
+        """Mark the item of ``old`` (the ledger entry under ``key``) for removal from every
+        bucket it was a candidate for; candidates of ``key`` added earlier in the batch
+        (a version revised again in the same batch) are dropped there too."""
+        codes = tuple(old[2])
+        periods = self._periods_of(old[1])
+        evidence, removals = batch.evidence, batch.removals
+        for kind, at in self._evidence_path(old[4], self._levels(codes)):
+            bucket = (old[4], codes[at], periods[kind][1])
+            removals.setdefault(bucket, set()).add(key)
+            pending = evidence.get(bucket)
+            if pending:
+                kept = [candidate for candidate in pending if candidate[2] != key]
+                if kept:
+                    evidence[bucket] = kept
+                else:
+                    del evidence[bucket]
 
     def _add(self, batch: _Batch, ordinal, codes, contribs, family, sign) -> None:
         """Add ``sign`` × what a ledger entry's event contributes to the batch's deltas."""
@@ -332,49 +375,77 @@ class Ingestor:
             if closed is not None and index <= closed:
                 report.dirty.add((signal, code, kind, index))
 
-    def _write_evidence(self, evidence: dict[tuple[str, str, str], list[tuple]]) -> None:
-        """Merge each bucket's candidates into its stored top N (by weight, then key);
-        a bucket whose top N did not change is not written again."""
+    def _write_evidence(
+        self,
+        evidence: dict[tuple[str, str, str], list[tuple]],
+        removals: dict[tuple[str, str, str], set[str]],
+    ) -> None:
+        """Merge each bucket's candidates into its stored top N (by weight, then ledger
+        key), after taking out the items ``removals`` names; a bucket whose top N did not
+        change is not written again, one left empty is deleted. A bucket that lost an
+        item keeps the rest: events ranked below a full top N were never stored, so it
+        may list fewer than N until new events arrive."""
         top_n = self.plan.evidence_top_n
         table = self.state.evidence
         built: dict[str, list] = {}
-        for (family, code, label), candidates in evidence.items():
+        for bucket_parts, gone in removals.items():
+            if not gone or bucket_parts in evidence:
+                continue  # nothing to take out, or done below with the candidates
+            bucket = "|".join(bucket_parts)
+            stored = table.get(bucket)
+            if stored:
+                kept = [item for item in stored if item_origin(item) not in gone]
+                if not kept:
+                    table.pop(bucket)
+                elif len(kept) != len(stored):
+                    table[bucket] = kept
+        for bucket_parts, candidates in evidence.items():
+            family, code, label = bucket_parts
             bucket = f"{family}|{code}|{label}"
-            stored = table.get(bucket, ())
+            before = stored = table.get(bucket, ())
+            gone = removals.get(bucket_parts) if removals else None
+            if gone and stored:
+                stored = [item for item in stored if item_origin(item) not in gone]
             if not stored and len(candidates) == 1:  # the first event of a bucket
-                rank, key, event = candidates[0]
+                rank, _, key, event = candidates[0]
                 if key not in built:
-                    built[key] = evidence_item(event, -rank)
+                    built[key] = evidence_item(event, -rank, key)
                 table[bucket] = [built[key]]
                 continue
             if len(stored) >= top_n and _all_rank_below(candidates, stored):
+                if len(stored) != len(before):
+                    table[bucket] = stored
                 continue  # a full top N none of the candidates gets into
-            merged: dict[str, tuple] = {item[1]: (-item[0], item[1], item) for item in stored}
+            merged: dict[str, tuple] = {}
+            for item in stored:
+                origin = item_origin(item)
+                merged[origin] = (-item[0], item[1], origin, item)
             for candidate in candidates:
-                merged[candidate[1]] = candidate  # a revision replaces its old item
-            # (−weight, key) is unique per entry (the dict's key), so tuples compare on it.
+                merged[candidate[2]] = candidate  # a revision replaces its old item
+            # The ledger key is unique per entry (the dict's key), so tuples compare on
+            # (−weight, event key, ledger key) and never reach the event or item.
             top = nsmallest(top_n, merged.values())
             items = []
-            for rank, key, source in top:
+            for rank, _, key, source in top:
                 if isinstance(source, list | tuple):  # a stored item (a list once recovered)
                     items.append(source)
                 else:
                     if key not in built:
-                        built[key] = evidence_item(source, -rank)
+                        built[key] = evidence_item(source, -rank, key)
                     items.append(built[key])
-            if items != stored:
+            if items != before:
                 table[bucket] = items
 
 
 def _all_rank_below(candidates: list[tuple], stored: list) -> bool:
     """Whether every candidate ranks after the last stored item and none revises one."""
-    last = (-stored[-1][0], stored[-1][1])
+    last = (-stored[-1][0], stored[-1][1], item_origin(stored[-1]))
     keys = None
-    for rank, key, _event in candidates:
-        if (rank, key) < last:
+    for rank, item_key, key, _event in candidates:
+        if (rank, item_key, key) < last:
             return False
         if keys is None:
-            keys = {item[1] for item in stored}
+            keys = {item_origin(item) for item in stored}
         if key in keys:
             return False
     return True

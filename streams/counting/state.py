@@ -9,7 +9,9 @@ iterates them).
 * ``counts`` — ``"<signal>|<region code>|<period label>"`` → amount (absent = 0).
 * ``ledger`` — ``"<source>:<source id>"`` → ``(revision ts, day ordinal, codes, contributions,
   family)``: what each event added, so a redelivery is a no-op and a revision is undone.
-* ``evidence`` — ``"<family>|<region code>|<period label>"`` → top events by weight.
+* ``evidence`` — ``"<family>|<region code>|<period label>"`` → top events by weight
+  (items from :func:`~streams.counting.ingest.evidence_item`; the last field is the
+  ledger key a revision finds the item by).
 * ``marks`` — watermarks (``wm|<family>|<source>`` → newest day ordinal), first period
   seen (``first|<family>|<kind>``) and last evaluated period (``closed|<family>|<kind>``).
 * ``verdicts`` — detection key → ``[revision, alarm, observed]`` of the last emitted detection.
