@@ -347,6 +347,9 @@ class EvidenceItem(BaseModel):
     actors: list[str] = Field(default_factory=list)
     fatalities: int | None = None
     source_urls: list[str] = Field(default_factory=list)
+    #: Keys (``<source>:<id>``) of the other records merged into this incident: the
+    #: other sources that reported it (their links are in ``source_urls``).
+    corroborated_by: list[str] = Field(default_factory=list)
 
 
 class Detection(WireModel):

@@ -68,6 +68,7 @@ def sample_detection(code: str = "19698", observed: float = 14.0) -> Detection:
                 actors=["EMC FARC dissidents"],
                 fatalities=1,
                 source_urls=["https://example.org/news/1"],
+                corroborated_by=["gdelt:1103456789"],
             ),
         ],
         sources=["ucdp", "acled", "gdelt"],

@@ -230,9 +230,13 @@ class Evaluator:
                 fatalities=item[5],
                 source_urls=item[6],
                 actors=item[7],
+                corroborated_by=item[9] if len(item) > 9 else (),  # older items: 8–9 fields
             )
             for item in items
         ]
+        sources = {item[2] for item in items}
+        for item in evidence:
+            sources.update(key.split(":", 1)[0] for key in item.corroborated_by)
         return Detection(
             detector=name,
             params=detector.params,
@@ -248,5 +252,5 @@ class Evaluator:
             severity=rule.severity(result, rule),
             revision=revision,
             evidence=evidence,
-            sources=sorted({item[2] for item in items}),
+            sources=sorted(sources),
         )

@@ -89,13 +89,13 @@ def _summary(event: CanonicalEvent) -> str | None:
 def evidence_item(
     event: CanonicalEvent, weight: float | None = None, origin: str | None = None
 ) -> tuple:
-    """``(weight, key, source, date, summary, fatalities, urls, actors, origin)`` of an
-    event (``weight``: its :func:`event_weight`, when the caller has it; ``origin``: its
-    ledger key — ``cluster:<id>`` for a merged incident — by which a revision finds the
-    item again; the event's key when omitted). Tuples all the way down: stored for as
-    long as the bucket lives, they leave the garbage collector's scans after the first;
-    a restart recovers them as (equivalent) JSON lists."""
-    fatalities = event.fatalities.best if isinstance(event, ConflictIncident) else None
+    """``(weight, key, source, date, summary, fatalities, urls, actors, origin,
+    corroborated_by)`` of an event (``weight``: its :func:`event_weight`, when the caller
+    has it; ``origin``: its ledger key — ``cluster:<id>`` for a merged incident — by which
+    a revision finds the item again; the event's key when omitted). Tuples all the way
+    down: stored for as long as the bucket lives, they leave the garbage collector's
+    scans after the first; a restart recovers them as (equivalent) JSON lists."""
+    incident = isinstance(event, ConflictIncident)
     key = event.key
     return (
         event_weight(event) if weight is None else weight,
@@ -103,10 +103,11 @@ def evidence_item(
         event.source,
         event.event_date.isoformat(),
         _summary(event),
-        fatalities,
+        event.fatalities.best if incident else None,
         tuple(event.source_urls),
-        tuple(event.actors) if isinstance(event, ConflictIncident) else (),
+        tuple(event.actors) if incident else (),
         key if origin is None else origin,
+        tuple(event.corroborated_by) if incident else (),
     )
 
 

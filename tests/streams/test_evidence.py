@@ -119,3 +119,12 @@ def test_an_alarm_after_a_second_source_joins_lists_the_incident_once():
     evidence = alarms[0].evidence
     assert len(evidence) == 1, [e.key for e in evidence]
     assert evidence[0].fatalities == alarms[0].observed
+    # Which record leads depends on the source priority; the other corroborates it, and
+    # both sources (and both links) reach the analyst.
+    keys = {evidence[0].key, *evidence[0].corroborated_by}
+    assert keys == {"ucdp:u1", "acled:a1"}
+    assert alarms[0].sources == ["acled", "ucdp"]
+    assert set(evidence[0].source_urls) == {
+        "https://example.org/u1",
+        "https://example.org/a1",
+    }

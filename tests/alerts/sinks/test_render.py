@@ -27,10 +27,11 @@ OPTIONS = {
 WORDS = {
     "en": ["What rose", "Where", "Period", "Observed", "expected", "threshold", "p-value",
            "Detector", "Top contributing events", "fatalities", "Corroborating sources",
-           "Dashboard", "Acknowledge", "Silence"],
+           "Dashboard", "Acknowledge", "Silence", "also in gdelt:1103456789"],
     "es": ["Qué aumentó", "Dónde", "Periodo", "Observado", "esperado", "umbral", "valor p",
            "Detector", "Eventos que más contribuyen", "víctimas fatales",
-           "Fuentes que corroboran", "Tablero", "Reconocer", "Silenciar"],
+           "Fuentes que corroboran", "Tablero", "Reconocer", "Silenciar",
+           "también en gdelt:1103456789"],
 }  # fmt: skip
 
 
