@@ -381,7 +381,7 @@ class Ingestor:
         evidence: dict[tuple[str, str, str], list[tuple]],
         removals: dict[tuple[str, str, str], set[str]],
     ) -> None:
-        """Merge each bucket's candidates into its stored top N (by weight, then ledger
+        """Merge each bucket's candidates into its stored top N (by weight, then event
         key), after taking out the items ``removals`` names; a bucket whose top N did not
         change is not written again, one left empty is deleted. A bucket that lost an
         item keeps the rest: events ranked below a full top N were never stored, so it
