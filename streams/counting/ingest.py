@@ -395,7 +395,7 @@ class Ingestor:
             bucket = "|".join(bucket_parts)
             stored = table.get(bucket)
             if stored:
-                kept = [item for item in stored if item_origin(item) not in gone]
+                kept = _without(stored, gone)
                 if not kept:
                     table.pop(bucket)
                 elif len(kept) != len(stored):
@@ -406,7 +406,7 @@ class Ingestor:
             before = stored = table.get(bucket, ())
             gone = removals.get(bucket_parts) if removals else None
             if gone and stored:
-                stored = [item for item in stored if item_origin(item) not in gone]
+                stored = _without(stored, gone)
             if not stored and len(candidates) == 1:  # the first event of a bucket
                 rank, _, key, event = candidates[0]
                 if key not in built:
@@ -436,6 +436,11 @@ class Ingestor:
                     items.append(built[key])
             if items != before:
                 table[bucket] = items
+
+
+def _without(stored: list, origins: set[str]) -> list:
+    """The stored evidence items not from these ledger keys, in their order."""
+    return [item for item in stored if item_origin(item) not in origins]
 
 
 def _all_rank_below(candidates: list[tuple], stored: list) -> bool:
