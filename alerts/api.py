@@ -26,12 +26,12 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import SecretStr, ValidationError
+from vigia.alerts.durations import parse_duration
+from vigia.alerts.lifecycle import LifecycleError
+from vigia.alerts.silences import Silence, SilenceStatus
 
-from alerts.durations import parse_duration
-from alerts.lifecycle import LifecycleError
-from alerts.silences import Silence, SilenceStatus
-from streams.codec import describe_validation_error
-from streams.schema import Alert
+from vigia.codec import describe_validation_error
+from vigia.schema import Alert
 
 DISPATCHER = web.AppKey("dispatcher", Any)
 TOKEN = web.AppKey("token", Any)
@@ -189,7 +189,7 @@ async def expire_silence(request: web.Request) -> web.Response:
 
 
 def make_app(dispatcher: Any, token: SecretStr | None) -> web.Application:
-    """The API over a started :class:`~alerts.dispatcher.AlertDispatcher`."""
+    """The API over a started :class:`~vigia.alerts.dispatcher.AlertDispatcher`."""
     app = web.Application(middlewares=[bearer_auth])
     app[DISPATCHER] = dispatcher
     app[TOKEN] = token

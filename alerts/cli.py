@@ -16,12 +16,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from vigia.alerts.config import RulesFileError, check_sinks, load_config
+from vigia.alerts.lifecycle import LifecycleError, acknowledge
+from vigia.alerts.matchers import Matcher
+from vigia.alerts.silences import Silence, SilenceStatus
 
-from alerts.config import RulesFileError, check_sinks, load_config
-from alerts.lifecycle import LifecycleError, acknowledge
-from alerts.matchers import Matcher
-from alerts.silences import Silence, SilenceStatus
-from streams.schema import AlertState
+from vigia.schema import AlertState
 
 rules_app = typer.Typer(help="Alert rules: check and test.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Alerts: serve, list and acknowledge.", no_args_is_help=True)
@@ -105,7 +105,7 @@ def rules_test(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
     """Replay detections through rules, routes, groups, inhibition and silences."""
-    from alerts.simulate import read_detections, report_json, simulate
+    from vigia.alerts.simulate import read_detections, report_json, simulate
 
     config = _load(file)
     found, errors = read_detections(detections)
@@ -154,8 +154,8 @@ def rules_test(
 
 
 def _settings():
-    from streams.settings import Settings
-    from streams.topics import Topics
+    from vigia.settings import Settings
+    from vigia.topics import Topics
 
     settings = Settings()
     return settings, Topics(settings.kafka.topic_prefix)
@@ -168,7 +168,7 @@ def alerts_serve(
     metrics_port: int | None = typer.Option(None, help="Port of /metrics and /health"),
 ) -> None:
     """Run the dispatcher with its HTTP API until interrupted."""
-    from alerts.serve import serve
+    from vigia.alerts.serve import serve
 
     settings, _ = _settings()
     asyncio.run(serve(settings, rules, until_idle=until_idle, metrics_port=metrics_port))
@@ -182,7 +182,7 @@ def alerts_list(
     all_: bool = typer.Option(False, "--all", help="Include resolved alerts"),
 ) -> None:
     """List alerts from the compacted alerts topic."""
-    from alerts.state import load_alerts
+    from vigia.alerts.state import load_alerts
 
     settings, topics = _settings()
     alerts = load_alerts(settings, topics).values()
@@ -218,7 +218,7 @@ def alerts_ack(
     comment: str | None = typer.Option(None),
 ) -> None:
     """Acknowledge an active alert (written to the alerts topic; the dispatcher adopts it)."""
-    from alerts.state import StateWriter, load_alerts
+    from vigia.alerts.state import StateWriter, load_alerts
 
     settings, topics = _settings()
     alerts = load_alerts(settings, topics)
@@ -252,8 +252,8 @@ def silence_add(
     start: dt.datetime | None = typer.Option(None, help="Start (UTC); default now"),
 ) -> None:
     """Create a silence on the silences topic."""
-    from alerts.api import silence_from_body
-    from alerts.state import StateWriter
+    from vigia.alerts.api import silence_from_body
+    from vigia.alerts.state import StateWriter
 
     now = dt.datetime.now(dt.UTC)
     body = {
@@ -284,7 +284,7 @@ def silence_list(
     all_: bool = typer.Option(False, "--all", help="Include expired silences"),
 ) -> None:
     """List silences (active and pending; ``--all`` adds expired)."""
-    from alerts.state import load_silences
+    from vigia.alerts.state import load_silences
 
     settings, topics = _settings()
     now = dt.datetime.now(dt.UTC)
@@ -310,7 +310,7 @@ def silence_list(
 @silence_app.command("expire")
 def silence_expire(silence_id: str = typer.Argument(...)) -> None:
     """End a silence now (it stays listed as expired)."""
-    from alerts.state import StateWriter, load_silences
+    from vigia.alerts.state import StateWriter, load_silences
 
     settings, topics = _settings()
     silence = load_silences(settings, topics).get(silence_id)

@@ -18,11 +18,10 @@ from typing import Any, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from alerts.dispatch.route import Route, RouteSpec
-from alerts.inhibit import InhibitRule
-from alerts.rules.evaluate import RuleSet
-from alerts.rules.model import Rule
+from vigia.alerts.dispatch.route import Route, RouteSpec
+from vigia.alerts.inhibit import InhibitRule
+from vigia.alerts.rules.evaluate import RuleSet
+from vigia.alerts.rules.model import Rule
 
 
 class RulesFileError(ValueError):
@@ -142,7 +141,7 @@ def check_sinks(config: AlertingConfig) -> list[str]:
     """Validate every receiver's sink block against its plugin; returns the problems."""
     import asyncio
 
-    from alerts.sinks.registry import load_sink
+    from vigia.alerts.sinks.registry import load_sink
 
     problems = []
     built = []

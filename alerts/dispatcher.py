@@ -11,11 +11,11 @@ the CLI and the API.
 One loop iteration (``step``):
 
 1. poll detections (undecodable ones go to ``topics.dlq`` with the reason);
-2. feed them to the :class:`~alerts.engine.AlertEngine`; produce the transitions;
+2. feed them to the :class:`~vigia.alerts.engine.AlertEngine`; produce the transitions;
 3. apply silences and acknowledgements other processes wrote (tailing the state);
 4. flush due groups: each notification is made durable in the outbox
    (``Deliverer.enqueue``), then its log entry is written; the sink call waits
-   behind a gate until that write is acknowledged (:mod:`alerts.gate`);
+   behind a gate until that write is acknowledged (:mod:`vigia.alerts.gate`);
 5. wait for every produce to be acknowledged, then commit the detection offsets.
 
 Start-up rebuilds the engine from the compacted topics, logs any notification
@@ -38,23 +38,23 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
+from vigia.alerts.clock import Clock, system_clock
+from vigia.alerts.config import AlertingConfig, load_config
+from vigia.alerts.engine import AlertEngine, Outgoing, Transition
+from vigia.alerts.gate import GatedSink, Gates
+from vigia.alerts.lifecycle import LifecycleError
+from vigia.alerts.metrics import AlertMetrics
+from vigia.alerts.nflog import NflogEntry, entry_from_notification
+from vigia.alerts.settings import AlertsSettings
+from vigia.alerts.silences import Silence
+from vigia.alerts.state import StateReader, StateWriter, latest
 
-from alerts.clock import Clock, system_clock
-from alerts.config import AlertingConfig, load_config
-from alerts.engine import AlertEngine, Outgoing, Transition
-from alerts.gate import GatedSink, Gates
-from alerts.lifecycle import LifecycleError
-from alerts.metrics import AlertMetrics
-from alerts.nflog import NflogEntry, entry_from_notification
-from alerts.settings import AlertsSettings
-from alerts.silences import Silence
-from alerts.state import StateReader, StateWriter, latest
-from streams.codec import UndecodableRecord, decode
-from streams.kafka.admin import create_topics
-from streams.kafka.clients import make_consumer
-from streams.schema import Alert, AlertState, DeadLetter, Detection
-from streams.settings import Settings
-from streams.topics import Topics
+from vigia.codec import UndecodableRecord, decode
+from vigia.kafka.admin import create_topics
+from vigia.kafka.clients import make_consumer
+from vigia.schema import Alert, AlertState, DeadLetter, Detection
+from vigia.settings import Settings
+from vigia.topics import Topics
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +70,10 @@ def build_deliverer(
 
     Its metrics go to ``registry`` (the dispatcher's), so ``/metrics`` serves them.
     """
-    from alerts.delivery import Deliverer, KafkaDeadLetters
-    from alerts.delivery.metrics import DeliveryMetrics
-    from alerts.outbox import CallbackKafkaOutbox
-    from alerts.sinks.registry import load_sink
+    from vigia.alerts.delivery import Deliverer, KafkaDeadLetters
+    from vigia.alerts.delivery.metrics import DeliveryMetrics
+    from vigia.alerts.outbox import CallbackKafkaOutbox
+    from vigia.alerts.sinks.registry import load_sink
 
     sinks = {
         r.name: GatedSink(load_sink(r.sink["type"], r.name, r.sink), gates)

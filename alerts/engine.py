@@ -18,14 +18,15 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from alerts.clock import Clock, system_clock
-from alerts.config import AlertingConfig
-from alerts.dispatch.groups import AggregationGroup, GroupSet
-from alerts.inhibit import Inhibitor
-from alerts.lifecycle import LifecycleError, acknowledge, fingerprint, transition
-from alerts.nflog import Decision, NflogEntry, decide, entry_key, next_entry
-from alerts.silences import Silence, Silencer
-from streams.schema import Alert, AlertState, Detection, Notification
+from vigia.alerts.clock import Clock, system_clock
+from vigia.alerts.config import AlertingConfig
+from vigia.alerts.dispatch.groups import AggregationGroup, GroupSet
+from vigia.alerts.inhibit import Inhibitor
+from vigia.alerts.lifecycle import LifecycleError, acknowledge, fingerprint, transition
+from vigia.alerts.nflog import Decision, NflogEntry, decide, entry_key, next_entry
+from vigia.alerts.silences import Silence, Silencer
+
+from vigia.schema import Alert, AlertState, Detection, Notification
 
 
 @dataclass

@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
-from streams.schema import Alert, Notification
+from vigia.schema import Alert, Notification
 
 
 class Gates:

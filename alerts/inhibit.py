@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
+from vigia.alerts.matchers import MatcherList, matches_all
 
-from alerts.matchers import MatcherList, matches_all
-from streams.schema import Alert
+from vigia.schema import Alert
 
 
 class InhibitRule(BaseModel):

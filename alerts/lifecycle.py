@@ -19,8 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from alerts.rules.evaluate import RuleHit
-from streams.schema import Alert, AlertState, Detection, Period, Region, Severity
+from vigia.alerts.rules.evaluate import RuleHit
+
+from vigia.schema import Alert, AlertState, Detection, Period, Region, Severity
 
 
 class LifecycleError(ValueError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from streams.schema import Alert
+from vigia.schema import Alert
 
 
 class AlertMetrics:

@@ -26,7 +26,7 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, Field
 
-from streams.schema import Notification, WireModel
+from vigia.schema import Notification, WireModel
 
 
 class Decision(StrEnum):

@@ -1,6 +1,6 @@
 """An outbox on the compacted outbox topic whose writes do not hold a thread each.
 
-:class:`~alerts.delivery.kafka_outbox.KafkaOutbox` waits for each acknowledgement in
+:class:`~vigia.alerts.delivery.kafka_outbox.KafkaOutbox` waits for each acknowledgement in
 a worker thread; at hundreds of notifications a second those threads queue up.
 This subclass keeps its topic, keys, values and recovery read (``pending``) and
 only changes how ``put`` and ``clear`` wait: the producer's completion callback
@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from alerts.delivery.kafka_outbox import KafkaOutbox
-from alerts.delivery.outbox import OutboxEntry
-from alerts.state import PartitionHint
-from streams.kafka.clients import make_producer
+from vigia.alerts.delivery.kafka_outbox import KafkaOutbox
+from vigia.alerts.delivery.outbox import OutboxEntry
+from vigia.alerts.state import PartitionHint
+
+from vigia.kafka.clients import make_producer
 
 
 class CallbackKafkaOutbox(KafkaOutbox):

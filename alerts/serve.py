@@ -15,11 +15,12 @@ import signal
 import sys
 from pathlib import Path
 
-from alerts.api import start_api
-from alerts.dispatcher import AlertDispatcher
-from alerts.settings import AlertsSettings
-from streams.health import HealthServer, broker_reachable
-from streams.settings import Settings
+from vigia.alerts.api import start_api
+from vigia.alerts.dispatcher import AlertDispatcher
+from vigia.alerts.settings import AlertsSettings
+
+from vigia.health import HealthServer, broker_reachable
+from vigia.settings import Settings
 
 log = logging.getLogger(__name__)
 

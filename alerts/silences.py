@@ -15,9 +15,9 @@ from enum import StrEnum
 from typing import ClassVar, Self
 
 from pydantic import AwareDatetime, Field, model_validator
+from vigia.alerts.matchers import MatcherList, matches_all
 
-from alerts.matchers import MatcherList, matches_all
-from streams.schema import WireModel, utcnow
+from vigia.schema import WireModel, utcnow
 
 
 class SilenceStatus(StrEnum):

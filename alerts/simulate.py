@@ -14,12 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from alerts.clock import ManualClock
-from alerts.config import AlertingConfig
-from alerts.engine import AlertEngine, Outgoing
-from alerts.silences import Silence
-from streams.codec import UndecodableRecord, decode
-from streams.schema import Detection
+from vigia.alerts.clock import ManualClock
+from vigia.alerts.config import AlertingConfig
+from vigia.alerts.engine import AlertEngine, Outgoing
+from vigia.alerts.silences import Silence
+
+from vigia.codec import UndecodableRecord, decode
+from vigia.schema import Detection
 
 
 @dataclass

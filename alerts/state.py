@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafka import TopicPartition
+from vigia.alerts.nflog import NflogEntry
+from vigia.alerts.silences import Silence
 
-from alerts.nflog import NflogEntry
-from alerts.silences import Silence
-from streams.kafka.clients import make_consumer, make_producer
-from streams.schema import Alert
-from streams.settings import Settings
-from streams.topics import Topics
+from vigia.kafka.clients import make_consumer, make_producer
+from vigia.schema import Alert
+from vigia.settings import Settings
+from vigia.topics import Topics
 
 log = logging.getLogger(__name__)
 

@@ -34,11 +34,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from streams.kafka.admin import create_topics  # noqa: E402
-from streams.kafka.clients import make_producer  # noqa: E402
-from streams.schema import Detection, Period, PeriodKind, Region, RegionLevel  # noqa: E402
-from streams.settings import Settings  # noqa: E402
-from streams.topics import Topics  # noqa: E402
+from vigia.kafka.admin import create_topics  # noqa: E402
+from vigia.kafka.clients import make_producer  # noqa: E402
+from vigia.schema import Detection, Period, PeriodKind, Region, RegionLevel  # noqa: E402
+from vigia.settings import Settings  # noqa: E402
+from vigia.topics import Topics  # noqa: E402
 
 RULES = """
 receivers:

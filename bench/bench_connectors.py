@@ -16,12 +16,12 @@ import uuid
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
+from vigia.connectors.instances import build_instance
+from vigia.connectors.metrics import ConnectorMetrics
+from vigia.connectors.runner import ConnectorRunner
+from vigia.connectors.sources.gdelt_parser import parse_export
 
-from connectors.instances import build_instance
-from connectors.metrics import ConnectorMetrics
-from connectors.runner import ConnectorRunner
-from connectors.sources.gdelt_parser import parse_export
-from streams.settings import Settings
+from vigia.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 POLICE = REPO / "data/datos_gov_co/policia_incautaciones_2019.csv"

@@ -33,7 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from streams.backtest.readers import read_records  # noqa: E402
+from vigia.streams.backtest.readers import read_records  # noqa: E402
 
 DATA = REPO / "data"
 RESULTS = REPO / "bench" / "results" / "streams.md"
@@ -69,13 +69,13 @@ def synthetic_records(n: int, seed: int = 7) -> list[bytes]:
 
 
 def _municipality_codes() -> list[str]:
-    from streams.counting.regions import default_directory
+    from vigia.streams.counting.regions import default_directory
 
     return sorted(default_directory().municipalities)
 
 
 def produce(settings, topic: str, values: list[bytes]) -> float:
-    from streams.kafka.clients import make_producer
+    from vigia.kafka.clients import make_producer
 
     began = time.perf_counter()
     producer = make_producer(settings, linger_ms=50, batch_size=1 << 20, acks=1)
@@ -114,7 +114,7 @@ async def bare_consume(settings, topic: str, n: int) -> tuple[float, float]:
 async def worker_rate(settings, plan, n: int, app_id: str, instance: str = "bench") -> dict:
     """Run a fresh worker (consumer group ``app_id``) over the raw topic of ``instance``
     until it is idle; its rates over the ``n`` records it must read."""
-    from streams.worker import build_app, run_until_idle
+    from vigia.streams.worker import build_app, run_until_idle
 
     app = build_app(settings, plan, connectors=[instance], app_id=app_id)
     began = time.perf_counter()
@@ -146,7 +146,7 @@ def mixed_rate(split: dict[str, list], best: dict[str, dict], n: int) -> float:
 
 
 def backtest_ucdp(plan) -> dict:
-    from streams.backtest.run import run_backtest
+    from vigia.streams.backtest.run import run_backtest
 
     began = time.perf_counter()
     result = run_backtest(
@@ -166,10 +166,10 @@ def backtest_ucdp(plan) -> dict:
 MEMORY_SCRIPT = r"""
 import sys, tracemalloc, datetime as dt
 sys.path.insert(0, sys.argv[1])
-from streams.counting.periods import period_index, period_label
-from streams.counting.regions import default_directory
-from streams.counting.state import CountState
-from streams.schema import PeriodKind
+from vigia.streams.counting.periods import period_index, period_label
+from vigia.streams.counting.regions import default_directory
+from vigia.streams.counting.state import CountState
+from vigia.schema import PeriodKind
 signals = sys.argv[2].split(",")
 directory = default_directory()
 munis = sorted(directory.municipalities)
@@ -219,12 +219,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="runs of each worker measurement")
     args = parser.parse_args()
     gc.collect()
-    from streams.counting.config import load_plan
-    from streams.counting.plan import EvaluationPlan, SeriesRule
-    from streams.counting.signals import all_signals
-    from streams.kafka.admin import create_topics, delete_topics_with_prefixes
-    from streams.settings import Settings
-    from streams.topics import Topics
+    from vigia.streams.counting.config import load_plan
+    from vigia.streams.counting.plan import EvaluationPlan, SeriesRule
+    from vigia.streams.counting.signals import all_signals
+
+    from vigia.kafka.admin import create_topics, delete_topics_with_prefixes
+    from vigia.settings import Settings
+    from vigia.topics import Topics
 
     base = Settings()
     prefix = f"bench{uuid.uuid4().hex[:6]}"

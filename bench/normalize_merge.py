@@ -19,11 +19,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from streams.geo import Geocoder
-from streams.merge import IncidentMerger, MergeConfig
-from streams.normalize import map_raw
-from streams.normalize.gdelt import GDELT_COLUMNS
-from streams.schema import RawRecord
+from vigia.streams.geo import Geocoder
+from vigia.streams.merge import IncidentMerger, MergeConfig
+from vigia.streams.normalize import map_raw
+from vigia.streams.normalize.gdelt import GDELT_COLUMNS
+
+from vigia.schema import RawRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -70,9 +71,10 @@ def _map(raws: list[RawRecord], geo: Geocoder):
 def _synthetic_lines(n: int = 100_000) -> list[str]:
     if str(ROOT) not in sys.path:  # run as a script: make the bench package importable
         sys.path.insert(0, str(ROOT))
+    from vigia.streams.geo import default_geocoder
+
     from bench.bench_streams import synthetic_records
-    from streams.codec import decode
-    from streams.geo import default_geocoder
+    from vigia.codec import decode
 
     raws = [decode(RawRecord, data) for data in synthetic_records(n)]
     geo = default_geocoder()

@@ -4,7 +4,7 @@ A connector type subclasses :class:`Connector`, declares its pydantic ``Config``
 (a subclass of :class:`ConnectorConfig`) and implements :meth:`Connector.poll`,
 an async generator that yields, in order:
 
-* :class:`streams.schema.RawRecord` — one source record (build it with :meth:`Connector.record`);
+* :class:`vigia.schema.RawRecord` — one source record (build it with :meth:`Connector.record`);
 * :class:`DeadRecord` — bytes that could not be parsed (they go to the dead-letter topic);
 * :class:`Checkpoint` — "everything yielded so far is covered by this cursor".
 
@@ -17,7 +17,7 @@ Hooks, in the order the runner calls them:
 
 1. ``__init__`` — no I/O; ``Config`` was already validated.
 2. :meth:`Connector.open` — before the first poll: resolve secrets, log in. A
-   :class:`~connectors.errors.ConnectorError` here marks the instance failing.
+   :class:`~vigia.connectors.errors.ConnectorError` here marks the instance failing.
 3. :meth:`Connector.poll` — once per scheduled run, until exhausted. A raised error
    aborts the open transaction (the records since the last checkpoint are not
    committed and will be read again) and marks the instance failing until a later
@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from vigia.connectors.http import HttpClient, HttpSettings
+from vigia.connectors.metrics import ConnectorMetrics, default_metrics
 
-from connectors.http import HttpClient, HttpSettings
-from connectors.metrics import ConnectorMetrics, default_metrics
-from streams.schema import RawRecord
+from vigia.schema import RawRecord
 
 Cursor = dict[str, Any]
 

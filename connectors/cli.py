@@ -18,13 +18,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from vigia.connectors.base import Checkpoint, ConnectorContext, DeadRecord
+from vigia.connectors.errors import ConnectorError
+from vigia.connectors.instances import InstanceSpec, load_instances, select
+from vigia.connectors.registry import available, load_type
 
-from connectors.base import Checkpoint, ConnectorContext, DeadRecord
-from connectors.errors import ConnectorError
-from connectors.instances import InstanceSpec, load_instances, select
-from connectors.registry import available, load_type
-from streams.schema import RawRecord
-from streams.settings import Settings
+from vigia.schema import RawRecord
+from vigia.settings import Settings
 
 connectors_app = typer.Typer(help="Source connectors: list, check, run.", no_args_is_help=True)
 console = Console()
@@ -123,8 +123,9 @@ def run(
     ),
 ) -> None:
     """Run connector instances, committing records and cursors transactionally."""
-    from connectors.runner import ConnectorRunner
-    from streams.health import HealthServer, broker_reachable
+    from vigia.connectors.runner import ConnectorRunner
+
+    from vigia.health import HealthServer, broker_reachable
 
     settings = Settings()
     specs = select(_instances(file, settings), names or [])

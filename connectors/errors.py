@@ -17,7 +17,7 @@
         └── CursorStalled               a cursor that did not advance: a loop, not progress
 
 A record that cannot be parsed is *not* an exception of this tree: the connector
-yields it as a :class:`connectors.base.DeadRecord` and carries on.
+yields it as a :class:`vigia.connectors.base.DeadRecord` and carries on.
 """
 
 from __future__ import annotations

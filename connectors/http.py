@@ -4,7 +4,7 @@ A request that fails with a transport error, a 5xx or a 429 is retried with
 exponential backoff and jitter (stamina); a 429's ``Retry-After`` replaces the
 computed wait. Any other 4xx is raised at once as a permanent error. Every error
 message names the method, the URL and the status, with the instance's secrets
-masked (see :func:`connectors.secrets.redact`).
+masked (see :func:`vigia.connectors.secrets.redact`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from typing import Any
 import httpx
 import stamina
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
-
-from connectors.errors import (
+from vigia.connectors.errors import (
     AuthError,
     ClientError,
     NotFound,
@@ -27,8 +26,8 @@ from connectors.errors import (
     ServerError,
     TransportError,
 )
-from connectors.metrics import ConnectorMetrics
-from connectors.secrets import redact
+from vigia.connectors.metrics import ConnectorMetrics
+from vigia.connectors.secrets import redact
 
 
 class RetryPolicy(BaseModel):
@@ -99,7 +98,7 @@ class HttpClient:
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send a request, retrying recoverable failures; returns a 2xx or 304 response.
 
-        Raises a :class:`connectors.errors.PermanentError` subclass for other 4xx, or the
+        Raises a :class:`vigia.connectors.errors.PermanentError` subclass for other 4xx, or the
         last :class:`RecoverableError` once the retry budget is spent.
         """
         policy = self.settings.retry

@@ -20,10 +20,9 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from connectors.base import Connector, ConnectorConfig
-from connectors.errors import ConfigError
-from connectors.registry import load_type
+from vigia.connectors.base import Connector, ConnectorConfig
+from vigia.connectors.errors import ConfigError
+from vigia.connectors.registry import load_type
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}

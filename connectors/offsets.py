@@ -14,9 +14,9 @@ import time
 
 from kafka import TopicPartition
 
-from streams.kafka.clients import make_consumer
-from streams.schema import ConnectorOffset
-from streams.settings import Settings
+from vigia.kafka.clients import make_consumer
+from vigia.schema import ConnectorOffset
+from vigia.settings import Settings
 
 log = logging.getLogger(__name__)
 

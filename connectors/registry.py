@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from importlib.metadata import EntryPoint, entry_points
 
-from connectors.base import Connector
-from connectors.errors import ConfigError
+from vigia.connectors.base import Connector
+from vigia.connectors.errors import ConfigError
 
 GROUP = "vigia.connectors"
 
@@ -33,7 +33,7 @@ def load_type(name: str) -> type[Connector]:
             f"connector type {name!r} ({points[name].value}) failed to load: {exc}"
         ) from exc
     if not (isinstance(cls, type) and issubclass(cls, Connector)):
-        raise ConfigError(f"{points[name].value} is not a connectors.base.Connector subclass")
+        raise ConfigError(f"{points[name].value} is not a vigia.connectors.base.Connector subclass")
     if not cls.type_name:
         cls.type_name = name
     return cls

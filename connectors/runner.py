@@ -22,18 +22,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kafka.errors import KafkaError
+from vigia.connectors.base import Checkpoint, Connector, ConnectorContext, Cursor, DeadRecord
+from vigia.connectors.errors import ConnectorError
+from vigia.connectors.instances import InstanceSpec
+from vigia.connectors.metrics import ConnectorMetrics, default_metrics
+from vigia.connectors.offsets import read_offsets
+from vigia.connectors.secrets import redact
+from vigia.connectors.writer import TransactionalWriter
 
-from connectors.base import Checkpoint, Connector, ConnectorContext, Cursor, DeadRecord
-from connectors.errors import ConnectorError
-from connectors.instances import InstanceSpec
-from connectors.metrics import ConnectorMetrics, default_metrics
-from connectors.offsets import read_offsets
-from connectors.secrets import redact
-from connectors.writer import TransactionalWriter
-from streams.kafka.admin import create_topics
-from streams.schema import ConnectorOffset, DeadLetter, RawRecord
-from streams.settings import Settings
-from streams.topics import Topics
+from vigia.kafka.admin import create_topics
+from vigia.schema import ConnectorOffset, DeadLetter, RawRecord
+from vigia.settings import Settings
+from vigia.topics import Topics
 
 log = logging.getLogger(__name__)
 

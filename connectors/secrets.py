@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
-
-from connectors.errors import ConfigError
+from vigia.connectors.errors import ConfigError
 
 
 class SecretRef(BaseModel):

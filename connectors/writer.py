@@ -14,10 +14,10 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from streams.kafka.clients import make_producer
-from streams.schema import ConnectorOffset, DeadLetter, RawRecord
-from streams.settings import Settings
-from streams.topics import Topics
+from vigia.kafka.clients import make_producer
+from vigia.schema import ConnectorOffset, DeadLetter, RawRecord
+from vigia.settings import Settings
+from vigia.topics import Topics
 
 log = logging.getLogger(__name__)
 

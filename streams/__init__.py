@@ -1,6 +1,6 @@
 """Vigía stream processing: raw topics → canonical events → counts → detections.
 
 This package also holds what all three packages share: the wire contracts
-(:mod:`streams.schema`), topic names (:mod:`streams.topics`), settings
-(:mod:`streams.settings`) and the Kafka plumbing (:mod:`streams.kafka`).
+(:mod:`vigia.schema`), topic names (:mod:`vigia.topics`), settings
+(:mod:`vigia.settings`) and the Kafka plumbing (:mod:`vigia.kafka`).
 """

@@ -1,53 +1,134 @@
-"""The ``vigia`` command line: one Typer app that mounts each package's commands."""
+"""``vigia worker`` and ``vigia backtest``: the stream worker and the offline backtest."""
 
 from __future__ import annotations
 
-import logging
+import datetime as dt
+from pathlib import Path
 
 import typer
 
-from streams.cli_broker import broker_app, topics_app
-from streams.cli_demo import demo
 
-app = typer.Typer(
-    name="vigia",
-    help="Vigía: monitoring and alerting for armed-conflict and drug-trade signals (Colombia).",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-)
-app.add_typer(broker_app, name="broker")
-app.add_typer(topics_app, name="topics")
-app.command("demo")(demo)
+def worker(
+    connectors: list[str] = typer.Option(
+        None,
+        "--connector",
+        "-c",
+        help="Connector instance whose raw topic to read "
+        "(repeatable; default: every instance in the connectors file)",
+    ),
+    config: Path = typer.Option(None, "--config", help="Detectors file (default: settings)"),
+    until_idle: bool = typer.Option(
+        False, "--until-idle", help="Stop once the raw topics are drained (replays, demo)"
+    ),
+    flush: bool = typer.Option(
+        False, "--flush", help="With --until-idle: evaluate every period up to the newest event"
+    ),
+    backfill: bool = typer.Option(
+        False,
+        "--backfill",
+        help="With --until-idle: count all, then evaluate once "
+        "(history replayed in any order; same detections as the backtest)",
+    ),
+    metrics_port: int = typer.Option(None, help="Port of /metrics and /health"),
+) -> None:
+    """Run the stream worker: raw topics → canonical topics, counts and detections."""
+    import asyncio
 
+    from prometheus_client import CollectorRegistry
+    from vigia.streams.counting.config import load_plan
+    from vigia.streams.worker import build_app, run_until_idle, run_worker
 
-def _mount_package_commands() -> None:
-    # Each package owns its commands; mounting them here keeps one entry point.
-    from alerts.cli import register as register_alerts
-    from connectors.cli import register as register_connectors
-    from streams.cli_streams import register as register_streams
+    from vigia.health import HealthServer, broker_reachable
+    from vigia.settings import load_settings
 
-    register_connectors(app)
-    register_streams(app)
-    register_alerts(app)
-
-
-_mount_package_commands()
-
-
-@app.callback()
-def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging")):
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    settings = load_settings()
+    plan = load_plan(config or settings.detectors_file)
+    registry = CollectorRegistry()
+    health = HealthServer(
+        "streams",
+        registry=registry,
+        host=settings.metrics.host,
+        port=settings.metrics.port if metrics_port is None else metrics_port,
     )
-    if not verbose:
-        # Client libraries narrate every connection at INFO; keep their warnings only.
-        for name in ("kafka", "aiokafka", "faust", "mode", "httpx", "httpcore"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-        # kafka-python 3 warns whenever a poll runs over 100 ms, which a busy 2-core box does.
-        logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
-        logging.getLogger("abc").setLevel(logging.WARNING)  # mode's services log as "abc"
+    health.add_check("broker", broker_reachable(settings.bootstrap_servers))
+    health.start()
+    try:
+        if until_idle:
+
+            async def main():
+                app = build_app(settings, plan, connectors=connectors or None, registry=registry)
+                return await run_until_idle(settings, app, flush=flush, backfill=backfill)
+
+            summary = asyncio.run(main())
+            typer.echo(
+                f"{summary.records_in} records, {summary.detections} detections, "
+                f"{summary.dead_letters} dead letters in {summary.seconds:.1f}s"
+            )
+        else:
+            app = build_app(settings, plan, connectors=connectors or None, registry=registry)
+            run_worker(settings, app)
+    finally:
+        health.stop()
 
 
-def main() -> None:
-    app()
+def backtest(
+    data: list[Path] = typer.Option(..., "--data", help="Bundled CSV files (repeatable)"),
+    start: dt.datetime = typer.Option(..., "--from", formats=["%Y-%m-%d"]),
+    end: dt.datetime = typer.Option(..., "--to", formats=["%Y-%m-%d"]),
+    config: Path = typer.Option(Path("deploy/detectors.yaml"), "--config"),
+    labels: Path = typer.Option(None, "--labels", help="CSV of (region, period) true events"),
+    out: Path = typer.Option(Path("var/backtest"), "--out"),
+) -> None:
+    """Run mappers, geocoding, counting and detectors over files, offline (no broker)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from vigia.streams.backtest.report import (
+        read_labels,
+        score,
+        summary_table,
+        write_detections,
+        write_html,
+        write_summary_json,
+    )
+    from vigia.streams.backtest.run import run_backtest
+    from vigia.streams.counting.config import load_plan
+
+    console = Console()
+    plan = load_plan(config)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        result = run_backtest(data, start.date(), end.date(), plan, progress=progress)
+    console.print(summary_table(result))
+    jsonl, table = write_detections(result.detections, out)
+    report = write_html(result, out)
+    write_summary_json(result, out)
+    console.print(
+        f"{result.records} records → {result.events} events, "
+        f"{len(result.dead_letters)} dead letters, {result.periods_evaluated} periods "
+        f"evaluated in {result.seconds:.1f}s"
+    )
+    console.print(f"detections: {jsonl} {table}\nreport: {report}")
+    if labels is not None:
+        s = score(result.detections, read_labels(labels))
+        console.print(
+            f"precision {s.precision:.3f} ({s.true_positives}/{s.alarmed} alarmed)  "
+            f"recall {s.recall:.3f} ({s.true_positives}/{s.labelled} labelled)"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Mount the stream commands on the main app."""
+    app.command("worker")(worker)
+    app.command("backtest")(backtest)

@@ -2,7 +2,7 @@
 
 Pure logic, no Kafka. The worker calls :meth:`StalenessWatch.observe` with each
 batch's raw topics and :meth:`StalenessWatch.check` on a timer; ``check`` returns a
-``source_stale.<instance>`` :class:`~streams.schema.Detection` (country level, the
+``source_stale.<instance>`` :class:`~vigia.schema.Detection` (country level, the
 day the silence passed its limit) when an instance has delivered nothing for longer
 than its allowed silence, and the same detection withdrawn (``alarm=False``,
 revision 1) when records arrive again, which resolves the alert. The shipped rules
@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from streams.schema import Detection, Period, PeriodKind, Region, RegionLevel, Severity
+from vigia.schema import Detection, Period, PeriodKind, Region, RegionLevel, Severity
 
 #: ACLED publishes weekly and the rest at least daily; instances not named get the default.
 DEFAULT_MAX_SILENCE: dict[str, dt.timedelta] = {"acled": dt.timedelta(days=10)}

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.kafka.admin import create_topics
-from streams.settings import Settings
-from streams.topics import Topics
 from tests.peers import alertmanager, smtp  # noqa: F401 - shared fixtures (real peers)
+from vigia.kafka.admin import create_topics
+from vigia.settings import Settings
+from vigia.topics import Topics
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -30,7 +30,7 @@ def kafka_settings() -> Settings:
     """Settings pointing at a real, running broker."""
     settings = Settings()
     if settings.kafka.uses_local_broker:
-        from streams.kafka.local_broker import LocalBroker
+        from vigia.kafka.local_broker import LocalBroker
 
         broker_settings = settings.broker
         if not broker_settings.data_dir.is_absolute():
@@ -60,7 +60,7 @@ def _delete_test_topics(request):
         return
     prefixes = tuple(_USED_PREFIXES)
     _USED_PREFIXES.clear()
-    from streams.kafka.admin import delete_topics_with_prefixes
+    from vigia.kafka.admin import delete_topics_with_prefixes
 
     delete_topics_with_prefixes(request.getfixturevalue("kafka_settings"), prefixes)
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from kafka import KafkaConsumer, TopicPartition
 
-from streams.kafka.clients import make_consumer
-from streams.settings import Settings
+from vigia.kafka.clients import make_consumer
+from vigia.settings import Settings
 
 
 def consume_all(

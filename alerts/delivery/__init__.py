@@ -5,14 +5,14 @@ at start-up, then ``await deliverer.enqueue(receiver, notification)`` (or ``subm
 to wait for the outcome) for each notification.
 """
 
-from alerts.delivery.dead_letters import KafkaDeadLetters, MemoryDeadLetters
-from alerts.delivery.deliverer import Deliverer, DeliveryResult
-from alerts.delivery.factory import build_deliverer, build_outbox, load_sinks
-from alerts.delivery.kafka_outbox import KafkaOutbox
-from alerts.delivery.keepalive import keep_alive, resend_due
-from alerts.delivery.metrics import DeliveryMetrics
-from alerts.delivery.outbox import Outbox, OutboxEntry, SqliteOutbox
-from alerts.delivery.policy import DeliveryPolicy, backoff_delay
+from vigia.alerts.delivery.dead_letters import KafkaDeadLetters, MemoryDeadLetters
+from vigia.alerts.delivery.deliverer import Deliverer, DeliveryResult
+from vigia.alerts.delivery.factory import build_deliverer, build_outbox, load_sinks
+from vigia.alerts.delivery.kafka_outbox import KafkaOutbox
+from vigia.alerts.delivery.keepalive import keep_alive, resend_due
+from vigia.alerts.delivery.metrics import DeliveryMetrics
+from vigia.alerts.delivery.outbox import Outbox, OutboxEntry, SqliteOutbox
+from vigia.alerts.delivery.policy import DeliveryPolicy, backoff_delay
 
 __all__ = [
     "Deliverer",

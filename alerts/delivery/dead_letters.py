@@ -1,4 +1,4 @@
-"""Where given-up deliveries go: a :class:`~streams.schema.DeadLetter` on ``topics.alerts_dlq``.
+"""Where given-up deliveries go: a :class:`~vigia.schema.DeadLetter` on ``topics.alerts_dlq``.
 
 The dead letter keeps the notification's bytes untouched (``original``) and the
 outbox key (``original_key``), so an operator can replay it once the receiver works.
@@ -10,8 +10,8 @@ import asyncio
 import threading
 from typing import Any, Protocol
 
-from streams.schema import DeadLetter
-from streams.settings import Settings
+from vigia.schema import DeadLetter
+from vigia.settings import Settings
 
 
 class DeadLetterWriter(Protocol):
@@ -30,7 +30,7 @@ class KafkaDeadLetters:
         self._lock = threading.Lock()
 
     def _produce(self, letter: DeadLetter) -> None:
-        from streams.kafka.clients import make_producer
+        from vigia.kafka.clients import make_producer
 
         with self._lock:  # publishes run in worker threads: create one producer only
             if self._producer is None:

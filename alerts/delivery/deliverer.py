@@ -25,13 +25,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from alerts.delivery.dead_letters import DeadLetterWriter
-from alerts.delivery.metrics import DeliveryMetrics
-from alerts.delivery.outbox import Outbox, OutboxEntry
-from alerts.delivery.policy import DeliveryPolicy, backoff_delay
-from alerts.sinks.base import AlertSink
-from alerts.sinks.errors import PermanentSinkError, RecoverableSinkError
-from streams.schema import DeadLetter, Notification
+from vigia.alerts.delivery.dead_letters import DeadLetterWriter
+from vigia.alerts.delivery.metrics import DeliveryMetrics
+from vigia.alerts.delivery.outbox import Outbox, OutboxEntry
+from vigia.alerts.delivery.policy import DeliveryPolicy, backoff_delay
+from vigia.alerts.sinks.base import AlertSink
+from vigia.alerts.sinks.errors import PermanentSinkError, RecoverableSinkError
+
+from vigia.schema import DeadLetter, Notification
 
 log = logging.getLogger(__name__)
 

@@ -6,18 +6,18 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from prometheus_client import REGISTRY, CollectorRegistry
+from vigia.alerts.delivery.dead_letters import KafkaDeadLetters
+from vigia.alerts.delivery.deliverer import Deliverer
+from vigia.alerts.delivery.kafka_outbox import KafkaOutbox
+from vigia.alerts.delivery.metrics import DeliveryMetrics
+from vigia.alerts.delivery.outbox import Outbox, SqliteOutbox
+from vigia.alerts.delivery.policy import DeliveryPolicy
+from vigia.alerts.sinks.base import AlertSink
+from vigia.alerts.sinks.errors import SinkConfigError
+from vigia.alerts.sinks.registry import load_sink
 
-from alerts.delivery.dead_letters import KafkaDeadLetters
-from alerts.delivery.deliverer import Deliverer
-from alerts.delivery.kafka_outbox import KafkaOutbox
-from alerts.delivery.metrics import DeliveryMetrics
-from alerts.delivery.outbox import Outbox, SqliteOutbox
-from alerts.delivery.policy import DeliveryPolicy
-from alerts.sinks.base import AlertSink
-from alerts.sinks.errors import SinkConfigError
-from alerts.sinks.registry import load_sink
-from streams.settings import Settings
-from streams.topics import Topics
+from vigia.settings import Settings
+from vigia.topics import Topics
 
 
 def load_sinks(receivers: Mapping[str, Mapping[str, Any]]) -> dict[str, AlertSink]:

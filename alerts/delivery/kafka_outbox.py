@@ -1,4 +1,5 @@
-"""The outbox on the compacted topic ``topics.alert_outbox`` (see :mod:`alerts.delivery.outbox`).
+"""The outbox on the compacted topic ``topics.alert_outbox``
+(see :mod:`vigia.alerts.delivery.outbox`).
 
 ``put`` produces the entry under ``<receiver>:<idempotency_key>`` and waits for the
 broker's acknowledgement (``acks=all``); ``clear`` produces a tombstone (null value)
@@ -15,10 +16,10 @@ import time
 from typing import Any
 
 from kafka import TopicPartition
+from vigia.alerts.delivery.outbox import Outbox, OutboxEntry
 
-from alerts.delivery.outbox import Outbox, OutboxEntry
-from streams.kafka.clients import make_consumer, make_producer
-from streams.settings import Settings
+from vigia.kafka.clients import make_consumer, make_producer
+from vigia.settings import Settings
 
 
 class KafkaOutbox(Outbox):

@@ -14,9 +14,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
-from alerts.sinks.base import AlertSink
-from alerts.sinks.errors import SinkError
-from streams.schema import Alert
+from vigia.alerts.sinks.base import AlertSink
+from vigia.alerts.sinks.errors import SinkError
+
+from vigia.schema import Alert
 
 log = logging.getLogger(__name__)
 

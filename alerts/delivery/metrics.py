@@ -8,7 +8,7 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 
 
 class DeliveryMetrics:
-    """Counters and gauges of :class:`~alerts.delivery.deliverer.Deliverer`.
+    """Counters and gauges of :class:`~vigia.alerts.delivery.deliverer.Deliverer`.
 
     * ``<prefix>_alert_deliveries_total{sink,receiver,outcome}`` — finished deliveries
       (outcome ``delivered`` or ``dead_lettered``)

@@ -8,7 +8,7 @@ the idempotency key turns that into exactly-once at a receiver that dedupes.
 
 Two stores with one contract:
 
-* :class:`~alerts.delivery.kafka_outbox.KafkaOutbox` — the compacted topic
+* :class:`~vigia.alerts.delivery.kafka_outbox.KafkaOutbox` — the compacted topic
   ``topics.alert_outbox``: key ``<receiver>:<idempotency_key>``, a tombstone on
   completion. The default: the dispatcher's other state (alerts, notification log,
   silences) already lives in compacted topics, and no local disk has to survive.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from streams.schema import Notification, utcnow
+from vigia.schema import Notification, utcnow
 
 
 class OutboxEntry(BaseModel):

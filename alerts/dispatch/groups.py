@@ -14,8 +14,9 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from alerts.dispatch.route import Route, group_key
-from streams.schema import Alert, AlertState
+from vigia.alerts.dispatch.route import Route, group_key
+
+from vigia.schema import Alert, AlertState
 
 
 @dataclass

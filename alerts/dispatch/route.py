@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from alerts.durations import Duration
-from alerts.matchers import MatcherList, matches_all
+from vigia.alerts.durations import Duration
+from vigia.alerts.matchers import MatcherList, matches_all
 
 ALL_LABELS = "..."
 

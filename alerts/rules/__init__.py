@@ -5,7 +5,7 @@ Pure logic (no Kafka, no HTTP): :mod:`.model` declares the YAML schema,
 the alerts it raises.
 """
 
-from alerts.rules.evaluate import RuleHit, evaluate_rules
-from alerts.rules.model import Rule, Selector, SeverityBand, SeverityPolicy
+from vigia.alerts.rules.evaluate import RuleHit, evaluate_rules
+from vigia.alerts.rules.model import Rule, Selector, SeverityBand, SeverityPolicy
 
 __all__ = ["Rule", "RuleHit", "Selector", "SeverityBand", "SeverityPolicy", "evaluate_rules"]

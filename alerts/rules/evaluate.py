@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from alerts.rules.model import Rule
-from alerts.rules.templating import render, render_all
-from streams.schema import Detection, RegionLevel, Severity
+from vigia.alerts.rules.model import Rule
+from vigia.alerts.rules.templating import render, render_all
+
+from vigia.schema import Detection, RegionLevel, Severity
 
 
 @dataclass(frozen=True)

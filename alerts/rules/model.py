@@ -12,9 +12,9 @@ import fnmatch
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from vigia.alerts.rules.templating import compile_template
 
-from alerts.rules.templating import compile_template
-from streams.schema import Detection, RegionLevel, Severity
+from vigia.schema import Detection, RegionLevel, Severity
 
 SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 

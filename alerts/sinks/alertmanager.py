@@ -19,13 +19,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
+from vigia.alerts.sinks.errors import safe_url
+from vigia.alerts.sinks.http import HttpSink, HttpSinkConfig, json_bytes
+from vigia.alerts.sinks.redact import register_secret
+from vigia.alerts.sinks.render import RenderOptions, alert_context
+from vigia.alerts.sinks.signing import IDEMPOTENCY_HEADER
 
-from alerts.sinks.errors import safe_url
-from alerts.sinks.http import HttpSink, HttpSinkConfig, json_bytes
-from alerts.sinks.redact import register_secret
-from alerts.sinks.render import RenderOptions, alert_context
-from alerts.sinks.signing import IDEMPOTENCY_HEADER
-from streams.schema import Alert, AlertState, Notification
+from vigia.schema import Alert, AlertState, Notification
 
 _LABEL_NAME = re.compile(r"[^a-zA-Z0-9_]")
 

@@ -1,9 +1,9 @@
 """The sink contract: one small ABC with a typed, validated ``Config``.
 
-A sink turns a :class:`~streams.schema.Notification` (one receiver, one alert group,
+A sink turns a :class:`~vigia.schema.Notification` (one receiver, one alert group,
 one flush) into one delivery: an HTTP request, an e-mail, a Kafka record, a line.
-Sinks never retry by themselves; they raise a :mod:`alerts.sinks.errors` error that
-says whether a retry may help, and the :mod:`alerts.delivery` layer retries,
+Sinks never retry by themselves; they raise a :mod:`vigia.alerts.sinks.errors` error that
+says whether a retry may help, and the :mod:`vigia.alerts.delivery` layer retries,
 persists and dead-letters.
 
 Lifecycle, as the dispatcher drives it::
@@ -21,9 +21,9 @@ from collections.abc import Iterable
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from vigia.alerts.sinks.errors import SinkConfigError
 
-from alerts.sinks.errors import SinkConfigError
-from streams.schema import Alert, Notification
+from vigia.schema import Alert, Notification
 
 
 class SinkConfig(BaseModel):

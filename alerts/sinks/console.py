@@ -7,10 +7,10 @@ from typing import Literal
 
 from rich.console import Console
 from rich.panel import Panel
+from vigia.alerts.sinks.base import AlertSink, SinkConfig
+from vigia.alerts.sinks.render import RenderOptions, render_subject, render_text
 
-from alerts.sinks.base import AlertSink, SinkConfig
-from alerts.sinks.render import RenderOptions, render_subject, render_text
-from streams.schema import Notification
+from vigia.schema import Notification
 
 _STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 

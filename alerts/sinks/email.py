@@ -22,11 +22,11 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
+from vigia.alerts.sinks.base import AlertSink, SinkConfig
+from vigia.alerts.sinks.errors import PermanentSinkError, RecoverableSinkError, SinkError
+from vigia.alerts.sinks.render import RenderOptions, render_html, render_subject, render_text
 
-from alerts.sinks.base import AlertSink, SinkConfig
-from alerts.sinks.errors import PermanentSinkError, RecoverableSinkError, SinkError
-from alerts.sinks.render import RenderOptions, render_html, render_subject, render_text
-from streams.schema import Notification
+from vigia.schema import Notification
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,8 @@ from typing import Any
 
 import aiohttp
 from pydantic import Field
-
-from alerts.sinks.base import AlertSink, SinkConfig
-from alerts.sinks.errors import PermanentSinkError, RecoverableSinkError, parse_retry_after
+from vigia.alerts.sinks.base import AlertSink, SinkConfig
+from vigia.alerts.sinks.errors import PermanentSinkError, RecoverableSinkError, parse_retry_after
 
 log = logging.getLogger(__name__)
 

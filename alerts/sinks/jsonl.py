@@ -12,10 +12,10 @@ import os
 from pathlib import Path
 
 from pydantic import Field
+from vigia.alerts.sinks.base import AlertSink, SinkConfig
+from vigia.alerts.sinks.errors import PermanentSinkError, RecoverableSinkError
 
-from alerts.sinks.base import AlertSink, SinkConfig
-from alerts.sinks.errors import PermanentSinkError, RecoverableSinkError
-from streams.schema import Notification
+from vigia.schema import Notification
 
 # Errors that a later attempt can outlive (disk full, I/O hiccup, quota).
 _TRANSIENT_ERRNO = {errno.ENOSPC, errno.EIO, errno.EAGAIN, errno.EDQUOT, errno.EINTR}

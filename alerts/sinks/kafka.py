@@ -16,12 +16,12 @@ import threading
 from typing import Any, Literal
 
 from kafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
+from vigia.alerts.sinks.base import AlertSink, SinkConfig
+from vigia.alerts.sinks.errors import PermanentSinkError, RecoverableSinkError
 
-from alerts.sinks.base import AlertSink, SinkConfig
-from alerts.sinks.errors import PermanentSinkError, RecoverableSinkError
-from streams.schema import Notification
-from streams.settings import Settings
-from streams.topics import Topics
+from vigia.schema import Notification
+from vigia.settings import Settings
+from vigia.topics import Topics
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class KafkaSink(AlertSink):
         return f"kafka {self.name!r} (topic {self.topic})"
 
     def _ensure_producer(self) -> Any:
-        from streams.kafka.clients import make_producer
+        from vigia.kafka.clients import make_producer
 
         with self._lock:  # sends run in worker threads: create one producer only
             if self._producer is None:

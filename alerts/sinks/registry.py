@@ -10,8 +10,8 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
-from alerts.sinks.base import AlertSink
-from alerts.sinks.errors import SinkConfigError
+from vigia.alerts.sinks.base import AlertSink
+from vigia.alerts.sinks.errors import SinkConfigError
 
 GROUP = "vigia.alert_sinks"
 

@@ -1,6 +1,6 @@
 """Explainable payloads: everything an analyst needs to judge an alert, for every sink.
 
-:func:`alert_context` turns an :class:`~streams.schema.Alert` into plain values (what
+:func:`alert_context` turns an :class:`~vigia.schema.Alert` into plain values (what
 rose, where, which period, observed vs expected, threshold, score, detector and its
 parameters, top contributing events, corroborating sources, dashboard link, how to
 acknowledge or silence). The Jinja2 templates in ``alerts/templates`` render those
@@ -17,9 +17,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
+from vigia.alerts.sinks.messages import MESSAGES, SCORE_KINDS, signal_label
 
-from alerts.sinks.messages import MESSAGES, SCORE_KINDS, signal_label
-from streams.schema import Alert, EvidenceItem, Notification, Region, RegionLevel
+from vigia.schema import Alert, EvidenceItem, Notification, Region, RegionLevel
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -36,7 +36,7 @@ class RenderOptions:
 
     @classmethod
     def from_config(cls, config: Any) -> RenderOptions:
-        """Options from a :class:`~alerts.sinks.base.SinkConfig`."""
+        """Options from a :class:`~vigia.alerts.sinks.base.SinkConfig`."""
         return cls(
             language=config.language,
             dashboard_url=config.dashboard_url,

@@ -11,17 +11,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
-
-from alerts.sinks.http import HttpSink, HttpSinkConfig, json_bytes
-from alerts.sinks.redact import register_secret
-from alerts.sinks.render import (
+from vigia.alerts.sinks.http import HttpSink, HttpSinkConfig, json_bytes
+from vigia.alerts.sinks.redact import register_secret
+from vigia.alerts.sinks.render import (
     RenderOptions,
     notification_context,
     render_mrkdwn,
     render_subject,
 )
-from alerts.sinks.signing import IDEMPOTENCY_HEADER
-from streams.schema import Notification
+from vigia.alerts.sinks.signing import IDEMPOTENCY_HEADER
+
+from vigia.schema import Notification
 
 SECTION_LIMIT = 3000  # characters of mrkdwn per section block
 HEADER_LIMIT = 150

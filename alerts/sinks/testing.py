@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from streams.schema import (
+from vigia.schema import (
     Alert,
     AlertState,
     Detection,

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr
+from vigia.alerts.sinks.errors import safe_url
+from vigia.alerts.sinks.http import HttpSink, HttpSinkConfig
+from vigia.alerts.sinks.redact import register_secret
+from vigia.alerts.sinks.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
-from alerts.sinks.errors import safe_url
-from alerts.sinks.http import HttpSink, HttpSinkConfig
-from alerts.sinks.redact import register_secret
-from alerts.sinks.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from streams.schema import Notification
+from vigia.schema import Notification
 
 
 class WebhookConfig(HttpSinkConfig):

@@ -1,2 +1,2 @@
 """Jinja2 templates for alert bodies (text, HTML, Slack mrkdwn); words come from
-:mod:`alerts.sinks.messages` so one template serves English and Spanish."""
+:mod:`vigia.alerts.sinks.messages` so one template serves English and Spanish."""

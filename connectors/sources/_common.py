@@ -7,8 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-
-from connectors.errors import InvalidResponse
+from vigia.connectors.errors import InvalidResponse
 
 
 def json_body(response: httpx.Response) -> Any:

@@ -21,9 +21,8 @@ import re
 from collections.abc import AsyncIterator
 
 from pydantic import Field
-
-from connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
-from connectors.parsing import csv_rows, parse_time
+from vigia.connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
+from vigia.connectors.parsing import csv_rows, parse_time
 
 _NUMBER = re.compile(r"^-?(\d+(\.\d+)?|\d{1,3}(\.\d{3})*(,\d+)?|\d+,\d+)$")
 _ID_COLUMNS = ("CODDEPTO", "DEPARTAMENTO", "CODMPIO", "MUNICIPIO")

@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import Field, model_validator
-
-from connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
-from connectors.errors import ConfigError
-from connectors.parsing import csv_rows, is_hxl_row, parse_time
-from connectors.sources.gdelt_parser import BadLine, iter_export
+from vigia.connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
+from vigia.connectors.errors import ConfigError
+from vigia.connectors.parsing import csv_rows, is_hxl_row, parse_time
+from vigia.connectors.sources.gdelt_parser import BadLine, iter_export
 
 _PAYLOAD_FORMAT = {"csv": "csv", "jsonl": "json", "gdelt_tsv": "tsv"}
 

@@ -18,11 +18,10 @@ import logging
 from collections.abc import AsyncIterator
 
 from pydantic import Field
-
-from connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
-from connectors.errors import InvalidResponse
-from connectors.parsing import parse_time
-from connectors.sources._common import dumps, json_body
+from vigia.connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
+from vigia.connectors.errors import InvalidResponse
+from vigia.connectors.parsing import parse_time
+from vigia.connectors.sources._common import dumps, json_body
 
 log = logging.getLogger(__name__)
 _FMT = "%Y%m%d%H%M%S"

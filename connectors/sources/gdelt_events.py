@@ -20,11 +20,10 @@ import zipfile
 from collections.abc import AsyncIterator
 
 from pydantic import Field
-
-from connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
-from connectors.errors import IntegrityError, InvalidResponse, NotFound
-from connectors.parsing import parse_time
-from connectors.sources.gdelt_parser import BadLine, parse_export
+from vigia.connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
+from vigia.connectors.errors import IntegrityError, InvalidResponse, NotFound
+from vigia.connectors.parsing import parse_time
+from vigia.connectors.sources.gdelt_parser import BadLine, parse_export
 
 log = logging.getLogger(__name__)
 _STAMP = re.compile(r"(\d{14})\.export\.CSV\.zip$", re.IGNORECASE)

@@ -27,12 +27,11 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-
-from connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
-from connectors.errors import CursorStalled, InvalidResponse
-from connectors.parsing import json_path, parse_time
-from connectors.secrets import SecretRef
-from connectors.sources._common import Watermark, dumps, json_body
+from vigia.connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
+from vigia.connectors.errors import CursorStalled, InvalidResponse
+from vigia.connectors.parsing import json_path, parse_time
+from vigia.connectors.secrets import SecretRef
+from vigia.connectors.sources._common import Watermark, dumps, json_body
 
 
 class AuthHeader(BaseModel):

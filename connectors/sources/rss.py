@@ -17,9 +17,8 @@ from typing import Any
 
 import feedparser
 from pydantic import Field
-
-from connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
-from connectors.errors import CursorStalled, InvalidResponse
+from vigia.connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
+from vigia.connectors.errors import CursorStalled, InvalidResponse
 
 
 class RssConfig(ConnectorConfig):

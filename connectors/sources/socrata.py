@@ -17,12 +17,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import Field, SecretStr
-
-from connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
-from connectors.errors import InvalidResponse
-from connectors.parsing import parse_time
-from connectors.secrets import SecretRef
-from connectors.sources._common import PagedRun, dumps, json_body
+from vigia.connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
+from vigia.connectors.errors import InvalidResponse
+from vigia.connectors.parsing import parse_time
+from vigia.connectors.secrets import SecretRef
+from vigia.connectors.sources._common import PagedRun, dumps, json_body
 
 
 class SocrataConfig(ConnectorConfig):

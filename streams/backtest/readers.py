@@ -21,7 +21,7 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
-from streams.schema import RawRecord
+from vigia.schema import RawRecord
 
 
 class UnknownFileFormat(ValueError):

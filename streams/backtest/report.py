@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.table import Table
+from vigia.streams.backtest.run import BacktestResult
+from vigia.streams.backtest.svg import series_svg
+from vigia.streams.counting.periods import FREQ, parse_label, period_label
+from vigia.streams.detectors.base import SeriesContext
 
-from streams.backtest.run import BacktestResult
-from streams.backtest.svg import series_svg
-from streams.counting.periods import FREQ, parse_label, period_label
-from streams.detectors.base import SeriesContext
-from streams.schema import Detection
+from vigia.schema import Detection
 
 CSV_FIELDS = [
     "key",

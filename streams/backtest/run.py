@@ -1,9 +1,9 @@
 """The offline backtest: the worker's pipeline over files, no broker.
 
-:func:`run_backtest` reads the files into raw records (:mod:`streams.backtest.readers`),
+:func:`run_backtest` reads the files into raw records (:mod:`vigia.streams.backtest.readers`),
 maps them with the same mappers and geocoder, sorts the events by event time (as a
 replay in time order would deliver them), counts them in batches with the same
-:class:`~streams.counting.engine.CountingEngine` the worker uses — evaluating after
+:class:`~vigia.streams.counting.engine.CountingEngine` the worker uses — evaluating after
 each batch, as the worker does — and at the end evaluates every period up to
 ``end`` (``flush``). Detections of periods inside ``[start, end]`` are returned.
 """
@@ -17,13 +17,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from streams.backtest.readers import read_records
-from streams.counting.engine import CountingEngine
-from streams.counting.pipeline import BatchPipeline, BatchResult, Mapper
-from streams.counting.plan import EvaluationPlan
-from streams.counting.signals import event_day
-from streams.merge import IncidentMerger
-from streams.schema import CanonicalEvent, DeadLetter, Detection
+from vigia.streams.backtest.readers import read_records
+from vigia.streams.counting.engine import CountingEngine
+from vigia.streams.counting.pipeline import BatchPipeline, BatchResult, Mapper
+from vigia.streams.counting.plan import EvaluationPlan
+from vigia.streams.counting.signals import event_day
+from vigia.streams.merge import IncidentMerger
+
+from vigia.schema import CanonicalEvent, DeadLetter, Detection
 
 BATCH = 5000
 
@@ -67,7 +68,7 @@ def map_files(
 
 
 def _where(raw):
-    from streams.counting.pipeline import Where
+    from vigia.streams.counting.pipeline import Where
 
     return Where(topic=raw.fetch_url, key=raw.key)
 
@@ -88,7 +89,7 @@ def run_backtest(
     began = time.perf_counter()
     gc.collect()
     thresholds = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 100)  # see streams.worker.runner.tune_gc
+    gc.set_threshold(100_000, 50, 100)  # see vigia.streams.worker.runner.tune_gc
     try:
         return _run(files, start, end, plan, progress, mapper, keep_history, merge, began)
     finally:

@@ -1,7 +1,7 @@
 """Build an :class:`EvaluationPlan` from the detectors file (``deploy/detectors.yaml``).
 
 Runs once at start-up of the worker or the backtest. Every signal the counting can
-produce (:func:`~streams.counting.signals.all_signals`) is looked up in the file (exact
+produce (:func:`~vigia.streams.counting.signals.all_signals`) is looked up in the file (exact
 key, else the longest glob); each configured detector becomes a rule with its own
 period kinds, levels, name and severity policy. History per period kind is the
 longest any detector needs (:meth:`DetectorsFile.history_length`). Errors in the file
@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from streams.counting.plan import DEFAULT_HISTORY, EvaluationPlan, SeriesRule
-from streams.counting.signals import all_signals
-from streams.detectors.config import DetectorsFile, load_detectors_file
-from streams.schema import PeriodKind
+from vigia.streams.counting.plan import DEFAULT_HISTORY, EvaluationPlan, SeriesRule
+from vigia.streams.counting.signals import all_signals
+from vigia.streams.detectors.config import DetectorsFile, load_detectors_file
+
+from vigia.schema import PeriodKind
 
 
 def plan_from_detectors(config: DetectorsFile, **plan_options) -> EvaluationPlan:

@@ -18,14 +18,15 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from streams.counting.evaluate import Evaluator
-from streams.counting.ingest import Ingestor, IngestReport
-from streams.counting.periods import last_closed_index, period_index
-from streams.counting.plan import EvaluationPlan
-from streams.counting.regions import RegionDirectory
-from streams.counting.signals import family_of_signal
-from streams.counting.state import CountState
-from streams.schema import CanonicalEvent, Detection, PeriodKind
+from vigia.streams.counting.evaluate import Evaluator
+from vigia.streams.counting.ingest import Ingestor, IngestReport
+from vigia.streams.counting.periods import last_closed_index, period_index
+from vigia.streams.counting.plan import EvaluationPlan
+from vigia.streams.counting.regions import RegionDirectory
+from vigia.streams.counting.signals import family_of_signal
+from vigia.streams.counting.state import CountState
+
+from vigia.schema import CanonicalEvent, Detection, PeriodKind
 
 
 @dataclass

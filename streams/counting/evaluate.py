@@ -22,14 +22,14 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 
 import numpy as np
+from vigia.streams.counting.periods import FREQ, make_period, period_label
+from vigia.streams.counting.plan import EvaluationPlan, SeriesRule
+from vigia.streams.counting.regions import RegionDirectory, default_directory
+from vigia.streams.counting.signals import family_of_signal, level_of_code
+from vigia.streams.counting.state import CountState
+from vigia.streams.detectors.base import Detector, DetectorResult, SeriesContext
 
-from streams.counting.periods import FREQ, make_period, period_label
-from streams.counting.plan import EvaluationPlan, SeriesRule
-from streams.counting.regions import RegionDirectory, default_directory
-from streams.counting.signals import family_of_signal, level_of_code
-from streams.counting.state import CountState
-from streams.detectors.base import Detector, DetectorResult, SeriesContext
-from streams.schema import Detection, EvidenceItem, PeriodKind
+from vigia.schema import Detection, EvidenceItem, PeriodKind
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from heapq import nsmallest
 
-from streams.counting.periods import period_index, period_label
-from streams.counting.plan import EvaluationPlan
-from streams.counting.signals import (
+from vigia.streams.counting.periods import period_index, period_label
+from vigia.streams.counting.plan import EvaluationPlan
+from vigia.streams.counting.signals import (
     contributions,
     event_day,
     event_weight,
@@ -27,8 +27,9 @@ from streams.counting.signals import (
     level_of_code,
     region_codes,
 )
-from streams.counting.state import CountState
-from streams.schema import (
+from vigia.streams.counting.state import CountState
+
+from vigia.schema import (
     CanonicalEvent,
     ConflictIncident,
     DrugSeizure,
@@ -126,7 +127,7 @@ class Ingestor:
         self.backfill = False
         self.horizon = (today or dt.date.today()) + FUTURE_SLACK
         # Family → period kinds counted for any of its signals (evidence is kept at these).
-        from streams.counting.signals import family_of_signal
+        from vigia.streams.counting.signals import family_of_signal
 
         self._family_kinds: dict[str, dict[PeriodKind, set]] = {}
         #: Family → kind → levels some detector evaluates: evidence is kept only there.

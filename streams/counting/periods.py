@@ -8,7 +8,7 @@ Every period of a kind has an integer index so that "the previous 52 weeks" is a
 * month — ``year * 12 + month - 1``;
 * year — the year.
 
-Labels are the readable form carried by :class:`~streams.schema.Period`
+Labels are the readable form carried by :class:`~vigia.schema.Period`
 (``2019-03-07``, ``2019-W10``, ``2019-03``, ``2019``); each kind's label has its own
 shape, so a label alone tells the kind (:func:`parse_label`).
 """
@@ -18,9 +18,9 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
-from streams.schema import Period, PeriodKind
+from vigia.schema import Period, PeriodKind
 
-#: Periods per year, for seasonal detectors (:class:`~streams.detectors.base.SeriesContext`).
+#: Periods per year, for seasonal detectors (:class:`~vigia.streams.detectors.base.SeriesContext`).
 FREQ: dict[PeriodKind, int] = {
     PeriodKind.DAY: 365,
     PeriodKind.WEEK: 52,

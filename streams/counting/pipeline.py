@@ -5,7 +5,7 @@ the backtest calls over the files, so both produce the same detections. No Kafka
 the caller hands in ``(bytes, where)`` pairs and publishes what comes back.
 
 Nothing is dropped silently: bytes that are not a valid :class:`RawRecord` and
-records a mapper rejects come back as :class:`~streams.schema.DeadLetter` s with the
+records a mapper rejects come back as :class:`~vigia.schema.DeadLetter` s with the
 reason and the original bytes; a record that is valid but out of scope (e.g. the
 seizures file's ``TOTAL`` row) maps to no event and is counted in ``out_of_scope``.
 """
@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.codec import UndecodableRecord, decode
-from streams.counting.engine import AdvanceReport, CountingEngine
-from streams.counting.ingest import IngestReport
-from streams.normalize.errors import MappingError
-from streams.schema import (
+from vigia.streams.counting.engine import AdvanceReport, CountingEngine
+from vigia.streams.counting.ingest import IngestReport
+from vigia.streams.normalize.errors import MappingError
+
+from vigia.codec import UndecodableRecord, decode
+from vigia.schema import (
     CanonicalEvent,
     ConflictIncident,
     DeadLetter,
@@ -34,7 +35,7 @@ Mapper = Callable[[RawRecord], list[CanonicalEvent]]
 
 
 def default_mapper() -> Mapper:
-    from streams.normalize import map_raw
+    from vigia.streams.normalize import map_raw
 
     return map_raw
 
@@ -75,7 +76,7 @@ class BatchPipeline:
         self,
         engine: CountingEngine,
         mapper: Mapper | None = None,
-        merger: Any | None = None,  # streams.merge.IncidentMerger
+        merger: Any | None = None,  # vigia.streams.merge.IncidentMerger
         component: str = "streams",
         encode_events: bool = False,
     ) -> None:

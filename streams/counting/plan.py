@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from streams.detectors.base import Detector, DetectorResult
-from streams.schema import PeriodKind, RegionLevel, Severity
+from vigia.streams.detectors.base import Detector, DetectorResult
+
+from vigia.schema import PeriodKind, RegionLevel, Severity
 
 #: Allowed lateness in days per source: ACLED publishes weekly and back-fills.
 DEFAULT_LATENESS_DAYS: dict[str, int] = {

@@ -1,4 +1,4 @@
-"""Region names for detections, from the DIVIPOLA list shipped with :mod:`streams.geo`.
+"""Region names for detections, from the DIVIPOLA list shipped with :mod:`vigia.streams.geo`.
 
 Counting only keeps codes; a detection carries the region's name, department and
 centroid so an analyst can read it. Unknown codes keep their code as the name
@@ -11,8 +11,9 @@ import csv
 from functools import lru_cache
 from importlib import resources
 
-from streams.counting.signals import COUNTRY_CODE, level_of_code
-from streams.schema import Region, RegionLevel
+from vigia.streams.counting.signals import COUNTRY_CODE, level_of_code
+
+from vigia.schema import Region, RegionLevel
 
 
 class RegionDirectory:
@@ -22,7 +23,7 @@ class RegionDirectory:
         self.departments: dict[str, str] = {}
         self.municipalities: dict[str, tuple[str, str]] = {}
         self.centroids: dict[str, tuple[float, float]] = {}
-        data = resources.files("streams.geo") / "data"
+        data = resources.files("vigia.streams.geo") / "data"
         with (data / "divipola_codigos_municipios.csv").open(encoding="utf-8-sig") as fh:
             for row in csv.DictReader(fh):
                 dept, muni = row["Codigo Departamento"], row["Codigo Municipio"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from streams.schema import (
+from vigia.schema import (
     CanonicalEvent,
     ConflictIncident,
     CultivationEstimate,

@@ -10,7 +10,7 @@ iterates them).
 * ``ledger`` — ``"<source>:<source id>"`` → ``(revision ts, day ordinal, codes, contributions,
   family)``: what each event added, so a redelivery is a no-op and a revision is undone.
 * ``evidence`` — ``"<family>|<region code>|<period label>"`` → top events by weight
-  (items from :func:`~streams.counting.ingest.evidence_item`; the last field is the
+  (items from :func:`~vigia.streams.counting.ingest.evidence_item`; the last field is the
   ledger key a revision finds the item by).
 * ``marks`` — watermarks (``wm|<family>|<source>`` → newest day ordinal), first period
   seen (``first|<family>|<kind>``) and last evaluated period (``closed|<family>|<kind>``).
@@ -26,7 +26,7 @@ from bisect import bisect_left
 from collections.abc import MutableMapping
 from typing import Any
 
-from streams.counting.periods import parse_label
+from vigia.streams.counting.periods import parse_label
 
 
 class CountState:

@@ -1,5 +1,5 @@
 """Spike detectors: pure Python, no Kafka. Registered under the ``vigia.detectors`` entry points."""
 
-from streams.detectors.base import Detector, DetectorResult, SeriesContext
+from vigia.streams.detectors.base import Detector, DetectorResult, SeriesContext
 
 __all__ = ["Detector", "DetectorResult", "SeriesContext"]

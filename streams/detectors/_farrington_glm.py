@@ -1,4 +1,4 @@
-"""The model behind :mod:`streams.detectors.farrington`: reference data and the GLM fit.
+"""The model behind :mod:`vigia.streams.detectors.farrington`: reference data and the GLM fit.
 
 A faithful translation of surveillance 1.20's ``algo.farrington.data.glm``,
 ``blocks``, ``algo.farrington.fitGLM.flexible`` and ``algo.farrington.glm`` for a
@@ -18,8 +18,7 @@ import numpy as np
 import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 from statsmodels.tools.tools import pinv_extended
-
-from streams.detectors._tails import student_t_sf
+from vigia.streams.detectors._tails import student_t_sf
 
 
 def _rseq(a: int, b: int) -> range:
@@ -145,7 +144,7 @@ def _glm(y: np.ndarray, X: np.ndarray, weights: np.ndarray | None) -> _Irls:
     ``lstsq`` per iteration, same ``pinv`` final WLS), without building model and
     results objects (~10x faster). R's glm.control: |dev - old| / (|dev| + 0.1) < 1e-8,
     at most 25 iterations; scale=1 keeps the deviance unscaled as R's criterion.
-    ``tests/detectors/test_farrington_glm_irls.py`` checks it against statsmodels."""
+    ``tests/streams/detectors/test_farrington_glm_irls.py`` checks it against statsmodels."""
     fam = _FAMILY
     n = y.shape[0]
     freq_weights = np.ones(n)

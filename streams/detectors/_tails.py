@@ -6,7 +6,7 @@ dominated the detectors. These functions call the very ufuncs ``scipy.stats``
 calls (``nbinom``'s Boost-backed ``_nbinom_*``, ``pdtr``/``pdtrc``/``pdtrik``,
 ``stdtr``) with the same rounding and clipping, so results are bit-for-bit those of
 ``nbinom.sf``/``ppf``/``cdf``, ``poisson.*`` and ``t.sf`` (checked in
-``tests/detectors/test_tails.py``). Pure functions of floats; invalid parameters
+``tests/streams/detectors/test_tails.py``). Pure functions of floats; invalid parameters
 give ``nan`` as ``scipy.stats`` does.
 """
 

@@ -41,11 +41,11 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+from vigia.streams.detectors.base import Detector, DetectorResult, SeriesContext
+from vigia.streams.detectors.registry import UnknownDetectorError, create_detector
+from vigia.streams.detectors.severity import SeverityPolicy, suggest_severity
 
-from streams.detectors.base import Detector, DetectorResult, SeriesContext
-from streams.detectors.registry import UnknownDetectorError, create_detector
-from streams.detectors.severity import SeverityPolicy, suggest_severity
-from streams.schema import PeriodKind, RegionLevel, Severity
+from vigia.schema import PeriodKind, RegionLevel, Severity
 
 FREQ_BY_PERIOD: dict[PeriodKind, int] = {
     PeriodKind.DAY: 365,

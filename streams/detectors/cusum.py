@@ -22,8 +22,7 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field
-
-from streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
+from vigia.streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
 
 Trans = Literal["standard", "rossi", "anscombe", "pearsonNegBin", "none"]
 

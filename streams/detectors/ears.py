@@ -25,9 +25,8 @@ from typing import Literal
 
 from pydantic import Field
 from scipy.stats import norm
-
-from streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
-from streams.detectors.summation import mean_sd
+from vigia.streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
+from vigia.streams.detectors.summation import mean_sd
 
 _GAP = {"C1": 0, "C2": 2, "C3": 2}
 _DEFAULT_ALPHA = {"C1": 0.001, "C2": 0.001, "C3": 0.025}

@@ -30,10 +30,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 from scipy.stats import norm
-
-from streams.detectors._farrington_glm import GlmFit, fit_glm, reference_data
-from streams.detectors._tails import nbinom_ppf, nbinom_sf, poisson_ppf, poisson_sf
-from streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
+from vigia.streams.detectors._farrington_glm import GlmFit, fit_glm, reference_data
+from vigia.streams.detectors._tails import nbinom_ppf, nbinom_sf, poisson_ppf, poisson_sf
+from vigia.streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
 
 
 class FarringtonConfig(DetectorConfig):

@@ -22,8 +22,7 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field
-
-from streams.detectors._tails import (
+from vigia.streams.detectors._tails import (
     nbinom_cdf,
     nbinom_ppf,
     nbinom_sf,
@@ -31,7 +30,7 @@ from streams.detectors._tails import (
     poisson_ppf,
     poisson_sf,
 )
-from streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
+from vigia.streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
 
 
 class NegBinConfig(DetectorConfig):

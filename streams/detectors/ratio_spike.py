@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import Field
-
-from streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
+from vigia.streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
 
 
 class RatioSpikeConfig(DetectorConfig):

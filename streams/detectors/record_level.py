@@ -15,8 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from pydantic import Field
-
-from streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
+from vigia.streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
 
 
 class RecordLevelConfig(DetectorConfig):

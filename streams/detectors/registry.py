@@ -3,7 +3,7 @@
 Runs when the detectors file is loaded (start-up of the stream worker or the
 backtest). An unknown name raises :class:`UnknownDetectorError` listing the
 names that are installed; an entry point that does not load a
-:class:`~streams.detectors.base.Detector` subclass raises ``TypeError``. Both
+:class:`~vigia.streams.detectors.base.Detector` subclass raises ``TypeError``. Both
 stop start-up: a misconfigured detector must never be skipped silently.
 """
 
@@ -13,7 +13,7 @@ from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from streams.detectors.base import Detector, DetectorConfig
+from vigia.streams.detectors.base import Detector, DetectorConfig
 
 GROUP = "vigia.detectors"
 

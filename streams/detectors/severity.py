@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from vigia.streams.detectors.base import DetectorResult
 
-from streams.detectors.base import DetectorResult
-from streams.schema import Severity
+from vigia.schema import Severity
 
 ScoreKind = Literal["z", "p_value", "ratio", "cusum", "rank", "growth", "none"]
 

@@ -4,7 +4,7 @@ Detectors on short windows (EARS reads 7–12 values per period) spend more time
 numpy's per-call overhead than in arithmetic. These functions add in numpy's order
 (``np.add.reduce`` on a contiguous float64 array: pairwise summation in blocks of 8,
 starting from 0.0), so their results are identical to ``a.sum()``, ``a.mean()`` and
-``a.std(ddof=1)`` — ``tests/detectors/test_summation.py`` checks it on random input —
+``a.std(ddof=1)`` — ``tests/streams/detectors/test_summation.py`` checks it on random input —
 and detections do not change when a detector switches to them.
 """
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pydantic import Field
-
-from streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
+from vigia.streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
 
 
 class YoyChangeConfig(DetectorConfig):

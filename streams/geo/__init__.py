@@ -4,9 +4,9 @@ Use :func:`default_geocoder` (built once per process) or build a :class:`Geocode
 :func:`find_places` finds municipalities and departments named in free text (news).
 """
 
-from streams.geo.divipola import Department, Divipola, Municipality, load_divipola
-from streams.geo.geocoder import GeocodeOutcome, Geocoder, default_geocoder
-from streams.geo.names import fold, place_key
+from vigia.streams.geo.divipola import Department, Divipola, Municipality, load_divipola
+from vigia.streams.geo.geocoder import GeocodeOutcome, Geocoder, default_geocoder
+from vigia.streams.geo.names import fold, place_key
 
 __all__ = [
     "Department",

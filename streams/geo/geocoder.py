@@ -30,19 +30,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from rapidfuzz import fuzz, process
-
-from streams.geo.divipola import Divipola, load_divipola
-from streams.geo.names import (
+from vigia.streams.geo.divipola import Divipola, load_divipola
+from vigia.streams.geo.names import (
     DEPARTMENT_ALIASES,
     LOCAL_ALIASES,
     MUNICIPALITY_ALIASES,
     RETIRED_CODES,
     place_key,
 )
-from streams.schema import GeoPrecision, Location
+
+from vigia.schema import GeoPrecision, Location
 
 if TYPE_CHECKING:
-    from streams.geo.places import PlaceFinder
+    from vigia.streams.geo.places import PlaceFinder
 
 _DIGITS = re.compile(r"\D")
 _PARENS_INNER = re.compile(r"\(([^)]+)\)")
@@ -325,7 +325,7 @@ class Geocoder:
     @cached_property
     def places(self) -> PlaceFinder:
         """The free-text place finder over this geocoder's names (built on first use)."""
-        from streams.geo.places import PlaceFinder
+        from vigia.streams.geo.places import PlaceFinder
 
         return PlaceFinder(self)
 

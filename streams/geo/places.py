@@ -17,10 +17,10 @@ from __future__ import annotations
 import re
 
 from unidecode import unidecode
+from vigia.streams.geo.geocoder import Geocoder
+from vigia.streams.geo.names import DEPARTMENT_ALIASES, MUNICIPALITY_ALIASES, place_key
 
-from streams.geo.geocoder import Geocoder
-from streams.geo.names import DEPARTMENT_ALIASES, MUNICIPALITY_ALIASES, place_key
-from streams.schema import Location
+from vigia.schema import Location
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MAX_WORDS = 6

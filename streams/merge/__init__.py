@@ -9,8 +9,8 @@ Usage::
     batch = merger.observe_batch(events) # the same over a batch; others passed through
 """
 
-from streams.merge.merger import IncidentMerger
-from streams.merge.state import (
+from vigia.streams.merge.merger import IncidentMerger
+from vigia.streams.merge.state import (
     Bucket,
     MergeBatch,
     MergeConfig,

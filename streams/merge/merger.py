@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 
-from streams.merge.state import (
+from vigia.streams.merge.state import (
     Bucket,
     MergeBatch,
     MergeConfig,
@@ -26,7 +26,8 @@ from streams.merge.state import (
     MergerState,
     family,
 )
-from streams.schema import CanonicalEvent, ConflictIncident, NewsArticle
+
+from vigia.schema import CanonicalEvent, ConflictIncident, NewsArticle
 
 _MAX_URLS = 20
 

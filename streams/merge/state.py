@@ -20,7 +20,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from streams.schema import ConflictIncident, IncidentCategory
+from vigia.schema import ConflictIncident, IncidentCategory
 
 Mapping = MutableMapping[str, Any]
 
@@ -113,7 +113,7 @@ class MergeOutcome:
     def affected(self) -> frozenset[Bucket]:
         """Worked out when asked: the counting engine finds its own dirty buckets, so the
         worker never pays for it."""
-        from streams.merge.merger import _contribution
+        from vigia.streams.merge.merger import _contribution
 
         affected: set[Bucket] = set()
         for touched, old in self.before.items():

@@ -1,7 +1,7 @@
 """Raw source records → canonical events (pure: no Kafka, no network).
 
 :func:`map_raw` is what the normalisation agent and the offline backtest call for every
-:class:`~streams.schema.RawRecord`. It returns the canonical events for the record — usually
+:class:`~vigia.schema.RawRecord`. It returns the canonical events for the record — usually
 one, one per year for a coca row, none for a record that is valid but out of scope (the cases
 are listed in docs/normalization.md) — or raises :class:`MappingError` saying which field and
 value could not be mapped; the worker turns that into a dead letter.
@@ -16,15 +16,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pydantic import ValidationError
+from vigia.streams.geo import Geocoder, default_geocoder
+from vigia.streams.normalize.conflict import map_acled, map_ucdp
+from vigia.streams.normalize.drugs import map_coca, map_eradication, map_seizure
+from vigia.streams.normalize.errors import MappingError
+from vigia.streams.normalize.gdelt import map_gdelt
+from vigia.streams.normalize.news import map_gdelt_doc, map_rss
+from vigia.streams.normalize.police import map_homicide, map_massacre
 
-from streams.geo import Geocoder, default_geocoder
-from streams.normalize.conflict import map_acled, map_ucdp
-from streams.normalize.drugs import map_coca, map_eradication, map_seizure
-from streams.normalize.errors import MappingError
-from streams.normalize.gdelt import map_gdelt
-from streams.normalize.news import map_gdelt_doc, map_rss
-from streams.normalize.police import map_homicide, map_massacre
-from streams.schema import CanonicalEvent, RawRecord
+from vigia.schema import CanonicalEvent, RawRecord
 
 Mapper = Callable[[RawRecord, Geocoder], list]
 

@@ -4,11 +4,11 @@ A mapper calls one of these once per event it returns. Each runs the model's own
 validator (``Model.__pydantic_validator__.validate_python``): the same fields, validators,
 values and :class:`pydantic.ValidationError` as calling the class, without the keyword
 round trip through ``BaseModel.__init__``, which is about a quarter of the cost of building an
-event. This holds while the models in :mod:`streams.schema` define no ``__init__`` of their own
-(``tests/normalize/test_build.py`` checks that).
+event. This holds while the models in :mod:`vigia.schema` define no ``__init__`` of their own
+(``tests/streams/normalize/test_build.py`` checks that).
 
 ``fatalities`` may be given as a dict of the keywords the mapper would pass to
-:class:`~streams.schema.Fatalities`: the validator builds the same object, cheaper. A
+:class:`~vigia.schema.Fatalities`: the validator builds the same object, cheaper. A
 ValidationError quotes its input, though, so when validation fails the event is built again
 the old way (``Fatalities(**f)``, then the class) to raise exactly the error it always raised.
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from streams.schema import (
+from vigia.schema import (
     ConflictIncident,
     CultivationEstimate,
     DrugSeizure,

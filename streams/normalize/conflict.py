@@ -1,6 +1,6 @@
 """Mappers for the conflict-event sources: ACLED and UCDP GED.
 
-Each mapper is called once per raw record by :func:`streams.normalize.map_raw` and returns the
+Each mapper is called once per raw record by :func:`vigia.streams.normalize.map_raw` and returns the
 canonical events (or ``[]`` for a record that is valid but out of scope); it raises
 :class:`MappingError` for a record it cannot read.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from streams.geo import Geocoder
-from streams.normalize.build import conflict_incident
-from streams.normalize.errors import MappingError
-from streams.normalize.fields import (
+from vigia.streams.geo import Geocoder
+from vigia.streams.normalize.build import conflict_incident
+from vigia.streams.normalize.errors import MappingError
+from vigia.streams.normalize.fields import (
     Fields,
     Row,
     coordinate,
@@ -25,7 +25,8 @@ from streams.normalize.fields import (
     to_date,
     to_integer,
 )
-from streams.schema import (
+
+from vigia.schema import (
     ConflictIncident,
     DatePrecision,
     GeoPrecision,

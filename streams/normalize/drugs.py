@@ -12,12 +12,13 @@ import datetime as dt
 import re
 from functools import lru_cache
 
-from streams.geo import Geocoder
-from streams.geo.names import fold
-from streams.normalize.build import cultivation_estimate, drug_seizure
-from streams.normalize.errors import MappingError
-from streams.normalize.fields import Fields, Row, date_field, number, to_date, to_number
-from streams.schema import CultivationEstimate, DrugKind, DrugSeizure, RawRecord
+from vigia.streams.geo import Geocoder
+from vigia.streams.geo.names import fold
+from vigia.streams.normalize.build import cultivation_estimate, drug_seizure
+from vigia.streams.normalize.errors import MappingError
+from vigia.streams.normalize.fields import Fields, Row, date_field, number, to_date, to_number
+
+from vigia.schema import CultivationEstimate, DrugKind, DrugSeizure, RawRecord
 
 #: Mass units → kilograms. The Colombian "libra" is 500 g and the "arroba" 25 libras.
 MASS_UNITS_KG = {

@@ -3,7 +3,7 @@
 ``ValueError``
  └── :class:`MappingError` — the record cannot become a canonical event (missing or unreadable
      field, unknown category or unit, unknown source). Permanent: retrying will not help; the
-     worker writes a :class:`~streams.schema.DeadLetter` with ``str(error)`` as the reason.
+     worker writes a :class:`~vigia.schema.DeadLetter` with ``str(error)`` as the reason.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ import datetime as dt
 import re
 from typing import Any
 
-from streams.normalize.errors import MappingError
-from streams.normalize.row import Fields, Row
+from vigia.streams.normalize.errors import MappingError
+from vigia.streams.normalize.row import Fields, Row
 
 _US_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 _EU_THOUSANDS = re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")

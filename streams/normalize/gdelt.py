@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from streams.geo import Geocoder
-from streams.normalize.build import conflict_incident
-from streams.normalize.errors import MappingError
-from streams.normalize.fields import Row, coordinate, date_field, revision
-from streams.schema import ConflictIncident, GeoPrecision, IncidentCategory, RawRecord
+from vigia.streams.geo import Geocoder
+from vigia.streams.normalize.build import conflict_incident
+from vigia.streams.normalize.errors import MappingError
+from vigia.streams.normalize.fields import Row, coordinate, date_field, revision
+
+from vigia.schema import ConflictIncident, GeoPrecision, IncidentCategory, RawRecord
 
 #: The 61 export columns, in file order (the file has no header).
 GDELT_COLUMNS: tuple[str, ...] = (

@@ -1,6 +1,7 @@
 """Mappers for news: RSS/Atom items and GDELT DOC 2.0 articles → :class:`NewsArticle`.
 
-Places mentioned are found in the title and summary by :class:`streams.geo.places.PlaceFinder`;
+Places mentioned are found in the title and summary by
+:class:`vigia.streams.geo.places.PlaceFinder`;
 the article's own ``location`` is the first municipality mentioned, else the first department,
 else the country. ``event_date`` is the publication date in Colombian time (UTC−5).
 """
@@ -13,11 +14,12 @@ import re
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-from streams.geo import Geocoder
-from streams.normalize.build import news_article
-from streams.normalize.errors import MappingError
-from streams.normalize.fields import Row
-from streams.schema import GeoPrecision, Location, NewsArticle, RawRecord
+from vigia.streams.geo import Geocoder
+from vigia.streams.normalize.build import news_article
+from vigia.streams.normalize.errors import MappingError
+from vigia.streams.normalize.fields import Row
+
+from vigia.schema import GeoPrecision, Location, NewsArticle, RawRecord
 
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")

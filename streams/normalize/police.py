@@ -8,10 +8,11 @@ Both keep their own ``source`` so conflict-only signals can leave them out.
 
 from __future__ import annotations
 
-from streams.geo import Geocoder
-from streams.normalize.build import conflict_incident
-from streams.normalize.fields import Row, date_field, integer
-from streams.schema import ConflictIncident, IncidentCategory, RawRecord
+from vigia.streams.geo import Geocoder
+from vigia.streams.normalize.build import conflict_incident
+from vigia.streams.normalize.fields import Row, date_field, integer
+
+from vigia.schema import ConflictIncident, IncidentCategory, RawRecord
 
 
 def _incident(

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from streams.normalize.errors import MappingError
+from vigia.streams.normalize.errors import MappingError
 
 
 class Fields:

@@ -5,8 +5,8 @@
 * :func:`run_worker` — run it until interrupted (``vigia worker``).
 """
 
-from streams.worker.app import build_app, picture_rules
-from streams.worker.runner import RunSummary, ensure_topics, run_until_idle, run_worker
+from vigia.streams.worker.app import build_app, picture_rules
+from vigia.streams.worker.runner import RunSummary, ensure_topics, run_until_idle, run_worker
 
 __all__ = [
     "RunSummary",

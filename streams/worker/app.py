@@ -4,15 +4,15 @@
 
 * the agent ``normalise-count-detect`` on every raw topic (``topics.raw(<instance>)``),
   concurrency 1 (faust-streaming #606: more can commit offsets past records still in
-  flight), reading raw bytes (decoded by :mod:`streams.codec` so an undecodable record
+  flight), reading raw bytes (decoded by :mod:`vigia.codec` so an undecodable record
   becomes a dead letter with its bytes, never a crash or a silent drop), in batches
   from ``stream.take_events()``;
-* the cross-source merger (:mod:`streams.merge`) with its five tables (``merge-*``), and
+* the cross-source merger (:mod:`vigia.streams.merge`) with its five tables (``merge-*``), and
 * five counting tables (``counts``, ``ledger``, ``evidence``, ``marks``, ``verdicts``) —
   not windowed tables, whose windows expire by wall clock and would drop a backfill —
   changelogged to ``<app id>-<table>-changelog`` and recovered on restart;
 * outputs: canonical topics, ``topics.dlq`` and ``topics.detections``, sent with the
-  table changes as record batches once per batch (:mod:`streams.worker.batching`).
+  table changes as record batches once per batch (:mod:`vigia.streams.worker.batching`).
 
 The app is a single-partition layout (the ``Topics`` default): every raw topic is
 read by one worker, which is what cross-source merging and country roll-ups need.
@@ -26,20 +26,20 @@ from pathlib import Path
 
 import faust
 from prometheus_client import CollectorRegistry
+from vigia.streams.counting.engine import CountingEngine
+from vigia.streams.counting.pipeline import BatchPipeline, Mapper
+from vigia.streams.counting.plan import EvaluationPlan, SeriesRule
+from vigia.streams.counting.state import CountState
+from vigia.streams.merge import IncidentMerger, MergerState
+from vigia.streams.metrics import StreamMetrics, mount_faust_sensor
+from vigia.streams.staleness import StalenessWatch, instance_of
+from vigia.streams.worker.batching import BatchSender, ChangelogBatch
+from vigia.streams.worker.handler import BatchHandler
+from vigia.streams.worker.transport import install_bulk_consumer
 
-from streams.counting.engine import CountingEngine
-from streams.counting.pipeline import BatchPipeline, Mapper
-from streams.counting.plan import EvaluationPlan, SeriesRule
-from streams.counting.state import CountState
-from streams.merge import IncidentMerger, MergerState
-from streams.metrics import StreamMetrics, mount_faust_sensor
-from streams.schema import DrugKind, PeriodKind, RegionLevel
-from streams.settings import Settings
-from streams.staleness import StalenessWatch, instance_of
-from streams.topics import Topics
-from streams.worker.batching import BatchSender, ChangelogBatch
-from streams.worker.handler import BatchHandler
-from streams.worker.transport import install_bulk_consumer
+from vigia.schema import DrugKind, PeriodKind, RegionLevel
+from vigia.settings import Settings
+from vigia.topics import Topics
 
 TABLES = ("counts", "ledger", "evidence", "marks", "verdicts")
 MERGE_TABLES = ("members", "clusters", "index", "days", "meta")
@@ -95,14 +95,14 @@ def build_app(
     ``connectors`` to the instances of ``settings.connectors_file``.
 
     ``bulk`` (default) hands the raw topics' records to the handler a fetch at a time
-    (:mod:`streams.worker.transport`); ``bulk=False`` uses the agent's
+    (:mod:`vigia.streams.worker.transport`); ``bulk=False`` uses the agent's
     ``stream.take_events()`` batches — same handler, same results, slower.
     Every ``staleness_check_every`` seconds (0: never) a timer publishes
     ``source_stale.<instance>`` detections for raw topics silent past their limit
-    (:mod:`streams.staleness`).
+    (:mod:`vigia.streams.staleness`).
     """
     if plan is None:
-        from streams.counting.config import load_plan
+        from vigia.streams.counting.config import load_plan
 
         plan = load_plan(settings.detectors_file)
     prefix = settings.kafka.topic_prefix

@@ -3,15 +3,16 @@ coca hectares of the top municipalities in the newest closed year.
 
 Runs after a batch closed at least one period; reads the counts, never events.
 Values exist only for the signals the worker counts at these levels (the worker
-adds count-only rules for them, see :func:`streams.worker.app.picture_rules`).
+adds count-only rules for them, see :func:`vigia.streams.worker.app.picture_rules`).
 """
 
 from __future__ import annotations
 
-from streams.counting.engine import CountingEngine
-from streams.counting.periods import period_label
-from streams.metrics import TOP_COCA_MUNICIPALITIES, StreamMetrics
-from streams.schema import PeriodKind
+from vigia.streams.counting.engine import CountingEngine
+from vigia.streams.counting.periods import period_label
+from vigia.streams.metrics import TOP_COCA_MUNICIPALITIES, StreamMetrics
+
+from vigia.schema import PeriodKind
 
 
 def update_picture(metrics: StreamMetrics, engine: CountingEngine) -> None:

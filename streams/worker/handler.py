@@ -1,7 +1,7 @@
 """What the agent does with one batch of raw topic events.
 
 :class:`BatchHandler.handle` runs once per ``stream.take_events()`` batch, inside the
-agent (concurrency 1). It calls the pure :class:`~streams.counting.pipeline.BatchPipeline`
+agent (concurrency 1). It calls the pure :class:`~vigia.streams.counting.pipeline.BatchPipeline`
 (decode → map → merge → count → evaluate; the tables are its state) and then
 publishes: canonical events to their topics, dead letters to ``topics.dlq``, and
 detections to ``topics.detections`` keyed by detection key. The batch's offsets are
@@ -30,18 +30,19 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from streams.counting.pipeline import BatchPipeline, BatchResult
-from streams.metrics import StreamMetrics
-from streams.schema import (
+from vigia.streams.counting.pipeline import BatchPipeline, BatchResult
+from vigia.streams.metrics import StreamMetrics
+from vigia.streams.staleness import StalenessWatch, instance_of
+from vigia.streams.worker.batching import BatchSender, ChangelogBatch
+from vigia.streams.worker.gauges import update_picture
+
+from vigia.schema import (
     ConflictIncident,
     CultivationEstimate,
     DrugSeizure,
     NewsArticle,
 )
-from streams.staleness import StalenessWatch, instance_of
-from streams.topics import Topics
-from streams.worker.batching import BatchSender, ChangelogBatch
-from streams.worker.gauges import update_picture
+from vigia.topics import Topics
 
 log = logging.getLogger(__name__)
 

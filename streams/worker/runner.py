@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import faust
 
-from streams.kafka.admin import create_topics
-from streams.settings import Settings
-from streams.topics import Topics, TopicSpec
+from vigia.kafka.admin import create_topics
+from vigia.settings import Settings
+from vigia.topics import Topics, TopicSpec
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def end_offsets(settings: Settings, names: list[str]) -> dict[tuple[str, int], i
     """
     from kafka import TopicPartition
 
-    from streams.kafka.clients import make_consumer
+    from vigia.kafka.clients import make_consumer
 
     consumer = make_consumer(settings, group_id=None)
     try:
@@ -77,7 +77,7 @@ def committed_positions(
     """The consumer group's committed offsets on ``names`` (where it will resume)."""
     from kafka import TopicPartition
 
-    from streams.kafka.clients import make_consumer
+    from vigia.kafka.clients import make_consumer
 
     consumer = make_consumer(settings, group_id=group)
     try:
@@ -130,7 +130,7 @@ async def run_until_idle(
     flush: bool = False,
     backfill: bool = False,
 ) -> RunSummary:
-    """Start ``app`` (from :func:`streams.worker.build_app`), drain its raw topics, stop it.
+    """Start ``app`` (from :func:`vigia.streams.worker.build_app`), drain its raw topics, stop it.
 
     ``backfill`` counts everything first and evaluates at the end (implies ``flush``):
     for replays of history in any order, e.g. a file replayed row by row; the

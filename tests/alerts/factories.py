@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import textwrap
 
-from alerts.config import AlertingConfig, parse_config
-from streams.schema import Detection, Period, PeriodKind, Region, RegionLevel
+from vigia.alerts.config import AlertingConfig, parse_config
+
+from vigia.schema import Detection, Period, PeriodKind, Region, RegionLevel
 
 MEDELLIN = Region(
     level=RegionLevel.MUNICIPALITY,

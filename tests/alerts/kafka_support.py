@@ -8,10 +8,10 @@ from collections import Counter
 
 from werkzeug import Request, Response
 
-from streams.kafka.clients import make_producer
-from streams.schema import Detection
-from streams.settings import Settings
-from streams.topics import Topics
+from vigia.kafka.clients import make_producer
+from vigia.schema import Detection
+from vigia.settings import Settings
+from vigia.topics import Topics
 
 SECRET = "test-secret-0123456789"
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
+from vigia.alerts.api import make_app
+from vigia.alerts.config import parse_config
+from vigia.alerts.dispatcher import AlertDispatcher
+from vigia.alerts.settings import AlertsSettings
+from vigia.alerts.state import load_alerts, load_silences
 
-from alerts.api import make_app
-from alerts.config import parse_config
-from alerts.dispatcher import AlertDispatcher
-from alerts.settings import AlertsSettings
-from alerts.state import load_alerts, load_silences
-from streams.topics import Topics
 from tests.alerts.factories import ANTIOQUIA, MEDELLIN, detection
 from tests.alerts.kafka_support import produce_detections, rules_yaml
+from vigia.topics import Topics
 
 pytestmark = pytest.mark.kafka
 

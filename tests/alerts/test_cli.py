@@ -7,8 +7,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from streams.cli import app
 from tests.conftest import REPO
+from vigia.cli import app
 
 SAMPLE = Path(__file__).parent / "data" / "sample_detections.jsonl"
 RULES = REPO / "deploy" / "rules.yaml"

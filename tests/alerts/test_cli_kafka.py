@@ -8,17 +8,17 @@ import asyncio
 import httpx
 import pytest
 from typer.testing import CliRunner
+from vigia.alerts.config import parse_config
+from vigia.alerts.dispatcher import AlertDispatcher
+from vigia.alerts.settings import AlertsSettings
+from vigia.alerts.state import load_alerts, load_silences
 
-from alerts.config import parse_config
-from alerts.dispatcher import AlertDispatcher
-from alerts.settings import AlertsSettings
-from alerts.state import load_alerts, load_silences
-from streams.cli import app
-from streams.health import HealthServer
-from streams.schema import AlertState
-from streams.topics import Topics
 from tests.alerts.factories import ITUANGO, MEDELLIN, TUMACO, detection
 from tests.alerts.kafka_support import WebhookRecorder, produce_detections, rules_yaml
+from vigia.cli import app
+from vigia.health import HealthServer
+from vigia.schema import AlertState
+from vigia.topics import Topics
 
 pytestmark = pytest.mark.kafka
 runner = CliRunner()

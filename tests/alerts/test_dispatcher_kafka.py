@@ -6,17 +6,17 @@ import asyncio
 import datetime as dt
 
 import pytest
+from vigia.alerts.config import parse_config
+from vigia.alerts.dispatcher import AlertDispatcher
+from vigia.alerts.matchers import Matcher
+from vigia.alerts.settings import AlertsSettings
+from vigia.alerts.silences import Silence
 
-from alerts.config import parse_config
-from alerts.dispatcher import AlertDispatcher
-from alerts.matchers import Matcher
-from alerts.settings import AlertsSettings
-from alerts.silences import Silence
-from streams.schema import Alert, AlertState, DeadLetter
-from streams.topics import Topics
 from tests.alerts.factories import ANTIOQUIA, ITUANGO, MEDELLIN, TUMACO, detection
 from tests.alerts.kafka_support import WebhookRecorder, produce_detections, rules_yaml
 from tests.kafka_helpers import consume_all
+from vigia.schema import Alert, AlertState, DeadLetter
+from vigia.topics import Topics
 
 pytestmark = pytest.mark.kafka
 
@@ -110,7 +110,7 @@ def test_a_late_copy_of_an_older_state_does_not_win_at_restart(isolated_settings
     ]
     assert resolved.state == AlertState.RESOLVED
     # another producer writes the old firing state again, after the resolution
-    from streams.kafka.clients import make_producer
+    from vigia.kafka.clients import make_producer
 
     producer = make_producer(isolated_settings)
     producer.send(topics.alerts, key=firing.fingerprint.encode(), value=firing.to_bytes())

@@ -11,15 +11,15 @@ from collections import Counter
 
 import httpx
 import pytest
+from vigia.alerts.config import load_config
+from vigia.alerts.dispatcher import AlertDispatcher
+from vigia.alerts.settings import AlertsSettings
 
-from alerts.config import load_config
-from alerts.dispatcher import AlertDispatcher
-from alerts.settings import AlertsSettings
-from streams.schema import EvidenceItem
-from streams.topics import Topics
 from tests.alerts.factories import ANTIOQUIA, MEDELLIN, detection
 from tests.alerts.kafka_support import SECRET, WebhookRecorder, produce_detections
 from tests.conftest import REPO
+from vigia.schema import EvidenceItem
+from vigia.topics import Topics
 
 pytestmark = pytest.mark.kafka
 

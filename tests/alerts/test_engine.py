@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from vigia.alerts.clock import ManualClock
+from vigia.alerts.engine import AlertEngine
+from vigia.alerts.lifecycle import LifecycleError
+from vigia.alerts.matchers import Matcher
+from vigia.alerts.metrics import AlertMetrics
+from vigia.alerts.silences import Silence
 
-from alerts.clock import ManualClock
-from alerts.engine import AlertEngine
-from alerts.lifecycle import LifecycleError
-from alerts.matchers import Matcher
-from alerts.metrics import AlertMetrics
-from alerts.silences import Silence
-from streams.schema import AlertState
 from tests.alerts.factories import ANTIOQUIA, CAUCA, ITUANGO, MEDELLIN, TUMACO, config, detection
+from vigia.schema import AlertState
 
 
 @pytest.fixture

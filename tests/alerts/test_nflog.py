@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
-from alerts.nflog import Decision, NflogEntry, decide, idempotency_key, next_entry
+from vigia.alerts.nflog import Decision, NflogEntry, decide, idempotency_key, next_entry
 
 NOW = dt.datetime(2024, 3, 11, 12, tzinfo=dt.UTC)
 REPEAT = dt.timedelta(hours=4)

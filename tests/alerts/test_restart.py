@@ -20,16 +20,16 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
+from vigia.alerts.config import parse_config
+from vigia.alerts.dispatcher import AlertDispatcher
+from vigia.alerts.settings import AlertsSettings
 
-from alerts.config import parse_config
-from alerts.dispatcher import AlertDispatcher
-from alerts.settings import AlertsSettings
-from streams.kafka.admin import create_topics
-from streams.schema import Region, RegionLevel
-from streams.topics import Topics
 from tests.alerts.factories import detection
 from tests.alerts.kafka_support import WebhookRecorder, produce_detections, rules_yaml
 from tests.conftest import REPO
+from vigia.kafka.admin import create_topics
+from vigia.schema import Region, RegionLevel
+from vigia.topics import Topics
 
 pytestmark = pytest.mark.kafka
 

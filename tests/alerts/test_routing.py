@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
-from alerts.dispatch.route import Route, RouteSpec, group_key
-from alerts.matchers import Matcher
+from vigia.alerts.dispatch.route import Route, RouteSpec, group_key
+from vigia.alerts.matchers import Matcher
 
 TREE = {
     "receiver": "default",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from vigia.alerts.config import RulesFileError, parse_config
+from vigia.alerts.rules.evaluate import RuleSet
 
-from alerts.config import RulesFileError, parse_config
-from alerts.rules.evaluate import RuleSet
 from tests.alerts.factories import (
     ANTIOQUIA,
     BASE_CONFIG,

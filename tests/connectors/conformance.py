@@ -14,14 +14,12 @@ import time
 
 import pytest
 from pytest_httpserver import HTTPServer
+from vigia.connectors.base import Checkpoint, DeadRecord
+from vigia.connectors.errors import PermanentError
+from vigia.connectors.instances import build_instance
+from vigia.connectors.offsets import read_offsets
+from vigia.connectors.runner import ConnectorRunner
 
-from connectors.base import Checkpoint, DeadRecord
-from connectors.errors import PermanentError
-from connectors.instances import build_instance
-from connectors.offsets import read_offsets
-from connectors.runner import ConnectorRunner
-from streams.schema import DeadLetter, RawRecord
-from streams.topics import Topics
 from tests.connectors.helpers import (
     collect,
     count_uncommitted,
@@ -32,6 +30,8 @@ from tests.connectors.helpers import (
 )
 from tests.connectors.scenarios import Scenario
 from tests.kafka_helpers import consume_all, keys_of
+from vigia.schema import DeadLetter, RawRecord
+from vigia.topics import Topics
 
 
 def _records(items: list) -> list[RawRecord]:

@@ -8,10 +8,11 @@ import signal
 import sys
 from pathlib import Path
 
-from connectors.instances import build_instance
-from connectors.runner import ConnectorRunner
-from streams.settings import Settings
+from vigia.connectors.instances import build_instance
+from vigia.connectors.runner import ConnectorRunner
+
 from tests.connectors.helpers import fresh_metrics
+from vigia.settings import Settings
 
 
 def main() -> None:

@@ -12,13 +12,13 @@ from typing import Any
 
 from kafka import TopicPartition
 from prometheus_client import CollectorRegistry
+from vigia.connectors.base import ConnectorContext
+from vigia.connectors.instances import build_instance
+from vigia.connectors.metrics import ConnectorMetrics
 
-from connectors.base import ConnectorContext
-from connectors.instances import build_instance
-from connectors.metrics import ConnectorMetrics
-from streams.kafka.clients import make_consumer, make_producer
-from streams.schema import ConnectorOffset
-from streams.settings import Settings
+from vigia.kafka.clients import make_consumer, make_producer
+from vigia.schema import ConnectorOffset
+from vigia.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 

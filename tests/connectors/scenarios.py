@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from streams.schema import RawRecord
+from vigia.schema import RawRecord
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "connectors"
 SECRET = "s3cr3t-T0KEN-never-logged"

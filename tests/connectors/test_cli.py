@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 from typer.testing import CliRunner
+from vigia.connectors.cli import connectors_app
 
-from connectors.cli import connectors_app
 from tests.connectors import scenarios as s
 
 REPO = Path(__file__).resolve().parents[2]

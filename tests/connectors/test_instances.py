@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from connectors.errors import ConfigError
-from connectors.instances import build_instance, load_instances, parse_schedule, select
-from connectors.sources.file_replay import FileReplayConfig
+from vigia.connectors.errors import ConfigError
+from vigia.connectors.instances import build_instance, load_instances, parse_schedule, select
+from vigia.connectors.sources.file_replay import FileReplayConfig
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "deploy" / "connectors.yaml"

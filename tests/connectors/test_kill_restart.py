@@ -20,13 +20,13 @@ import httpx
 import pytest
 import yaml
 from kafka import TopicPartition
+from vigia.connectors.offsets import read_offsets
 
-from connectors.offsets import read_offsets
-from streams.kafka.clients import make_consumer
-from streams.settings import Settings
-from streams.topics import Topics
 from tests.connectors.helpers import REPO
 from tests.kafka_helpers import consume_all, keys_of
+from vigia.kafka.clients import make_consumer
+from vigia.settings import Settings
+from vigia.topics import Topics
 
 pytestmark = pytest.mark.kafka
 POLICE = REPO / "data" / "datos_gov_co" / "policia_incautaciones_2019.csv"

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
+from vigia.connectors.registry import available, load_type
 from werkzeug import Request, Response
 
-from connectors.registry import available, load_type
-from streams.schema import RawRecord
 from tests.connectors.conformance import ConnectorConformance
 from tests.connectors.helpers import REPO
 from tests.connectors.scenarios import Scenario
+from vigia.schema import RawRecord
 
 PLUGIN = REPO / "examples" / "vigia-example-connector"
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]

@@ -6,14 +6,14 @@ import asyncio
 import logging
 
 import pytest
+from vigia.connectors.instances import build_instance
+from vigia.connectors.runner import ConnectorRunner
 
-from connectors.instances import build_instance
-from connectors.runner import ConnectorRunner
-from streams.schema import DeadLetter
-from streams.topics import Topics
 from tests.connectors.helpers import fresh_metrics, metric
 from tests.connectors.scenarios import FIXTURES, SECRET, AcledScenario, UcdpScenario
 from tests.kafka_helpers import consume_all, keys_of
+from vigia.schema import DeadLetter
+from vigia.topics import Topics
 
 pytestmark = pytest.mark.kafka
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 from pydantic import SecretStr, ValidationError
-
-from connectors.errors import ConfigError
-from connectors.secrets import SecretRef, redact
+from vigia.connectors.errors import ConfigError
+from vigia.connectors.secrets import SecretRef, redact
 
 
 def test_a_secret_from_the_environment(monkeypatch):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from vigia.connectors.base import Checkpoint
+from vigia.connectors.errors import IntegrityError
 from werkzeug import Request, Response
 
-from connectors.base import Checkpoint
-from connectors.errors import IntegrityError
-from streams.schema import RawRecord
 from tests.connectors import scenarios as s
 from tests.connectors.helpers import collect
+from vigia.schema import RawRecord
 
 
 def _records(items):

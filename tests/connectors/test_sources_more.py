@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import time
 
+from vigia.connectors.base import DeadRecord
 from werkzeug import Request, Response
 
-from connectors.base import DeadRecord
-from streams.schema import RawRecord
 from tests.connectors import scenarios as s
 from tests.connectors.helpers import collect
+from vigia.schema import RawRecord
 
 EVENTS = s.fixture_json("ucdp_ged_events.json")
 

@@ -69,7 +69,7 @@ def test_every_panel_queries_prometheus_with_defined_variables(name: str) -> Non
 
 
 def test_centroids_cover_every_department_inside_colombia() -> None:
-    from streams.geo.divipola import load_divipola
+    from vigia.streams.geo.divipola import load_divipola
 
     centroids = geo.read_committed()
     codes = [c.code for c in centroids]
@@ -98,8 +98,9 @@ def test_provisioning_matches_compose_and_the_dashboards() -> None:
 
 
 def test_alert_links_open_the_conflict_dashboard_on_its_department() -> None:
-    from alerts.sinks.render import dashboard_link
-    from streams.schema import Region, RegionLevel
+    from vigia.alerts.sinks.render import dashboard_link
+
+    from vigia.schema import Region, RegionLevel
 
     conflict = BOARDS["vigia-conflict.json"]
     region = Region(
@@ -149,8 +150,9 @@ def test_shipped_alert_rules_link_to_the_conflict_dashboard_on_the_department() 
     """An alert from deploy/rules.yaml carries a dashboard_url opening this dashboard."""
     import datetime as dt
 
-    from alerts.config import load_config
-    from streams.schema import Detection, Period, PeriodKind, Region, RegionLevel
+    from vigia.alerts.config import load_config
+
+    from vigia.schema import Detection, Period, PeriodKind, Region, RegionLevel
 
     cauca = Region(level=RegionLevel.DEPARTMENT, code="19", name="Cauca", department_code="19")
     march = Period(

@@ -18,7 +18,6 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from dashboards.geo import read_committed
-from streams.settings import Settings
 from tests.observability.dashboards_util import (
     DASHBOARD_FILES,
     PanelQuery,
@@ -30,6 +29,7 @@ from tests.observability.metrics_doc import documented, family_of
 from tests.observability.pipeline import DATA, Pipeline, malformed_ucdp
 from tests.observability.prom import PrometheusServer
 from tests.observability.test_promtool import render_local
+from vigia.settings import Settings
 
 pytestmark = pytest.mark.kafka
 PANEL_DEADLINE_S = 240
@@ -67,7 +67,7 @@ def pipeline(
         yield run
     finally:
         run.stop()
-        from streams.kafka.admin import delete_topics_with_prefixes
+        from vigia.kafka.admin import delete_topics_with_prefixes
 
         delete_topics_with_prefixes(kafka_settings, (prefix,))
 

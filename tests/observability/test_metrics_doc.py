@@ -26,11 +26,10 @@ def _wrappers(group: object) -> list[MetricWrapperBase]:
 def _declared() -> dict[str, tuple[str, frozenset[str]]]:
     """Name (as queried: counters with ``_total``) → (type, labels) of every component metric."""
     from faust.sensors.prometheus import FaustMetrics
-
-    from alerts.delivery.metrics import DeliveryMetrics
-    from alerts.metrics import AlertMetrics
-    from connectors.metrics import ConnectorMetrics
-    from streams.metrics import StreamMetrics
+    from vigia.alerts.delivery.metrics import DeliveryMetrics
+    from vigia.alerts.metrics import AlertMetrics
+    from vigia.connectors.metrics import ConnectorMetrics
+    from vigia.streams.metrics import StreamMetrics
 
     groups = [
         ConnectorMetrics(CollectorRegistry()),
@@ -50,7 +49,7 @@ def _declared() -> dict[str, tuple[str, frozenset[str]]]:
 def test_the_faust_sensor_prefix_is_the_documented_one() -> None:
     import inspect
 
-    from streams.metrics import mount_faust_sensor
+    from vigia.streams.metrics import mount_faust_sensor
 
     prefix = inspect.signature(mount_faust_sensor).parameters["prefix"].default
     assert prefix == "vigia_faust"

@@ -24,17 +24,17 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 from pytest_httpserver import HTTPServer
+from vigia.connectors.instances import load_instances, select
+from vigia.connectors.runner import ConnectorRunner
+from vigia.streams.counting.config import load_plan
+from vigia.streams.worker import build_app, run_until_idle
 
-from connectors.instances import load_instances, select
-from connectors.runner import ConnectorRunner
-from streams.counting.config import load_plan
-from streams.kafka.admin import create_topics
-from streams.kafka.clients import read_to_end
-from streams.schema import Alert
-from streams.topics import Topics
-from streams.worker import build_app, run_until_idle
 from tests.alerts.kafka_support import SECRET, WebhookRecorder
 from tests.conftest import REPO
+from vigia.kafka.admin import create_topics
+from vigia.kafka.clients import read_to_end
+from vigia.schema import Alert
+from vigia.topics import Topics
 
 pytestmark = pytest.mark.kafka
 

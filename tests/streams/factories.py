@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from streams.counting.plan import EvaluationPlan, SeriesRule
-from streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
-from streams.schema import (
+from vigia.streams.counting.plan import EvaluationPlan, SeriesRule
+from vigia.streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
+
+from vigia.schema import (
     ConflictIncident,
     DrugKind,
     DrugSeizure,
@@ -91,9 +92,9 @@ def simple_plan(limit: float = 5.0, lateness: int = 0, **kwargs) -> EvaluationPl
 
 def bundled_plan() -> EvaluationPlan:
     """Real detectors on the bundled data: massacres, seizure spikes, coca growth."""
-    from streams.detectors.ears import Ears
-    from streams.detectors.record_level import RecordLevel
-    from streams.detectors.yoy_change import YoyChange
+    from vigia.streams.detectors.ears import Ears
+    from vigia.streams.detectors.record_level import RecordLevel
+    from vigia.streams.detectors.yoy_change import YoyChange
 
     dept_country = (RegionLevel.DEPARTMENT, RegionLevel.COUNTRY)
     return EvaluationPlan(

@@ -1,8 +1,7 @@
 """Changelog records written in batches must be what faust itself would write."""
 
 import faust
-
-from streams.worker.batching import ChangelogBatch
+from vigia.streams.worker.batching import ChangelogBatch
 
 
 def test_batched_changelog_records_encode_like_faust():

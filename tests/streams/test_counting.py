@@ -2,8 +2,9 @@
 
 import datetime as dt
 
-from streams.counting.engine import CountingEngine
-from streams.counting.state import CountState
+from vigia.streams.counting.engine import CountingEngine
+from vigia.streams.counting.state import CountState
+
 from tests.streams.factories import incident, seizure, simple_plan
 
 
@@ -126,9 +127,10 @@ def test_state_rebuilt_from_its_mappings_evaluates_like_the_original():
 
 
 def test_seizures_count_kilograms_by_drug():
-    from streams.counting.plan import EvaluationPlan, SeriesRule
-    from streams.schema import PeriodKind, RegionLevel
+    from vigia.streams.counting.plan import EvaluationPlan, SeriesRule
+
     from tests.streams.factories import Above
+    from vigia.schema import PeriodKind, RegionLevel
 
     rule = SeriesRule(
         "seizures_kg.cocaine", (PeriodKind.MONTH,), (RegionLevel.DEPARTMENT,), (Above(),)
@@ -139,9 +141,10 @@ def test_seizures_count_kilograms_by_drug():
 
 
 def test_the_same_incident_from_two_sources_is_counted_once():
-    from streams.counting.pipeline import BatchPipeline
-    from streams.merge import IncidentMerger
-    from streams.schema import IncidentCategory, RawRecord
+    from vigia.streams.counting.pipeline import BatchPipeline
+    from vigia.streams.merge import IncidentMerger
+
+    from vigia.schema import IncidentCategory, RawRecord
 
     by_key = {
         "ucdp:1": [incident("1", "2019-03-05", fatalities=6)],

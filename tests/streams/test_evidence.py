@@ -6,9 +6,10 @@ incident listed twice would send an analyst to the wrong record.
 
 import datetime as dt
 
-from streams.counting.engine import CountingEngine
-from streams.counting.pipeline import BatchPipeline
-from streams.merge import IncidentMerger
+from vigia.streams.counting.engine import CountingEngine
+from vigia.streams.counting.pipeline import BatchPipeline
+from vigia.streams.merge import IncidentMerger
+
 from tests.streams.factories import incident, simple_plan
 
 V1 = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)

@@ -8,13 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 from prometheus_client import CollectorRegistry
+from vigia.streams.counting.engine import CountingEngine
+from vigia.streams.counting.pipeline import BatchPipeline
+from vigia.streams.counting.plan import EvaluationPlan
+from vigia.streams.metrics import StreamMetrics
+from vigia.streams.worker.handler import BatchHandler
 
-from streams.counting.engine import CountingEngine
-from streams.counting.pipeline import BatchPipeline
-from streams.counting.plan import EvaluationPlan
-from streams.metrics import StreamMetrics
-from streams.topics import Topics
-from streams.worker.handler import BatchHandler
+from vigia.topics import Topics
 
 
 class _Sender:

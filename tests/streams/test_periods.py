@@ -1,8 +1,7 @@
 import datetime as dt
 
 import pytest
-
-from streams.counting.periods import (
+from vigia.streams.counting.periods import (
     last_closed_index,
     make_period,
     parse_label,
@@ -11,7 +10,8 @@ from streams.counting.periods import (
     period_label,
     period_start,
 )
-from streams.schema import PeriodKind
+
+from vigia.schema import PeriodKind
 
 
 @pytest.mark.parametrize(

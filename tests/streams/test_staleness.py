@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from alerts.clock import ManualClock
-from alerts.config import load_config
-from alerts.engine import AlertEngine
-from alerts.metrics import AlertMetrics
-from streams.schema import AlertState
-from streams.staleness import StalenessWatch, instance_of
+from vigia.alerts.clock import ManualClock
+from vigia.alerts.config import load_config
+from vigia.alerts.engine import AlertEngine
+from vigia.alerts.metrics import AlertMetrics
+from vigia.streams.staleness import StalenessWatch, instance_of
+
 from tests.conftest import REPO
+from vigia.schema import AlertState
 
 T0 = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
 
@@ -49,13 +50,13 @@ def test_shipped_rules_fire_and_resolve_and_inhibit_activity_drops():
 
 async def test_worker_publishes_stale_sources_to_the_detections_topic(isolated_settings):
     from prometheus_client import CollectorRegistry
+    from vigia.streams.counting.config import load_plan
+    from vigia.streams.worker import build_app
+    from vigia.streams.worker.runner import ensure_topics
 
-    from streams.counting.config import load_plan
-    from streams.kafka.clients import read_to_end
-    from streams.schema import Detection
-    from streams.topics import Topics
-    from streams.worker import build_app
-    from streams.worker.runner import ensure_topics
+    from vigia.kafka.clients import read_to_end
+    from vigia.schema import Detection
+    from vigia.topics import Topics
 
     app = build_app(isolated_settings, load_plan(REPO / "deploy/detectors.yaml"),
                     connectors=["quiet_feed"], registry=CollectorRegistry())  # fmt: skip

@@ -8,12 +8,9 @@ import datetime as dt
 import pytest
 from kafka import TopicPartition
 from kafka.structs import OffsetAndMetadata
+from vigia.streams.backtest.run import run_backtest
+from vigia.streams.worker import build_app, ensure_topics, run_until_idle
 
-from streams.backtest.run import run_backtest
-from streams.kafka.clients import make_consumer
-from streams.schema import DeadLetter, RawRecord
-from streams.topics import Topics
-from streams.worker import build_app, ensure_topics, run_until_idle
 from tests.kafka_helpers import consume_all
 from tests.streams.factories import bundled_plan
 from tests.streams.worker_helpers import (
@@ -24,6 +21,9 @@ from tests.streams.worker_helpers import (
     produce,
     sorted_records,
 )
+from vigia.kafka.clients import make_consumer
+from vigia.schema import DeadLetter, RawRecord
+from vigia.topics import Topics
 
 pytestmark = pytest.mark.kafka
 
@@ -138,7 +138,7 @@ async def test_restart_recovers_tables_from_changelog_without_double_counting(
 
 async def test_backfill_in_file_order_matches_the_backtest(isolated_settings):
     """As the file-replay connector sends them: UCDP rows in file order, not event time."""
-    from streams.backtest.readers import read_records
+    from vigia.streams.backtest.readers import read_records
 
     settings = isolated_settings
     topics = Topics(settings.kafka.topic_prefix)

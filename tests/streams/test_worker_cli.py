@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from streams.kafka.admin import create_topics
-from streams.schema import Detection
-from streams.topics import Topics, TopicSpec
 from tests.conftest import REPO
 from tests.kafka_helpers import consume_all
 from tests.streams.worker_helpers import COCA, produce, sorted_records
+from vigia.kafka.admin import create_topics
+from vigia.schema import Detection
+from vigia.topics import Topics, TopicSpec
 
 pytestmark = pytest.mark.kafka
 

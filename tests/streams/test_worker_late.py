@@ -6,14 +6,14 @@ import datetime as dt
 
 import pytest
 from prometheus_client import CollectorRegistry
+from vigia.streams.counting.plan import EvaluationPlan, SeriesRule
+from vigia.streams.worker import build_app, ensure_topics, run_until_idle
 
-from streams.counting.plan import EvaluationPlan, SeriesRule
-from streams.schema import PeriodKind, RegionLevel
-from streams.topics import Topics
-from streams.worker import build_app, ensure_topics, run_until_idle
 from tests.kafka_helpers import consume_all
 from tests.streams.factories import Above
 from tests.streams.worker_helpers import UCDP, produce, sorted_records
+from vigia.schema import PeriodKind, RegionLevel
+from vigia.topics import Topics
 
 pytestmark = pytest.mark.kafka
 
@@ -71,7 +71,7 @@ async def test_late_event_revises_a_detection_and_out_of_order_one_is_counted_in
     second = build_app(settings, _plan(), connectors=["ucdp"])
     await run_until_idle(settings, second, idle=1.0, timeout=120)
 
-    from streams.schema import Detection
+    from vigia.schema import Detection
 
     detections = [
         Detection.from_bytes(r.value) for r in consume_all(settings, topics.detections, idle=2.0)

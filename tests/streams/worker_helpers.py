@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from streams.backtest.readers import read_records
-from streams.kafka.clients import make_producer
-from streams.schema import Detection, RawRecord
-from streams.settings import Settings
+from vigia.streams.backtest.readers import read_records
+
 from tests.conftest import DATA
 from tests.kafka_helpers import consume_all
+from vigia.kafka.clients import make_producer
+from vigia.schema import Detection, RawRecord
+from vigia.settings import Settings
 
 UCDP = DATA / "ucdp" / "ucdp_ged_colombia_hdx.csv"
 SEIZURES = DATA / "datos_gov_co" / "policia_incautaciones_2019.csv"

@@ -9,11 +9,12 @@ import asyncio
 import sys
 from pathlib import Path
 
-from alerts.delivery import Deliverer, DeliveryPolicy, KafkaOutbox, SqliteOutbox
-from alerts.sinks.registry import load_sink
-from streams.schema import Notification
-from streams.settings import Settings
-from streams.topics import Topics
+from vigia.alerts.delivery import Deliverer, DeliveryPolicy, KafkaOutbox, SqliteOutbox
+from vigia.alerts.sinks.registry import load_sink
+
+from vigia.schema import Notification
+from vigia.settings import Settings
+from vigia.topics import Topics
 
 SECRET = "delivery-tests-secret-0042"
 

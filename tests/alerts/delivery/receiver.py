@@ -6,9 +6,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from vigia.alerts.sinks.signing import verify
 from werkzeug import Request, Response
-
-from alerts.sinks.signing import verify
 
 SECRET = "delivery-tests-secret-0042"
 

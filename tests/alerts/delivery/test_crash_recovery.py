@@ -14,11 +14,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from vigia.alerts.delivery import Deliverer, DeliveryPolicy, KafkaOutbox, SqliteOutbox
+from vigia.alerts.delivery.outbox import Outbox
+from vigia.alerts.sinks.registry import load_sink
+from vigia.alerts.sinks.testing import sample_notification
 
-from alerts.delivery import Deliverer, DeliveryPolicy, KafkaOutbox, SqliteOutbox
-from alerts.delivery.outbox import Outbox
-from alerts.sinks.registry import load_sink
-from alerts.sinks.testing import sample_notification
 from tests.alerts.delivery.receiver import SECRET, DedupingReceiver
 
 REPO = Path(__file__).resolve().parents[3]

@@ -8,8 +8,7 @@ import sqlite3
 
 import pytest
 from prometheus_client import CollectorRegistry
-
-from alerts.delivery import (
+from vigia.alerts.delivery import (
     Deliverer,
     DeliveryMetrics,
     DeliveryPolicy,
@@ -18,13 +17,14 @@ from alerts.delivery import (
     OutboxEntry,
     SqliteOutbox,
 )
-from alerts.sinks.base import AlertSink, SinkConfig
-from alerts.sinks.registry import load_sink
-from alerts.sinks.testing import sample_alert, sample_notification
-from streams.schema import AlertState, DeadLetter, Notification
+from vigia.alerts.sinks.base import AlertSink, SinkConfig
+from vigia.alerts.sinks.registry import load_sink
+from vigia.alerts.sinks.testing import sample_alert, sample_notification
+
 from tests.alerts.delivery.receiver import SECRET, DedupingReceiver
 from tests.alerts.sinks.suite import RecordingSleep
 from tests.kafka_helpers import consume_all
+from vigia.schema import AlertState, DeadLetter, Notification
 
 
 @pytest.fixture

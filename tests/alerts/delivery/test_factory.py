@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 from prometheus_client import CollectorRegistry
+from vigia.alerts.delivery import build_deliverer, load_sinks
+from vigia.alerts.sinks.errors import SinkConfigError
+from vigia.alerts.sinks.testing import sample_notification
 
-from alerts.delivery import build_deliverer, load_sinks
-from alerts.sinks.errors import SinkConfigError
-from alerts.sinks.testing import sample_notification
-from streams.kafka.admin import create_topics
-from streams.topics import Topics
 from tests.alerts.delivery.receiver import SECRET, DedupingReceiver
 from tests.kafka_helpers import consume_all
+from vigia.kafka.admin import create_topics
+from vigia.topics import Topics
 
 
 def test_load_sinks_names_receiver_and_field():

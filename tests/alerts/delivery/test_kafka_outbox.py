@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from vigia.alerts.delivery import KafkaOutbox, OutboxEntry
+from vigia.alerts.sinks.testing import sample_notification
 
-from alerts.delivery import KafkaOutbox, OutboxEntry
-from alerts.sinks.testing import sample_notification
-from streams.kafka.admin import describe_topic_configs
 from tests.kafka_helpers import consume_all
+from vigia.kafka.admin import describe_topic_configs
 
 pytestmark = pytest.mark.kafka
 

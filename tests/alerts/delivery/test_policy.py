@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
-
-from alerts.delivery.policy import DeliveryPolicy, backoff_delay
+from vigia.alerts.delivery.policy import DeliveryPolicy, backoff_delay
 
 POLICY = DeliveryPolicy(initial_backoff=1, multiplier=2, max_backoff=10, jitter=0.5)
 

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from alerts.delivery import Deliverer, DeliveryPolicy, MemoryDeadLetters, SqliteOutbox
-from alerts.sinks.base import AlertSink
-from alerts.sinks.registry import load_sink
-from alerts.sinks.signing import verify
+from vigia.alerts.delivery import Deliverer, DeliveryPolicy, MemoryDeadLetters, SqliteOutbox
+from vigia.alerts.sinks.base import AlertSink
+from vigia.alerts.sinks.registry import load_sink
+from vigia.alerts.sinks.signing import verify
 
 HMAC_SECRET = "hmac-secret-7f3a9c2e51d04b8a"
 QUERY_TOKEN = "querytoken-91be2d"

@@ -12,10 +12,10 @@ import datetime as dt
 import time
 
 import httpx
+from vigia.alerts.sinks.registry import load_sink
+from vigia.alerts.sinks.testing import sample_alert, sample_notification
 
-from alerts.sinks.registry import load_sink
-from alerts.sinks.testing import sample_alert, sample_notification
-from streams.schema import AlertState
+from vigia.schema import AlertState
 
 # `alertmanager` is the real Alertmanager of tests/peers.py (via tests/conftest.py).
 
@@ -91,7 +91,7 @@ async def test_resend_after_restart_takes_the_active_alerts(alertmanager):
 
 async def test_keep_alive_ticks_resend_on_interval(alertmanager):
     """The dispatcher's helper: re-send only when ``resend_interval`` has passed."""
-    from alerts.delivery import resend_due
+    from vigia.alerts.delivery import resend_due
 
     sinks = {
         "am": load_sink("alertmanager", "am", {"url": alertmanager, "resend_interval": 30}),

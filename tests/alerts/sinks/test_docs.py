@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from alerts.sinks.registry import load_sink
-from alerts.sinks.testing import sample_notification
+from vigia.alerts.sinks.registry import load_sink
+from vigia.alerts.sinks.testing import sample_notification
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "sinks.md"
 

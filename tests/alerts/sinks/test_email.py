@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from vigia.alerts.sinks.errors import PermanentSinkError, RecoverableSinkError, SinkError
+from vigia.alerts.sinks.registry import load_sink
+from vigia.alerts.sinks.testing import sample_alert, sample_notification
 
-from alerts.sinks.errors import PermanentSinkError, RecoverableSinkError, SinkError
-from alerts.sinks.registry import load_sink
-from alerts.sinks.testing import sample_alert, sample_notification
-from streams.schema import AlertState
 from tests.alerts.sinks.suite import make_deliverer
+from vigia.schema import AlertState
 
 PASSWORD = "smtp-password-8d2c1f"
 USER = "vigia"

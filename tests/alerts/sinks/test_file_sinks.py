@@ -6,12 +6,12 @@ import io
 
 import pytest
 from rich.console import Console
+from vigia.alerts.sinks.console import ConsoleSink
+from vigia.alerts.sinks.errors import PermanentSinkError
+from vigia.alerts.sinks.registry import load_sink
+from vigia.alerts.sinks.testing import sample_alert, sample_notification
 
-from alerts.sinks.console import ConsoleSink
-from alerts.sinks.errors import PermanentSinkError
-from alerts.sinks.registry import load_sink
-from alerts.sinks.testing import sample_alert, sample_notification
-from streams.schema import AlertState, Notification
+from vigia.schema import AlertState, Notification
 
 
 async def test_jsonl_appends_one_line_per_notification(tmp_path):

@@ -15,10 +15,10 @@ import time
 
 import pytest
 from pytest_httpserver import HTTPServer
+from vigia.alerts.sinks.errors import PermanentSinkError, RecoverableSinkError, SinkError
+from vigia.alerts.sinks.testing import sample_notification
 from werkzeug import Request, Response
 
-from alerts.sinks.errors import PermanentSinkError, RecoverableSinkError, SinkError
-from alerts.sinks.testing import sample_notification
 from tests.alerts.sinks.suite import HTTP_CASES, HttpSinkCase, make_deliverer
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from vigia.alerts.sinks.errors import RecoverableSinkError
+from vigia.alerts.sinks.kafka import KafkaSink
+from vigia.alerts.sinks.registry import load_sink
+from vigia.alerts.sinks.testing import sample_alert, sample_notification
 
-from alerts.sinks.errors import RecoverableSinkError
-from alerts.sinks.kafka import KafkaSink
-from alerts.sinks.registry import load_sink
-from alerts.sinks.testing import sample_alert, sample_notification
-from streams.schema import Alert, AlertState, Notification
 from tests.kafka_helpers import consume_all, keys_of
+from vigia.schema import Alert, AlertState, Notification
 
 pytestmark = pytest.mark.kafka
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-from alerts.sinks.registry import load_sink
-from alerts.sinks.signing import sign, verify
-from alerts.sinks.testing import sample_alert, sample_notification
-from streams.schema import AlertState, Notification
+from vigia.alerts.sinks.registry import load_sink
+from vigia.alerts.sinks.signing import sign, verify
+from vigia.alerts.sinks.testing import sample_alert, sample_notification
+
+from vigia.schema import AlertState, Notification
 
 SECRET = "shared-secret-for-tests-123"
 

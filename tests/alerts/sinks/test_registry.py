@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from alerts.sinks.base import AlertSink
-from alerts.sinks.errors import PermanentSinkError, SinkConfigError
-from alerts.sinks.registry import load_sink, sink_types
+from vigia.alerts.sinks.base import AlertSink
+from vigia.alerts.sinks.errors import PermanentSinkError, SinkConfigError
+from vigia.alerts.sinks.registry import load_sink, sink_types
 
 MINIMAL = {
     "webhook": {"url": "https://example.org/hook", "secret": "0123456789abcdef"},

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from alerts.sinks.render import (
+from vigia.alerts.sinks.render import (
     RenderOptions,
     alert_context,
     dashboard_link,
@@ -13,8 +12,9 @@ from alerts.sinks.render import (
     render_subject,
     render_text,
 )
-from alerts.sinks.testing import sample_alert, sample_notification
-from streams.schema import AlertState, Region, RegionLevel
+from vigia.alerts.sinks.testing import sample_alert, sample_notification
+
+from vigia.schema import AlertState, Region, RegionLevel
 
 OPTIONS = {
     "en": RenderOptions(

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from pydantic import Field
-
-from connectors import (
+from vigia.connectors import (
     Checkpoint,
     Connector,
     ConnectorConfig,

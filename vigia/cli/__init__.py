@@ -1,0 +1,53 @@
+"""The ``vigia`` command line: one Typer app that mounts each package's commands."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from vigia.cli.broker import broker_app, topics_app
+from vigia.cli.demo import demo
+
+app = typer.Typer(
+    name="vigia",
+    help="Vigía: monitoring and alerting for armed-conflict and drug-trade signals (Colombia).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(broker_app, name="broker")
+app.add_typer(topics_app, name="topics")
+app.command("demo")(demo)
+
+
+def _mount_package_commands() -> None:
+    # Each package owns its commands; mounting them here keeps one entry point.
+    from vigia.alerts.cli import register as register_alerts
+    from vigia.connectors.cli import register as register_connectors
+    from vigia.streams.cli import register as register_streams
+
+    register_connectors(app)
+    register_streams(app)
+    register_alerts(app)
+
+
+_mount_package_commands()
+
+
+@app.callback()
+def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging")):
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:
+        # Client libraries narrate every connection at INFO; keep their warnings only.
+        for name in ("kafka", "aiokafka", "faust", "mode", "httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        # kafka-python 3 warns whenever a poll runs over 100 ms, which a busy 2-core box does.
+        logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
+        logging.getLogger("abc").setLevel(logging.WARNING)  # mode's services log as "abc"
+
+
+def main() -> None:
+    app()
