@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vigia.streams.backtest.readers import read_records
+from vigia.streams.counting.countries import CountryPipelines
 from vigia.streams.counting.engine import CountingEngine
 from vigia.streams.counting.pipeline import BatchPipeline, BatchResult, Mapper
 from vigia.streams.counting.plan import EvaluationPlan
@@ -34,7 +35,8 @@ Progress = Callable[[str, int, int], None]
 @dataclass
 class BacktestResult:
     detections: list[Detection]
-    engine: CountingEngine
+    #: One counting engine per country (ISO alpha-2), as in the worker.
+    engines: dict[str, CountingEngine]
     records: int = 0
     events: int = 0
     out_of_scope: int = 0
@@ -42,6 +44,13 @@ class BacktestResult:
     unresolved: dict[str, int] = field(default_factory=dict)
     periods_evaluated: int = 0
     seconds: float = 0.0
+
+    @property
+    def engine(self) -> CountingEngine:
+        """The engine of Colombia (or of the only country): what the report plots."""
+        if "CO" in self.engines or not self.engines:
+            return self.engines.get("CO") or CountingEngine(EvaluationPlan(rules=[]))
+        return next(iter(self.engines.values()))
 
     @property
     def alarms(self) -> list[Detection]:
@@ -99,10 +108,14 @@ def run_backtest(
 def _run(files, start, end, plan, progress, mapper, keep_history, merge, began) -> BacktestResult:
     if keep_history:
         plan = replace(plan, retention_margin=10**6)
-    engine = CountingEngine(plan)
-    merger = IncidentMerger() if merge else None
-    pipeline = BatchPipeline(engine, mapper=mapper, merger=merger, component="backtest")
-    mapped = map_files(pipeline, files, progress)
+
+    def country_pipeline(country: str) -> BatchPipeline:
+        merger = IncidentMerger() if merge else None
+        return BatchPipeline(CountingEngine(plan), mapper=mapper, merger=merger)
+
+    mapping = BatchPipeline(None, mapper=mapper, component="backtest")  # type: ignore[arg-type]
+    pipelines = CountryPipelines(mapping, country_pipeline)
+    mapped = map_files(mapping, files, progress)
     horizon = end + dt.timedelta(days=1)
     events: list[CanonicalEvent] = sorted(
         (e for e in mapped.events if event_day(e) < horizon), key=event_day
@@ -110,21 +123,22 @@ def _run(files, start, end, plan, progress, mapper, keep_history, merge, began) 
     detections: list[Detection] = []
     evaluated = 0
     for i in range(0, len(events), BATCH):
-        counted = pipeline.count(events[i : i + BATCH])
+        counted = pipelines.count(BatchResult(events=events[i : i + BATCH]))
         report = counted.advance
         detections.extend(report.detections)
         evaluated += report.periods_evaluated
         if progress:
             progress("count", min(i + BATCH, len(events)), len(events))
-    final = engine.advance(until=horizon, flush=True)
+    final = pipelines.advance(until=horizon, flush=True)
     detections.extend(final.detections)
     evaluated += final.periods_evaluated
+    engines = {country: pipeline.engine for country, pipeline in pipelines}
     latest: dict[str, Detection] = {}
     for detection in detections:
         latest[detection.key] = detection  # a later revision replaces the earlier one
     return BacktestResult(
         detections=[d for d in latest.values() if _in_range(d, start, end)],
-        engine=engine,
+        engines=engines,
         records=mapped.records,
         events=len(mapped.events),
         out_of_scope=mapped.out_of_scope,
