@@ -158,6 +158,12 @@ class WorkerSettings(BaseModel):
             "re-evaluations) at the price of memory and latency while catching up."
         ),
     )
+    session_timeout: float = Field(
+        default=10.0,
+        ge=6.0,
+        description="Seconds without a heartbeat before the group gives a dead worker's "
+        "partitions (and countries) to the others",
+    )
 
 
 class Settings(BaseSettings):

@@ -25,7 +25,7 @@ from vigia.streams.counting.plan import EvaluationPlan
 from vigia.streams.counting.signals import event_day
 from vigia.streams.merge import IncidentMerger
 
-from vigia.schema import CanonicalEvent, DeadLetter, Detection
+from vigia.schema import CanonicalEvent, DeadLetter, Detection, RawRecord
 
 BATCH = 5000
 
@@ -65,8 +65,14 @@ def map_files(
     pipeline: BatchPipeline, files: Sequence[Path | str], progress: Progress | None = None
 ) -> BatchResult:
     """Read and map every file; events come back in file order."""
+    return map_records(pipeline, [r for path in files for r in read_records(path)], progress)
+
+
+def map_records(
+    pipeline: BatchPipeline, records: Sequence[RawRecord], progress: Progress | None = None
+) -> BatchResult:
+    """Map records (in their order); events come back in that order."""
     mapped = BatchResult()
-    records = [r for path in files for r in read_records(path)]
     for i in range(0, len(records), BATCH):
         for raw in records[i : i + BATCH]:
             mapped.records += 1
@@ -83,7 +89,7 @@ def _where(raw):
 
 
 def run_backtest(
-    files: Sequence[Path | str],
+    files: Sequence[Path | str] | Sequence[RawRecord],
     start: dt.date,
     end: dt.date,
     plan: EvaluationPlan,
@@ -93,7 +99,9 @@ def run_backtest(
     keep_history: bool = True,
     merge: bool = True,
 ) -> BacktestResult:
-    """``keep_history`` turns retention off so the report can plot the whole series
+    """Detections of ``files`` (or of already read ``RawRecord`` s) from ``start`` to ``end``.
+
+    ``keep_history`` turns retention off so the report can plot the whole series
     (detectors still see only their history: detections do not change)."""
     began = time.perf_counter()
     gc.collect()
@@ -115,7 +123,11 @@ def _run(files, start, end, plan, progress, mapper, keep_history, merge, began) 
 
     mapping = BatchPipeline(None, mapper=mapper, component="backtest")  # type: ignore[arg-type]
     pipelines = CountryPipelines(mapping, country_pipeline)
-    mapped = map_files(mapping, files, progress)
+    records = files if files and isinstance(files[0], RawRecord) else None
+    if records is not None:
+        mapped = map_records(mapping, records, progress)
+    else:
+        mapped = map_files(mapping, files, progress)
     horizon = end + dt.timedelta(days=1)
     events: list[CanonicalEvent] = sorted(
         (e for e in mapped.events if event_day(e) < horizon), key=event_day

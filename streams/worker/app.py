@@ -127,6 +127,8 @@ def build_app(
         producer_linger_ms=20,
         producer_max_batch_size=1 << 20,
         consumer_max_fetch_size=settings.worker.fetch_max_bytes,
+        broker_session_timeout=settings.worker.session_timeout,
+        broker_heartbeat_interval=settings.worker.session_timeout / 4,
     )
     plan = EvaluationPlan(
         rules=[*plan.rules, *picture_rules()],

@@ -174,10 +174,17 @@ async def run_until_idle(
             drained = _drained(handler, ends)
             quiet = time.monotonic() - max(handler.last_batch_at, started) >= idle
             if drained and quiet:
-                # Ask the broker again only now: new records may have arrived meanwhile.
+                # Ask the broker again only now: new records may have arrived meanwhile;
+                # and wait for the whole group, so a dead worker's partitions are not
+                # left behind (they come here, or to another worker, at the rebalance).
                 ends = await asyncio.to_thread(end_offsets, settings, app.vigia_raw_topics)
                 if _drained(handler, ends):
-                    break
+                    group = await asyncio.to_thread(
+                        committed_positions, settings, app.conf.id, app.vigia_raw_topics
+                    )
+                    if all(group.get(tp, 0) >= end for tp, end in ends.items()):
+                        break
+                    await asyncio.sleep(0.5)
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"worker not idle after {timeout}s: positions {handler.positions}, ends {ends}"
