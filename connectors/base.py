@@ -54,7 +54,7 @@ class ConnectorConfig(BaseModel):
         default="all",
         description="ISO 3166-1 alpha-3 codes of the countries to keep, or 'all'",
     )
-    country: str | None = Field(
+    default_country: str | None = Field(
         default=None,
         description="ISO3 country of every record whose source fields name none (e.g. COL)",
     )
@@ -66,7 +66,7 @@ class ConnectorConfig(BaseModel):
             return value
         return [_iso3(code) for code in value]
 
-    @field_validator("country")
+    @field_validator("default_country")
     @classmethod
     def _iso3_country(cls, value: str | None) -> str | None:
         return None if value is None else _iso3(value)
@@ -191,11 +191,11 @@ class Connector(ABC):
         """A :class:`RawRecord` of this instance (``source_id`` must be non-empty).
 
         Its ``country`` (the partition key) comes from the source's own fields
-        (:func:`vigia.countries.country_of_payload`), else the instance's ``country``;
+        (:func:`vigia.countries.country_of_payload`), else the instance's ``default_country``;
         an unknown code raises :class:`~vigia.countries.UnknownCountry` (a ``ValueError``).
         """
         try:
-            country = country_of_payload(self.source_family, payload) or self.config.country
+            country = country_of_payload(self.source_family, payload) or self.config.default_country
         except UnknownCountry:
             country = None  # routed as unknown; the mapper decides whether it is in scope
         return RawRecord(
