@@ -33,7 +33,7 @@ def test_a_missing_internal_is_named(monkeypatch):
 
     owner = next(c for c in Consumer.__mro__ if "_wait_next_records" in vars(c))
     monkeypatch.delattr(owner, "_wait_next_records")
-    with pytest.raises(FaustAssumptionBroken, match="Consumer._wait_next_records"):
+    with pytest.raises(FaustAssumptionBroken, match=r"Consumer\._wait_next_records"):
         check_assumptions()
 
 
