@@ -95,7 +95,9 @@ class BatchHandler:
         }
         #: (topic, partition) → next offset to read (processed offset + 1).
         self.positions: dict[tuple[str, int], int] = {}
+        #: Raw records read (watermark markers are counted apart, in ``markers_in``).
         self.records_in = 0
+        self.markers_in = 0
         self.batches = 0
         self.detections_out = 0
         #: Set by the app: which connector instances went silent (``None``: not watched).
@@ -138,10 +140,12 @@ class BatchHandler:
             gc.disable()
         try:
             result = BatchResult(records=len(messages), advance=AdvanceReport())
+            markers_before = self.markers_in
             for partition, share in by_partition.items():
                 self._process(states[partition], share, result)
             await self._publish(result)
-            self._account(messages, per_topic, result, time.perf_counter() - started)
+            markers = self.markers_in - markers_before
+            self._account(messages, markers, per_topic, result, time.perf_counter() - started)
         finally:
             if paused:
                 asyncio.get_running_loop().call_soon(gc.enable)
@@ -202,6 +206,7 @@ class BatchHandler:
                 markers.append(message)
             else:
                 records.append(message)
+        self.markers_in += len(markers)
         pipelines = state.pipelines
         part = pipelines.process_messages(records, evaluate=False)
         for message in markers:
@@ -270,13 +275,14 @@ class BatchHandler:
     def _account(
         self,
         messages: Sequence[Any],
+        markers: int,
         per_topic: dict[str, int],
         result: BatchResult,
         seconds: float,
     ) -> None:
         m = self.metrics
         self.batches += 1
-        self.records_in += len(messages)
+        self.records_in += len(messages) - markers
         self.last_batch_at = time.monotonic()
         self.first_batch_at = self.first_batch_at or self.last_batch_at - seconds
         self.busy_seconds += seconds
