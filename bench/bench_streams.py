@@ -131,7 +131,7 @@ async def worker_rate(settings, plan, n: int, app_id: str, instance: str = "benc
         "total": time.perf_counter() - began,
         "detections": summary.detections,
         "dead_letters": summary.dead_letters,
-        "tables": handler.pipeline.engine.state.sizes(),
+        "tables": {p: s.sizes() for p, s in handler.partitions.items()},
     }
 
 

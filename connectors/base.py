@@ -32,12 +32,13 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from vigia.connectors.http import HttpClient, HttpSettings
 from vigia.connectors.metrics import ConnectorMetrics, default_metrics
 
+from vigia.countries import UnknownCountry, country_of_payload, to_iso3
 from vigia.schema import RawRecord
 
 Cursor = dict[str, Any]
@@ -49,6 +50,37 @@ class ConnectorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     http: HttpSettings = Field(default_factory=HttpSettings)
+    countries: list[str] | Literal["all"] = Field(
+        default="all",
+        description="ISO 3166-1 alpha-3 codes of the countries to keep, or 'all'",
+    )
+    default_country: str | None = Field(
+        default=None,
+        description="ISO3 country of every record whose source fields name none (e.g. COL)",
+    )
+
+    @field_validator("countries")
+    @classmethod
+    def _iso3_countries(cls, value: list[str] | str) -> list[str] | str:
+        if value == "all":
+            return value
+        return [_iso3(code) for code in value]
+
+    @field_validator("default_country")
+    @classmethod
+    def _iso3_country(cls, value: str | None) -> str | None:
+        return None if value is None else _iso3(value)
+
+    def keeps(self, country: str | None) -> bool:
+        """Whether a record of ``country`` is in scope (``None``: the source did not say)."""
+        return self.countries == "all" or country is None or country in self.countries
+
+
+def _iso3(code: str) -> str:
+    try:
+        return to_iso3(code, "iso3")
+    except UnknownCountry as exc:
+        raise ValueError(f"{exc}; expected an ISO 3166-1 alpha-3 code such as COL") from None
 
 
 @dataclass(frozen=True)
@@ -156,7 +188,16 @@ class Connector(ABC):
         fetch_url: str | None = None,
         source_revision: Any = None,
     ) -> RawRecord:
-        """A :class:`RawRecord` of this instance (``source_id`` must be non-empty)."""
+        """A :class:`RawRecord` of this instance (``source_id`` must be non-empty).
+
+        Its ``country`` (the partition key) comes from the source's own fields
+        (:func:`vigia.countries.country_of_payload`), else the instance's ``default_country``;
+        an unknown code raises :class:`~vigia.countries.UnknownCountry` (a ``ValueError``).
+        """
+        try:
+            country = country_of_payload(self.source_family, payload) or self.config.default_country
+        except UnknownCountry:
+            country = None  # routed as unknown; the mapper decides whether it is in scope
         return RawRecord(
             connector=self.name,
             connector_type=self.type_name,
@@ -167,4 +208,5 @@ class Connector(ABC):
             fetch_url=fetch_url,
             event_time=event_time,
             source_revision=None if source_revision is None else str(source_revision),
+            country=country,
         )

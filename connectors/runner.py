@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 import time
@@ -31,9 +32,8 @@ from vigia.connectors.secrets import redact
 from vigia.connectors.writer import TransactionalWriter
 
 from vigia.kafka.admin import create_topics
-from vigia.schema import ConnectorOffset, DeadLetter, RawRecord
+from vigia.schema import ConnectorOffset, DeadLetter, RawRecord, WatermarkMarker
 from vigia.settings import Settings
-from vigia.topics import Topics
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,10 @@ class InstanceStatus:
     error_kind: str | None = None
     records: int = 0
     dead_letters: int = 0
+    #: Records of countries outside the instance's ``countries`` (not produced).
+    out_of_scope: int = 0
+    #: Newest event time produced so far (restored from the committed offset).
+    watermark: dt.datetime | None = None
     runs: int = 0
     cursor: Cursor | None = None
     last_success: float | None = None
@@ -83,7 +87,7 @@ class ConnectorRunner:
         producer_options: dict | None = None,
     ) -> None:
         self.settings = settings
-        self.topics = Topics(settings.kafka.topic_prefix)
+        self.topics = settings.kafka.topics()
         self.metrics = metrics or default_metrics()
         context = ConnectorContext(metrics=self.metrics, transport=transport)
         self._instances = {}
@@ -209,6 +213,7 @@ class ConnectorRunner:
             committed = offsets.get(inst.spec.name)
             inst.status.cursor = committed.cursor if committed else None
             inst.status.records = committed.records if committed else 0
+            inst.status.watermark = committed.watermark if committed else None
             inst.started = True
         if not inst.opened:
             await inst.connector.open()
@@ -220,6 +225,7 @@ class ConnectorRunner:
         cursor = status.cursor
         newest = None
         seen = 0
+        keeps = inst.connector.config.keeps
         async for item in inst.connector.poll(cursor):
             seen += 1
             if seen % 2000 == 0:
@@ -227,6 +233,9 @@ class ConnectorRunner:
             if item is None:  # a record the connector already produced (skipped)
                 continue
             if isinstance(item, RawRecord):
+                if not keeps(item.country):
+                    status.out_of_scope += 1
+                    continue
                 writer.send_record(item)
                 pending += 1
                 if item.event_time is not None and (newest is None or item.event_time > newest):
@@ -236,7 +245,7 @@ class ConnectorRunner:
                 dead += 1
             elif isinstance(item, Checkpoint):
                 cursor = item.cursor
-                await self._commit(inst, cursor, pending, dead)
+                await self._commit(inst, cursor, pending, dead, newest)
                 pending = dead = 0
                 if newest is not None:
                     self.metrics.observe_event_time(name, newest.timestamp())
@@ -244,16 +253,37 @@ class ConnectorRunner:
                 raise TypeError(f"poll() yielded {type(item).__name__}, not a record/checkpoint")
         if pending or dead:
             log.warning("%s: poll ended without a checkpoint; committing the last cursor", name)
-            await self._commit(inst, cursor, pending, dead)
+            await self._commit(inst, cursor, pending, dead, newest)
             if newest is not None:
                 self.metrics.observe_event_time(name, newest.timestamp())
 
-    async def _commit(self, inst: _Instance, cursor: Cursor | None, records: int, dead: int):
+    async def _commit(
+        self,
+        inst: _Instance,
+        cursor: Cursor | None,
+        records: int,
+        dead: int,
+        newest: dt.datetime | None = None,
+    ):
+        """Commit the cursor with what was sent since the last commit, and a watermark
+        marker on every raw partition (so quiet countries' periods close too)."""
         status = inst.status
+        if newest is not None and (status.watermark is None or newest > status.watermark):
+            status.watermark = newest
         offset = ConnectorOffset(
-            connector=inst.spec.name, cursor=cursor or {}, records=status.records + records
+            connector=inst.spec.name,
+            cursor=cursor or {},
+            records=status.records + records,
+            watermark=status.watermark,
         )
-        await asyncio.to_thread(inst.writer.commit, offset)
+        marker = None
+        if status.watermark is not None:
+            marker = WatermarkMarker(
+                connector=inst.spec.name,
+                source=inst.connector.source_family,
+                watermark=status.watermark,
+            )
+        await asyncio.to_thread(inst.writer.commit, offset, marker)
         status.cursor, status.records = cursor, offset.records
         status.dead_letters += dead
         self.metrics.records.labels(inst.spec.name).inc(records)

@@ -14,8 +14,9 @@ from typing import Any
 
 from kafka import KafkaProducer
 
+from vigia.countries import partition_for
 from vigia.kafka.clients import make_producer
-from vigia.schema import ConnectorOffset, DeadLetter, RawRecord
+from vigia.schema import MARKER_HEADER, ConnectorOffset, DeadLetter, RawRecord, WatermarkMarker
 from vigia.settings import Settings
 from vigia.topics import Topics
 
@@ -49,6 +50,10 @@ def use_fast_gzip() -> None:
         default_records.gzip_encode = _gzip_fast
 
 
+#: Key of watermark markers on raw topics (their header says what they are).
+MARKER_KEY = b"vigia:watermark"
+
+
 class TransactionalWriter:
     """Writes one instance's records, dead letters and cursor in Kafka transactions."""
 
@@ -70,7 +75,7 @@ class TransactionalWriter:
         self._before_commit = before_commit
         self._producer: KafkaProducer | None = None
         self.in_transaction = False
-        self._single_partition = False
+        self._partitions = 1
 
     def start(self) -> None:
         """Create the producer and fence any predecessor (blocking; call from a thread)."""
@@ -80,8 +85,7 @@ class TransactionalWriter:
             self._settings, transactional_id=self.transactional_id, **self._options
         )
         self._producer.init_transactions()
-        partitions = self._producer.partitions_for(self.raw_topic)
-        self._single_partition = partitions == {0}
+        self._partitions = len(self._producer.partitions_for(self.raw_topic) or {0})
 
     @property
     def started(self) -> bool:
@@ -102,8 +106,8 @@ class TransactionalWriter:
         if not self.in_transaction:
             self.begin()
         key = record.key.encode()
-        # One-partition raw topics (the default) skip the pure-Python murmur2 per record.
-        partition = 0 if self._single_partition else None
+        # All records of a country go to one partition (the worker's state is per country).
+        partition = partition_for(record.country, self._partitions)
         self.producer.send(self.raw_topic, key=key, value=record.to_bytes(), partition=partition)
 
     def send_dead_letter(self, letter: DeadLetter) -> None:
@@ -111,9 +115,20 @@ class TransactionalWriter:
         key = (letter.original_key or self.instance).encode()
         self.producer.send(self.topics.dlq, key=key, value=letter.to_bytes())
 
-    def commit(self, offset: ConnectorOffset) -> None:
-        """Write the cursor and commit everything sent since :meth:`begin` (blocking)."""
+    def commit(self, offset: ConnectorOffset, marker: WatermarkMarker | None = None) -> None:
+        """Write the cursor (and ``marker`` to every raw partition) and commit everything
+        sent since :meth:`begin` (blocking)."""
         self.begin()
+        if marker is not None:
+            value = marker.to_bytes()
+            for partition in range(self._partitions):
+                self.producer.send(
+                    self.raw_topic,
+                    key=MARKER_KEY,
+                    value=value,
+                    partition=partition,
+                    headers=[MARKER_HEADER],
+                )
         self.producer.send(
             self.topics.connector_offsets, key=self.instance.encode(), value=offset.to_bytes()
         )

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from kafka import KafkaConsumer, TopicPartition
 
 from vigia.kafka.clients import make_consumer
+from vigia.schema import MARKER_HEADER
 from vigia.settings import Settings
 
 
@@ -18,11 +19,13 @@ def consume_all(
     expect: int | None = None,
     timeout: float = 20.0,
     idle: float = 2.0,
+    markers: bool = False,
 ) -> list:
     """Read a topic from the beginning (read_committed) and return its records.
 
     Stops when ``expect`` records arrived, or after ``idle`` seconds without a new
-    record once the partition end is reached, or at ``timeout``.
+    record once the partition end is reached, or at ``timeout``. Watermark markers
+    (on raw topics) are left out unless ``markers``.
     """
     consumer: KafkaConsumer = make_consumer(settings, group_id=None)
     try:
@@ -38,7 +41,7 @@ def consume_all(
         last_new = time.monotonic()
         while time.monotonic() < deadline:
             batch = consumer.poll(timeout_ms=200)
-            fresh = [r for rs in batch.values() for r in rs]
+            fresh = [r for rs in batch.values() for r in rs if markers or not is_marker(r)]
             if fresh:
                 records.extend(fresh)
                 last_new = time.monotonic()
@@ -53,3 +56,8 @@ def consume_all(
 
 def keys_of(records: Iterable) -> list[str]:
     return [r.key.decode() if isinstance(r.key, bytes) else r.key for r in records]
+
+
+def is_marker(record) -> bool:
+    """Whether a raw-topic record is a connector's watermark marker (not data)."""
+    return MARKER_HEADER in (record.headers or ())

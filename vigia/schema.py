@@ -88,9 +88,12 @@ class Location(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     country: str = Field(default="CO", pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
-    department_code: str | None = Field(default=None, pattern=r"^\d{2}$")
+    # DIVIPOLA codes in Colombia; elsewhere ISO 3166-2 and "<ISO 3166-2>:<folded name>".
+    department_code: str | None = Field(default=None, pattern=r"^(\d{2}|[A-Z]{2}-[A-Z0-9]{1,3})$")
     department_name: str | None = None
-    municipality_code: str | None = Field(default=None, pattern=r"^\d{5}$")
+    municipality_code: str | None = Field(
+        default=None, pattern=r"^(\d{5}|[A-Z]{2}-[A-Z0-9]{1,3}:[a-z0-9_]{1,64})$"
+    )
     municipality_name: str | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
@@ -149,10 +152,33 @@ class RawRecord(WireModel):
     source_revision: str | None = Field(
         default=None, description="The source's own version marker (e.g. ACLED timestamp)"
     )
+    country: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 3166-1 alpha-3 from the source's own fields: the partition key",
+    )
 
     @property
     def key(self) -> str:
         return f"{self.source}:{self.source_id}"
+
+
+class WatermarkMarker(WireModel):
+    """ "Source ``source`` has sent everything up to ``watermark``", written by a connector
+    to every partition of its raw topic after each poll, so that a partition whose
+    countries are quiet still closes its periods (records carry the header
+    ``vigia-marker: watermark``; see :data:`MARKER_HEADER`)."""
+
+    kind: ClassVar[str] = "watermark"
+
+    connector: str
+    source: str
+    watermark: AwareDatetime
+    emitted_at: AwareDatetime = Field(default_factory=utcnow)
+
+
+#: The Kafka header that tells a watermark marker from a raw record on a raw topic.
+MARKER_HEADER = ("vigia-marker", b"watermark")
 
 
 # ---------------------------------------------------------------------------
@@ -493,6 +519,9 @@ class ConnectorOffset(WireModel):
     cursor: dict[str, Any]
     records: int = Field(default=0, ge=0, description="Records produced up to this offset")
     committed_at: AwareDatetime = Field(default_factory=utcnow)
+    watermark: AwareDatetime | None = Field(
+        default=None, description="Newest event time produced so far (sent as markers)"
+    )
 
 
 CANONICAL_MODELS: dict[str, type[CanonicalEvent]] = {

@@ -22,6 +22,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from vigia.topics import Topics
+
 DEFAULT_LOCAL_BOOTSTRAP = "127.0.0.1:9092"
 
 
@@ -44,6 +46,16 @@ class KafkaSettings(BaseModel):
         default="vigia", description="First segment of every topic name (tests use their own)."
     )
     client_id: str = "vigia"
+    partitions: int = Field(
+        default=6,
+        ge=1,
+        description="Partitions of the raw, canonical and detection topics when Vigía "
+        "creates them (records are partitioned by country; one worker per partition at most)",
+    )
+
+    def topics(self) -> Topics:
+        """The topic layout of these settings (prefix and partitions)."""
+        return Topics(self.topic_prefix, self.partitions)
 
     @property
     def uses_local_broker(self) -> bool:
@@ -145,6 +157,12 @@ class WorkerSettings(BaseModel):
             "writes each bucket it touches once (fewer changelog records and "
             "re-evaluations) at the price of memory and latency while catching up."
         ),
+    )
+    session_timeout: float = Field(
+        default=10.0,
+        ge=6.0,
+        description="Seconds without a heartbeat before the group gives a dead worker's "
+        "partitions (and countries) to the others",
     )
 
 

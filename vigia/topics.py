@@ -118,7 +118,7 @@ class Topics:
             TopicSpec(self.cultivation, p),
             TopicSpec(self.news, p),
             TopicSpec(self.detections, p),
-            TopicSpec(self.alerts, p, compacted=True),
+            TopicSpec(self.alerts, 1, compacted=True),
             TopicSpec(self.dlq, 1, retention_ms=30 * DAY_MS),
             TopicSpec(self.alerts_dlq, 1, retention_ms=30 * DAY_MS),
             TopicSpec(self.connector_offsets, 1, compacted=True),

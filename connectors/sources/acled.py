@@ -1,8 +1,9 @@
-"""``acled``: ACLED events for Colombia (OAuth password grant, paged, incremental by ``timestamp``).
+"""``acled``: ACLED events of ``countries`` (OAuth password grant, paged, by ``timestamp``).
 
 Log in with ``POST {base_url}/oauth/token`` (``grant_type=password``, ``client_id=acled``),
 refresh with ``grant_type=refresh_token`` before the access token expires (or once
-after a 401), then read ``GET {base_url}/api/acled/read?_format=json&country=Colombia``
+after a 401), then read ``GET {base_url}/api/acled/read?_format=json&iso=170`` (ISO numeric codes of
+``countries``, ``|``-separated; none for ``all``)
 with ``timestamp=<since>&timestamp_where=>=`` and ``limit``/``page=1..``. ACLED revises
 and back-fills: ``timestamp`` is the last modification, so a revised event arrives
 again with a newer ``timestamp`` and is produced as a new version under the same key
@@ -22,6 +23,8 @@ from vigia.connectors.parsing import parse_time
 from vigia.connectors.secrets import SecretRef
 from vigia.connectors.sources._common import PagedRun, dumps, json_body
 
+from vigia.countries import from_iso3
+
 
 class AcledConfig(ConnectorConfig):
     base_url: str = "https://acleddata.com"
@@ -30,7 +33,6 @@ class AcledConfig(ConnectorConfig):
     username: SecretRef = Field(description="env:ACLED_USERNAME or file:/run/secrets/…")
     password: SecretRef
     client_id: str = "acled"
-    country: str = "Colombia"
     page_size: int = Field(default=5000, ge=1, le=5000)
     start_date: str | None = Field(default=None, description="First run: event_date >= this")
     fields: list[str] = Field(default_factory=list, description="Columns to ask for; [] = all")
@@ -116,12 +118,14 @@ class AcledConnector(Connector):
         run = PagedRun(cursor, first_page=1, order=_ts)
         for _ in range(cfg.max_pages):
             params: dict[str, Any] = {
-                "_format": "json", "country": cfg.country, "limit": cfg.page_size, "page": run.page,
+                "_format": "json", "limit": cfg.page_size, "page": run.page,
             }  # fmt: skip
             if run.query.value is not None:
                 params |= {"timestamp": run.query.value, "timestamp_where": ">="}
             elif cfg.start_date:
                 params |= {"event_date": cfg.start_date, "event_date_where": ">="}
+            if cfg.countries != "all":
+                params["iso"] = "|".join(from_iso3(c, "iso_numeric") for c in cfg.countries)
             if cfg.fields:
                 params["fields"] = "|".join(cfg.fields)
             response = await self._read(params)

@@ -30,6 +30,8 @@ from vigia.connectors.errors import ConfigError
 from vigia.connectors.parsing import csv_rows, is_hxl_row, parse_time
 from vigia.connectors.sources.gdelt_parser import BadLine, iter_export
 
+from vigia.countries import fips_filter
+
 _PAYLOAD_FORMAT = {"csv": "csv", "jsonl": "json", "gdelt_tsv": "tsv"}
 
 
@@ -39,9 +41,6 @@ class FileReplayConfig(ConnectorConfig):
     url: str | None = None
     format: Literal["csv", "jsonl", "gdelt_tsv"] | None = Field(
         default=None, description="Default: by suffix (.jsonl/.ndjson, else csv)"
-    )
-    countries: list[str] = Field(
-        default_factory=list, description="gdelt_tsv only: keep these ActionGeo codes; [] = all"
     )
     delimiter: str = ","
     id_column: str | None = Field(default=None, description="None: '<file stem>:<row number>'")
@@ -138,7 +137,7 @@ class FileReplayConnector(Connector):
                 yield number, None if skip else row, raw
 
     def _gdelt(self, text: str):
-        for number, line, item in iter_export(text, self.config.countries):
+        for number, line, item in iter_export(text, fips_filter(self.config.countries)):
             yield number, item.reason if isinstance(item, BadLine) else item, line
 
     def _jsonl(self, text: str):

@@ -2,7 +2,8 @@
 
 Polls ``lastupdate.txt`` (three lines ``<bytes> <md5> <url>``), downloads the
 ``*.export.CSV.zip`` it names, checks its size and MD5, and yields the events whose
-``ActionGeo_CountryCode`` is in ``countries`` and ``EventRootCode`` in ``root_codes``.
+``ActionGeo_CountryCode`` is one of ``countries`` (ISO3, compared as FIPS 10-4) and
+``EventRootCode`` in ``root_codes``.
 The cursor is the timestamp of the last file processed, so a file is never
 processed twice; if the runner was away, the missed 15-minute files in between
 (``max_catchup_files`` at most) are fetched first, oldest first, by their
@@ -25,6 +26,8 @@ from vigia.connectors.errors import IntegrityError, InvalidResponse, NotFound
 from vigia.connectors.parsing import parse_time
 from vigia.connectors.sources.gdelt_parser import BadLine, parse_export
 
+from vigia.countries import fips_filter
+
 log = logging.getLogger(__name__)
 _STAMP = re.compile(r"(\d{14})\.export\.CSV\.zip$", re.IGNORECASE)
 _SLOT = dt.timedelta(minutes=15)
@@ -32,7 +35,6 @@ _SLOT = dt.timedelta(minutes=15)
 
 class GdeltEventsConfig(ConnectorConfig):
     lastupdate_url: str = "http://data.gdeltproject.org/gdeltv2/lastupdate.txt"
-    countries: list[str] = Field(default=["CO"], description="ActionGeo FIPS codes; [] = all")
     root_codes: list[str] = Field(
         default=[], description='EventRootCode values to keep, e.g. ["18", "19", "20"]; [] = all'
     )
@@ -106,7 +108,7 @@ class GdeltEventsConnector(Connector):
                 text = archive.read(archive.namelist()[0]).decode("utf-8", errors="replace")
         except (zipfile.BadZipFile, IndexError) as exc:
             raise InvalidResponse(f"{url}: not a zip archive ({exc})") from None
-        for row in parse_export(text, self.config.countries, self.config.root_codes):
+        for row in parse_export(text, fips_filter(self.config.countries), self.config.root_codes):
             if isinstance(row, BadLine):
                 yield DeadRecord(row.text.encode(), f"{url}: {row.reason}", "MalformedLine")
                 continue

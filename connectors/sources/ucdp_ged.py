@@ -19,12 +19,13 @@ from vigia.connectors.parsing import parse_time
 from vigia.connectors.secrets import SecretRef
 from vigia.connectors.sources._common import PagedRun, dumps, json_body
 
+from vigia.countries import from_iso3
+
 
 class UcdpGedConfig(ConnectorConfig):
     base_url: str = "https://ucdpapi.pcr.uu.se/api/gedevents"
     version: str = Field(default="25.1", description="GED release, e.g. 25.1 (or a candidate)")
     token: SecretRef | None = Field(default=None, description="env:NAME or file:/path")
-    country: int = Field(default=100, description="Gleditsch-Ward code; 100 is Colombia")
     page_size: int = Field(default=1000, ge=1, le=1000)
     start_date: str | None = Field(default=None, description="First run: events from this date")
     type_of_violence: int | None = Field(default=None, ge=1, le=3)
@@ -60,7 +61,8 @@ class UcdpGedConnector(Connector):
         previous_next = None
         for _ in range(cfg.max_pages):
             params: dict[str, Any] = {"pagesize": cfg.page_size, "page": run.page}
-            params["Country"] = cfg.country
+            if cfg.countries != "all":  # Gleditsch–Ward codes, comma-separated
+                params["Country"] = ",".join(from_iso3(c, "gw") for c in cfg.countries)
             if since:
                 params["StartDate"] = _day(since)
             if cfg.type_of_violence:

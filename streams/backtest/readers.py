@@ -21,6 +21,7 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
+from vigia.countries import UnknownCountry, country_of_payload
 from vigia.schema import RawRecord
 
 
@@ -51,6 +52,17 @@ def _seizure_time(row: dict[str, str]) -> dt.datetime | None:
         return dt.datetime.strptime(row["FECHA_HECHO"][:10], "%m/%d/%Y").replace(tzinfo=dt.UTC)
     except (KeyError, ValueError):
         return None
+
+
+def _country(source: str, row: dict[str, str]) -> str | None:
+    """The record's routing country, as a connector would set it (the police and coca
+    files are Colombia's own)."""
+    if source != "ucdp":
+        return "COL"
+    try:
+        return country_of_payload(source, row)
+    except UnknownCountry:
+        return None  # e.g. an HXL tag row; the mapper decides
 
 
 def read_records(path: Path | str, fetched_at: dt.datetime | None = None) -> Iterator[RawRecord]:
@@ -88,4 +100,5 @@ def read_records(path: Path | str, fetched_at: dt.datetime | None = None) -> Ite
                 fetched_at=fetched_at,
                 fetch_url=path.resolve().as_uri(),
                 event_time=event_time,
+                country=_country(source, row),
             )

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vigia.streams.backtest.readers import read_records
+from vigia.streams.counting.countries import CountryPipelines
 from vigia.streams.counting.engine import CountingEngine
 from vigia.streams.counting.pipeline import BatchPipeline, BatchResult, Mapper
 from vigia.streams.counting.plan import EvaluationPlan
 from vigia.streams.counting.signals import event_day
 from vigia.streams.merge import IncidentMerger
 
-from vigia.schema import CanonicalEvent, DeadLetter, Detection
+from vigia.schema import CanonicalEvent, DeadLetter, Detection, RawRecord
 
 BATCH = 5000
 
@@ -34,7 +35,8 @@ Progress = Callable[[str, int, int], None]
 @dataclass
 class BacktestResult:
     detections: list[Detection]
-    engine: CountingEngine
+    #: One counting engine per country (ISO alpha-2), as in the worker.
+    engines: dict[str, CountingEngine]
     records: int = 0
     events: int = 0
     out_of_scope: int = 0
@@ -42,6 +44,13 @@ class BacktestResult:
     unresolved: dict[str, int] = field(default_factory=dict)
     periods_evaluated: int = 0
     seconds: float = 0.0
+
+    @property
+    def engine(self) -> CountingEngine:
+        """The engine of Colombia (or of the only country): what the report plots."""
+        if "CO" in self.engines or not self.engines:
+            return self.engines.get("CO") or CountingEngine(EvaluationPlan(rules=[]))
+        return next(iter(self.engines.values()))
 
     @property
     def alarms(self) -> list[Detection]:
@@ -56,8 +65,14 @@ def map_files(
     pipeline: BatchPipeline, files: Sequence[Path | str], progress: Progress | None = None
 ) -> BatchResult:
     """Read and map every file; events come back in file order."""
+    return map_records(pipeline, [r for path in files for r in read_records(path)], progress)
+
+
+def map_records(
+    pipeline: BatchPipeline, records: Sequence[RawRecord], progress: Progress | None = None
+) -> BatchResult:
+    """Map records (in their order); events come back in that order."""
     mapped = BatchResult()
-    records = [r for path in files for r in read_records(path)]
     for i in range(0, len(records), BATCH):
         for raw in records[i : i + BATCH]:
             mapped.records += 1
@@ -74,7 +89,7 @@ def _where(raw):
 
 
 def run_backtest(
-    files: Sequence[Path | str],
+    files: Sequence[Path | str] | Sequence[RawRecord],
     start: dt.date,
     end: dt.date,
     plan: EvaluationPlan,
@@ -84,7 +99,9 @@ def run_backtest(
     keep_history: bool = True,
     merge: bool = True,
 ) -> BacktestResult:
-    """``keep_history`` turns retention off so the report can plot the whole series
+    """Detections of ``files`` (or of already read ``RawRecord`` s) from ``start`` to ``end``.
+
+    ``keep_history`` turns retention off so the report can plot the whole series
     (detectors still see only their history: detections do not change)."""
     began = time.perf_counter()
     gc.collect()
@@ -99,10 +116,18 @@ def run_backtest(
 def _run(files, start, end, plan, progress, mapper, keep_history, merge, began) -> BacktestResult:
     if keep_history:
         plan = replace(plan, retention_margin=10**6)
-    engine = CountingEngine(plan)
-    merger = IncidentMerger() if merge else None
-    pipeline = BatchPipeline(engine, mapper=mapper, merger=merger, component="backtest")
-    mapped = map_files(pipeline, files, progress)
+
+    def country_pipeline(country: str) -> BatchPipeline:
+        merger = IncidentMerger() if merge else None
+        return BatchPipeline(CountingEngine(plan), mapper=mapper, merger=merger)
+
+    mapping = BatchPipeline(None, mapper=mapper, component="backtest")  # type: ignore[arg-type]
+    pipelines = CountryPipelines(mapping, country_pipeline)
+    records = files if files and isinstance(files[0], RawRecord) else None
+    if records is not None:
+        mapped = map_records(mapping, records, progress)
+    else:
+        mapped = map_files(mapping, files, progress)
     horizon = end + dt.timedelta(days=1)
     events: list[CanonicalEvent] = sorted(
         (e for e in mapped.events if event_day(e) < horizon), key=event_day
@@ -110,21 +135,22 @@ def _run(files, start, end, plan, progress, mapper, keep_history, merge, began) 
     detections: list[Detection] = []
     evaluated = 0
     for i in range(0, len(events), BATCH):
-        counted = pipeline.count(events[i : i + BATCH])
+        counted = pipelines.count(BatchResult(events=events[i : i + BATCH]))
         report = counted.advance
         detections.extend(report.detections)
         evaluated += report.periods_evaluated
         if progress:
             progress("count", min(i + BATCH, len(events)), len(events))
-    final = engine.advance(until=horizon, flush=True)
+    final = pipelines.advance(until=horizon, flush=True)
     detections.extend(final.detections)
     evaluated += final.periods_evaluated
+    engines = {country: pipeline.engine for country, pipeline in pipelines}
     latest: dict[str, Detection] = {}
     for detection in detections:
         latest[detection.key] = detection  # a later revision replaces the earlier one
     return BacktestResult(
         detections=[d for d in latest.values() if _in_range(d, start, end)],
-        engine=engine,
+        engines=engines,
         records=mapped.records,
         events=len(mapped.events),
         out_of_scope=mapped.out_of_scope,

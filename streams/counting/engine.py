@@ -83,6 +83,20 @@ class CountingEngine:
     def backfill(self, value: bool) -> None:
         self.ingestor.backfill = value
 
+    def observe_watermark(self, source: str, day: dt.date) -> None:
+        """A watermark marker of ``source``: it has sent everything up to ``day``.
+
+        Moves the source's watermark in every family it feeds here (never back), so a
+        country with no new events still closes its periods; a source never seen here
+        feeds no family yet and changes nothing.
+        """
+        ordinal = day.toordinal()
+        marks = self.state.marks
+        for key in [k for k in marks if k.startswith("wm|") and k.endswith(f"|{source}")]:
+            if ordinal > marks[key]:
+                marks[key] = ordinal
+                self._families.add(key.split("|", 2)[1])
+
     def end_backfill(self) -> AdvanceReport:
         """Leave backfill mode and evaluate every period up to the newest event."""
         self.backfill = False

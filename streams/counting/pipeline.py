@@ -138,6 +138,10 @@ class BatchPipeline:
         """The same for Kafka records (anything with ``value``, ``key`` bytes, ``topic``,
         ``partition`` and ``offset``); where a record was read is looked at only for
         the dead letters."""
+        return self._count(self.map_messages(messages))
+
+    def map_messages(self, messages: Sequence[Any]) -> BatchResult:
+        """Decode and map Kafka records (no counting): events and dead letters."""
         result = BatchResult(records=len(messages))
         dead = result.dead_letters
         for message in messages:
@@ -149,7 +153,7 @@ class BatchPipeline:
                 dead.append(self._dead(data, where, exc.reason, "UndecodableRecord"))
                 continue
             self.map(raw, data, None, result, message)
-        return self._count(result)
+        return result
 
     def process_records(self, records: Iterable[RawRecord], evaluate: bool = True) -> BatchResult:
         """The same for already decoded records (the backtest reads files, not bytes)."""
@@ -162,6 +166,10 @@ class BatchPipeline:
     def count(self, events: list[CanonicalEvent]) -> BatchResult:
         """Merge, count and evaluate already mapped events (the backtest's second stage)."""
         return self._count(BatchResult(events=events))
+
+    def count_mapped(self, result: BatchResult, evaluate: bool = True) -> BatchResult:
+        """Merge, count and (``evaluate``) evaluate a mapped batch of one country."""
+        return self._count(result, evaluate)
 
     def _count(self, result: BatchResult, evaluate: bool = True) -> BatchResult:
         events, replacements = result.events, None

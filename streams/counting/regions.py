@@ -40,6 +40,8 @@ class RegionDirectory:
     @lru_cache(maxsize=4096)  # noqa: B019 - one directory per process, codes are few
     def region(self, code: str) -> Region:
         level = level_of_code(code)
+        if not code[:1].isdigit() and code != COUNTRY_CODE:
+            return foreign_region(code, level)
         if level is RegionLevel.COUNTRY:
             return Region(level=level, code=COUNTRY_CODE, name="Colombia")
         if level is RegionLevel.DEPARTMENT:
@@ -63,3 +65,31 @@ class RegionDirectory:
 @lru_cache(maxsize=1)
 def default_directory() -> RegionDirectory:
     return RegionDirectory()
+
+
+def foreign_region(code: str, level: RegionLevel) -> Region:
+    """A region outside Colombia, named from ISO 3166 (``pycountry``); codes carry the
+    country (``VE``, ``VE-X``, ``VE-X:paez``, see :mod:`vigia.streams.counting.signals`)."""
+    import pycountry
+
+    country = pycountry.countries.get(alpha_2=code[:2])
+    if level is RegionLevel.COUNTRY:
+        return Region(level=level, code=code, name=country.name if country else code)
+    department = code.split(":", 1)[0]
+    subdivision = pycountry.subdivisions.get(code=department)
+    department_name = subdivision.name if subdivision else department
+    if level is RegionLevel.DEPARTMENT:
+        return Region(
+            level=level,
+            code=code,
+            name=department_name,
+            department_code=department,
+            department_name=department_name,
+        )
+    return Region(
+        level=level,
+        code=code,
+        name=code.split(":", 1)[1].replace("_", " ").title(),
+        department_code=department,
+        department_name=department_name,
+    )

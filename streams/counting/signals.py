@@ -9,8 +9,12 @@ Signals (the names detections carry):
 
 Regions: an event counts in its municipality (when resolved), its department and
 the country, so a rise spread over many municipalities shows at department level.
-Region codes tell their level by their length (5 digits, 2 digits, ``CO``), which
-keeps bucket keys short: ``<signal>|<region code>|<period label>``.
+Region codes tell their level and carry their country, which keeps bucket keys short
+(``<signal>|<region code>|<period label>``) and codes of two countries apart: Colombia
+keeps DIVIPOLA (5-digit municipality, 2-digit department, ``CO``); elsewhere the
+country is its ISO 3166-1 alpha-2 code (``VE``), a first-level region its ISO 3166-2
+code (``VE-X``) and a second-level region ``<ISO 3166-2>:<folded name>``
+(``VE-X:paez``). :func:`country_of_code` reads the country back.
 """
 
 from __future__ import annotations
@@ -106,12 +110,13 @@ def region_codes(location: Location) -> tuple[str, ...]:
     codes: list[str] = []
     if location.municipality_code:
         codes.append(location.municipality_code)
-    department = location.department_code or (
-        location.municipality_code[:2] if location.municipality_code else None
-    )
+    department = location.department_code
+    if not department and location.municipality_code:
+        municipality = location.municipality_code
+        department = municipality.split(":", 1)[0] if ":" in municipality else municipality[:2]
     if department:
         codes.append(department)
-    codes.append(COUNTRY_CODE)
+    codes.append(location.country)
     return tuple(codes)
 
 
@@ -123,9 +128,20 @@ _COUNTRY = RegionLevel.COUNTRY
 
 
 def level_of_code(code: str) -> RegionLevel:
-    if code == COUNTRY_CODE:
+    if len(code) == 2 and code.isalpha():
         return _COUNTRY
+    if ":" in code:
+        return RegionLevel.MUNICIPALITY
+    if "-" in code:
+        return RegionLevel.DEPARTMENT
     return _LEVELS.get(len(code), RegionLevel.MUNICIPALITY)
+
+
+def country_of_code(code: str) -> str:
+    """The ISO 3166-1 alpha-2 country of a region code (DIVIPOLA codes are Colombia's)."""
+    if code[:1].isdigit():
+        return COUNTRY_CODE
+    return code[:2]
 
 
 def event_weight(event: CanonicalEvent) -> float:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from vigia.streams.geo import Geocoder
+from vigia.streams.geo.foreign import locate
 from vigia.streams.normalize.build import conflict_incident
 from vigia.streams.normalize.errors import MappingError
 from vigia.streams.normalize.fields import (
@@ -26,6 +27,7 @@ from vigia.streams.normalize.fields import (
     to_integer,
 )
 
+from vigia.countries import UnknownCountry, iso2_of, to_iso3
 from vigia.schema import (
     ConflictIncident,
     DatePrecision,
@@ -89,23 +91,26 @@ _ACTORS: dict[tuple[str | None, ...], list[str]] = {}
 def map_acled(raw: RawRecord, geo: Geocoder) -> list[ConflictIncident]:
     """One ACLED API row (all values strings) → one incident; revision = ``timestamp``."""
     row = Row(raw.payload, raw.source)
-    country = row.get("country")
-    if country and country.lower() != "colombia":
-        return []
+    foreign = _foreign_country(raw, row.get("iso"), "iso_numeric")
     event_type = row.require("event_type")
     category = ACLED_CATEGORIES.get(event_type.lower())
     if category is None:
         raise row.error("event_type", event_type, "not an ACLED event type")
     lat = coordinate(row, "latitude", -90, 90)
     lon = coordinate(row, "longitude", -180, 180)
-    location, _ = geo.resolve(
-        department=row.get("admin1"),
-        municipality=row.get("admin2"),
-        latitude=lat,
-        longitude=lon,
-        point_precision=_ACLED_GEO.get(row.get("geo_precision") or ""),
-        place_name=row.get("location"),
-    )
+    if foreign:
+        location = locate(
+            foreign, row.get("admin1"), row.get("admin2"), lat, lon, row.get("location")
+        )
+    else:
+        location, _ = geo.resolve(
+            department=row.get("admin1"),
+            municipality=row.get("admin2"),
+            latitude=lat,
+            longitude=lon,
+            point_precision=_ACLED_GEO.get(row.get("geo_precision") or ""),
+            place_name=row.get("location"),
+        )
     return [
         conflict_incident(
             {
@@ -152,9 +157,7 @@ def map_ucdp(raw: RawRecord, geo: Geocoder) -> list[ConflictIncident]:
     event_id = get("id")
     if (event_id or "").startswith("#"):
         return []
-    country_id = get("country_id")
-    if country_id and country_id != "100":
-        return []
+    foreign = _foreign_country(raw, get("country_id"), "gw")
     tov = get("type_of_violence")
     if tov is None:
         raise row.missing("type_of_violence")
@@ -169,14 +172,24 @@ def map_ucdp(raw: RawRecord, geo: Geocoder) -> list[ConflictIncident]:
     if end:
         end = to_date(row, "date_end", end)
     where_prec = get("where_prec") or ""
-    location, _ = geo.resolve(
-        department=get("adm_1"),
-        municipality=get("adm_2"),
-        latitude=to_coordinate(row, "latitude", get("latitude"), -90, 90),
-        longitude=to_coordinate(row, "longitude", get("longitude"), -180, 180),
-        point_precision=_UCDP_GEO.get(where_prec),
-        place_name=get("where_coordinates") or get("where_description"),
-    )
+    if foreign:
+        location = locate(
+            foreign,
+            get("adm_1"),
+            get("adm_2"),
+            to_coordinate(row, "latitude", get("latitude"), -90, 90),
+            to_coordinate(row, "longitude", get("longitude"), -180, 180),
+            get("where_coordinates") or get("where_description"),
+        )
+    else:
+        location, _ = geo.resolve(
+            department=get("adm_1"),
+            municipality=get("adm_2"),
+            latitude=to_coordinate(row, "latitude", get("latitude"), -90, 90),
+            longitude=to_coordinate(row, "longitude", get("longitude"), -180, 180),
+            point_precision=_UCDP_GEO.get(where_prec),
+            place_name=get("where_coordinates") or get("where_description"),
+        )
     article = get("source_article")
     return [
         conflict_incident(
@@ -222,3 +235,18 @@ def _ucdp_fatalities(row: Row, get: Callable[[str], str | None]) -> dict[str, in
 
 
 __all__ = ["MappingError", "map_acled", "map_ucdp"]
+
+
+def _foreign_country(raw: RawRecord, code: str | None, system: str) -> str | None:
+    """ISO alpha-2 of an event outside Colombia (``None`` for Colombia or no code): the
+    record's routing country, else the source's own code."""
+    if raw.country:
+        iso3 = raw.country
+    elif code:
+        try:
+            iso3 = to_iso3(code, system)  # type: ignore[arg-type]
+        except UnknownCountry as exc:
+            raise MappingError(str(exc)) from None
+    else:
+        return None
+    return None if iso3 == "COL" else iso2_of(iso3)

@@ -13,11 +13,13 @@ import re
 from functools import lru_cache
 
 from vigia.streams.geo import Geocoder
+from vigia.streams.geo.foreign import locate
 from vigia.streams.geo.names import fold
 from vigia.streams.normalize.build import cultivation_estimate, drug_seizure
 from vigia.streams.normalize.errors import MappingError
 from vigia.streams.normalize.fields import Fields, Row, date_field, number, to_date, to_number
 
+from vigia.countries import iso2_of
 from vigia.schema import CultivationEstimate, DrugKind, DrugSeizure, RawRecord
 
 #: Mass units → kilograms. The Colombian "libra" is 500 g and the "arroba" 25 libras.
@@ -134,9 +136,12 @@ def map_seizure(raw: RawRecord, geo: Geocoder) -> list[DrugSeizure]:
     code = get("codigo_dane") or get("cod_muni")
     department = get("depto_hecho") or get("departamento")
     municipality = get("municipio_hecho") or get("municipio")
-    known = geo.resolve_code(code) if code is not None else None
-    if known is None:
-        known = geo.resolve(code=code, department=department, municipality=municipality)
+    if raw.country and raw.country != "COL":  # a police report of another country
+        known = (locate(iso2_of(raw.country), department, municipality), None)
+    else:
+        known = geo.resolve_code(code) if code is not None else None
+        if known is None:
+            known = geo.resolve(code=code, department=department, municipality=municipality)
     day = get("fecha_hecho") or get("fecha")
     if day is None:
         raise row.missing("fecha_hecho")

@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from vigia.streams.geo import Geocoder
+from vigia.streams.geo.foreign import locate
 from vigia.streams.normalize.build import conflict_incident
 from vigia.streams.normalize.errors import MappingError
 from vigia.streams.normalize.fields import Row, coordinate, date_field, revision
 
+from vigia.countries import UnknownCountry, iso2_of, to_iso3
 from vigia.schema import ConflictIncident, GeoPrecision, IncidentCategory, RawRecord
 
 #: The 61 export columns, in file order (the file has no header).
@@ -51,8 +53,13 @@ def _as_mapping(payload: Any) -> Any:
 
 def map_gdelt(raw: RawRecord, geo: Geocoder) -> list[ConflictIncident]:
     row = Row(_as_mapping(raw.payload), raw.source)
-    if (row.get("actiongeo_countrycode") or "") != "CO":
-        return []
+    fips = row.get("actiongeo_countrycode") or ""
+    if not fips:
+        return []  # no place: GDELT's country-less rows are out of scope
+    try:
+        iso3 = raw.country or to_iso3(fips, "fips")
+    except UnknownCountry as exc:
+        raise MappingError(str(exc)) from None
     root = (row.get("eventrootcode") or "").lstrip("0")
     quad = row.get("quadclass")
     if root not in GDELT_ROOTS and quad != "4":
@@ -62,7 +69,12 @@ def map_gdelt(raw: RawRecord, geo: Geocoder) -> list[ConflictIncident]:
     lon = coordinate(row, "actiongeo_long", -180, 180)
     geo_type = row.get("actiongeo_type")
     place = row.get("actiongeo_fullname")
-    if geo_type == "5" and lat is not None and lon is not None:
+    if iso3 != "COL":
+        # "Maracaibo, Zulia, Venezuela": the name before the country is the admin1.
+        parts = [p.strip() for p in (place or "").split(",")]
+        admin1 = parts[-2] if len(parts) >= 2 else None
+        location = locate(iso2_of(iso3), admin1, None, lat, lon, place)
+    elif geo_type == "5" and lat is not None and lon is not None:
         # An ADM1 (department) point: use it for the department only.
         nearest = geo.nearest(lat, lon)
         location, _ = geo.resolve(department=nearest[:2] if nearest else None, place_name=place)

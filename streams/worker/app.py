@@ -7,15 +7,18 @@
   flight), reading raw bytes (decoded by :mod:`vigia.codec` so an undecodable record
   becomes a dead letter with its bytes, never a crash or a silent drop), in batches
   from ``stream.take_events()``;
-* the cross-source merger (:mod:`vigia.streams.merge`) with its five tables (``merge-*``), and
-* five counting tables (``counts``, ``ledger``, ``evidence``, ``marks``, ``verdicts``) —
-  not windowed tables, whose windows expire by wall clock and would drop a backfill —
-  changelogged to ``<app id>-<table>-changelog`` and recovered on restart;
+* per raw partition, per country, the cross-source merger (:mod:`vigia.streams.merge`,
+  five tables ``merge-*``) and the counting engine (``counts``, ``ledger``,
+  ``evidence``, ``marks``, ``verdicts``), changelogged to the raw partition's number
+  of ``<app id>-<table>-changelog`` and restored from it when this worker takes the
+  partition (:mod:`vigia.streams.worker.partitions`);
 * outputs: canonical topics, ``topics.dlq`` and ``topics.detections``, sent with the
   table changes as record batches once per batch (:mod:`vigia.streams.worker.batching`).
 
-The app is a single-partition layout (the ``Topics`` default): every raw topic is
-read by one worker, which is what cross-source merging and country roll-ups need.
+Raw topics are partitioned by country, so every worker in the consumer group
+``<app id>`` owns whole countries: faust assigns the same partition number of every
+raw topic to one worker (co-partitioning), and a rebalance moves a country's state
+with its partition.
 """
 
 from __future__ import annotations
@@ -33,16 +36,14 @@ from vigia.streams.counting.state import CountState
 from vigia.streams.merge import IncidentMerger, MergerState
 from vigia.streams.metrics import StreamMetrics, mount_faust_sensor
 from vigia.streams.staleness import StalenessWatch, instance_of
-from vigia.streams.worker.batching import BatchSender, ChangelogBatch
+from vigia.streams.worker.batching import BatchSender
+from vigia.streams.worker.faust_adapter import check_assumptions, install_bulk_consumer
 from vigia.streams.worker.handler import BatchHandler
-from vigia.streams.worker.transport import install_bulk_consumer
+from vigia.streams.worker.partitions import COUNT_TABLES, MERGE_TABLES, TABLES, changelog_topic
 
 from vigia.schema import DrugKind, PeriodKind, RegionLevel
 from vigia.settings import Settings
 from vigia.topics import Topics
-
-TABLES = ("counts", "ledger", "evidence", "marks", "verdicts")
-MERGE_TABLES = ("members", "clusters", "index", "days", "meta")
 
 
 def picture_rules() -> list[SeriesRule]:
@@ -116,7 +117,7 @@ def build_app(
         store="memory://",
         autodiscover=False,
         web_enabled=False,
-        topic_partitions=1,
+        topic_partitions=settings.kafka.partitions,
         topic_replication_factor=1,
         table_standby_replicas=0,
         consumer_auto_offset_reset="earliest",
@@ -126,6 +127,8 @@ def build_app(
         producer_linger_ms=20,
         producer_max_batch_size=1 << 20,
         consumer_max_fetch_size=settings.worker.fetch_max_bytes,
+        broker_session_timeout=settings.worker.session_timeout,
+        broker_heartbeat_interval=settings.worker.session_timeout / 4,
     )
     plan = EvaluationPlan(
         rules=[*plan.rules, *picture_rules()],
@@ -135,36 +138,37 @@ def build_app(
         evidence_top_n=plan.evidence_top_n,
         default_lateness_days=plan.default_lateness_days,
     )
-    tables = {
-        name: ChangelogBatch(app.Table(name, partitions=1, use_partitioner=True, key_type=str))
-        for name in TABLES
-    }
-    state = CountState(**tables)
-    merger = None
-    if merge:
-        merge_tables = {
-            name: ChangelogBatch(
-                app.Table(f"merge-{name}", partitions=1, use_partitioner=True, key_type=str)
+
+    def country_pipeline(country: str, tables: dict) -> BatchPipeline:
+        state = CountState(**{name: tables[name] for name in COUNT_TABLES})
+        merger = None
+        if merge:
+            merger = IncidentMerger(
+                state=MergerState(**{name: tables[f"merge-{name}"] for name in MERGE_TABLES})
             )
-            for name in MERGE_TABLES
-        }
-        merger = IncidentMerger(state=MergerState(**merge_tables))
-        tables.update({f"merge-{name}": table for name, table in merge_tables.items()})
-    engine = CountingEngine(plan, state)
-    metrics = StreamMetrics(registry or CollectorRegistry())
-    mount_faust_sensor(app, metrics.registry)
-    handler = BatchHandler(
-        BatchPipeline(
-            engine,
+        return BatchPipeline(
+            CountingEngine(plan, state),
             mapper=mapper,
             merger=merger,
             component=f"{app_id}.agent",
-            encode_events=publish_canonical,
-        ),
+        )
+
+    metrics = StreamMetrics(registry or CollectorRegistry())
+    mount_faust_sensor(app, metrics.registry)
+    mapping = BatchPipeline(
+        None,  # type: ignore[arg-type] - maps only; each country counts in its own engine
+        mapper=mapper,
+        component=f"{app_id}.agent",
+        encode_events=publish_canonical,
+    )
+    handler = BatchHandler(
+        mapping,
+        country_pipeline,
         topics,
         metrics,
         BatchSender(app),
-        list(tables.values()),
+        settings=settings,
+        app_id=app_id,
         publish_canonical=publish_canonical,
     )
     raw_names = raw_topic_names(settings, topics, connectors)
@@ -180,7 +184,22 @@ def build_app(
 
     handler.highwater = highwater
 
+    def assigned() -> set[int] | None:
+        try:
+            assignment = app.consumer.assignment()
+        except Exception:  # not started yet
+            return None
+        return {tp.partition for tp in assignment if tp.topic in raw_set}
+
+    raw_set = set(raw_names)
+    handler.assigned = assigned
+
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(sender, revoked, **kwargs) -> None:
+        handler.revoke({tp.partition for tp in revoked if tp.topic in raw_set})
+
     if bulk:
+        check_assumptions()
         install_bulk_consumer(app, raw_names, handler.handle_messages)
 
     @app.agent(source, name="normalise-count-detect", concurrency=1)
@@ -199,5 +218,6 @@ def build_app(
 
     app.vigia = handler
     app.vigia_raw_topics = raw_names
+    app.vigia_changelogs = [changelog_topic(app_id, table) for table in TABLES]
     app.vigia_metrics = metrics
     return app

@@ -30,18 +30,31 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from vigia.streams.counting.engine import AdvanceReport
 from vigia.streams.counting.pipeline import BatchPipeline, BatchResult
+from vigia.streams.counting.signals import country_of_code
 from vigia.streams.metrics import StreamMetrics
 from vigia.streams.staleness import StalenessWatch, instance_of
-from vigia.streams.worker.batching import BatchSender, ChangelogBatch
+from vigia.streams.worker.batching import BatchSender
 from vigia.streams.worker.gauges import update_picture
+from vigia.streams.worker.partitions import (
+    CountryPipelineFactory,
+    PartitionState,
+    changelog_topic,
+    read_changelog,
+)
 
+from vigia.codec import UndecodableRecord, decode
+from vigia.countries import iso3_of_alpha2
 from vigia.schema import (
+    MARKER_HEADER,
     ConflictIncident,
     CultivationEstimate,
     DrugSeizure,
     NewsArticle,
+    WatermarkMarker,
 )
+from vigia.settings import Settings
 from vigia.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -50,29 +63,41 @@ log = logging.getLogger(__name__)
 class BatchHandler:
     def __init__(
         self,
-        pipeline: BatchPipeline,
+        mapping: BatchPipeline,
+        build: CountryPipelineFactory,
         topics: Topics,
         metrics: StreamMetrics,
         sender: BatchSender,
-        tables: Sequence[ChangelogBatch],
+        *,
+        settings: Settings,
+        app_id: str,
         publish_canonical: bool = True,
     ) -> None:
-        self.pipeline = pipeline
+        self.mapping = mapping
+        self.build = build
         self.topics = topics
         self.metrics = metrics
         self.sender = sender
-        self.tables = tables
+        self.settings = settings
+        self.app_id = app_id
         self.publish_canonical = publish_canonical
+        #: Raw partition → its countries' state (restored from the changelog when taken).
+        self.partitions: dict[int, PartitionState] = {}
+        #: Backfill mode for every country engine (see :attr:`CountingEngine.backfill`).
+        self.backfill = False
+        #: Set by the app: the raw partitions this worker is assigned now.
+        self.assigned: Any = None
         self.canonical_topic = {
             ConflictIncident: topics.incidents,
             DrugSeizure: topics.seizures,
             CultivationEstimate: topics.cultivation,
             NewsArticle: topics.news,
         }
-        self.indexed = False
         #: (topic, partition) → next offset to read (processed offset + 1).
         self.positions: dict[tuple[str, int], int] = {}
+        #: Raw records read (watermark markers are counted apart, in ``markers_in``).
         self.records_in = 0
+        self.markers_in = 0
         self.batches = 0
         self.detections_out = 0
         #: Set by the app: which connector instances went silent (``None``: not watched).
@@ -98,20 +123,29 @@ class BatchHandler:
         started = time.perf_counter()
         if not self.first_batch_cpu:
             self.first_batch_cpu = time.process_time()
-        self.ensure_index()
         per_topic: dict[str, int] = {}
+        by_partition: dict[int, list] = {}
         for message in messages:
             topic = message.topic
             per_topic[topic] = per_topic.get(topic, 0) + 1
+            share = by_partition.get(message.partition)
+            if share is None:
+                share = by_partition[message.partition] = []
+            share.append(message)
+        states = {p: await self.state_for(p) for p in sorted(by_partition)}
         if self.staleness is not None:
             self.staleness.observe({instance_of(t) for t in per_topic}, dt.datetime.now(dt.UTC))
         paused = gc.isenabled()
         if paused:
             gc.disable()
         try:
-            result = self.pipeline.process_messages(messages)
+            result = BatchResult(records=len(messages), advance=AdvanceReport())
+            markers_before = self.markers_in
+            for partition, share in by_partition.items():
+                self._process(states[partition], share, result)
             await self._publish(result)
-            self._account(messages, per_topic, result, time.perf_counter() - started)
+            markers = self.markers_in - markers_before
+            self._account(messages, markers, per_topic, result, time.perf_counter() - started)
         finally:
             if paused:
                 asyncio.get_running_loop().call_soon(gc.enable)
@@ -123,6 +157,8 @@ class BatchHandler:
         their withdrawal once records arrive again); runs on the worker's timer."""
         if self.staleness is None:
             return []
+        if self.assigned is not None and 0 not in (self.assigned() or {0}):
+            return []  # one worker speaks for the sources: the owner of partition 0
         detections = self.staleness.check(now or dt.datetime.now(dt.UTC))
         for detection in detections:
             self.sender.add(self.topics.detections, detection.key.encode(), detection.to_bytes())
@@ -132,17 +168,84 @@ class BatchHandler:
             self.detections_out += len(detections)
         return detections
 
-    def ensure_index(self) -> None:
-        """Index the tables once: they are recovered from their changelogs before first use."""
-        if not self.indexed:
-            self.pipeline.engine.state.rebuild_index()
-            self.indexed = True
+    async def state_for(self, partition: int) -> PartitionState:
+        """The state of a raw partition, restored from its changelog partition the first
+        time this worker handles it (after start-up or a rebalance gave it here)."""
+        state = self.partitions.get(partition)
+        if state is None:
+            state = PartitionState(partition, self.mapping, self._build_country)
+            records = await asyncio.to_thread(read_changelog, self.settings, self.app_id, partition)
+            restored = state.restore(records)
+            log.info("partition %d: %d changelog records restored", partition, restored)
+            self.partitions[partition] = state
+        return state
+
+    def _build_country(self, country: str, tables: dict) -> BatchPipeline:
+        pipeline = self.build(country, tables)
+        pipeline.engine.backfill = self.backfill
+        return pipeline
+
+    def revoke(self, partitions: set[int]) -> None:
+        """Forget the state of partitions another worker now owns (it restores them)."""
+        for partition in partitions:
+            self.partitions.pop(partition, None)
+
+    def set_backfill(self, value: bool) -> None:
+        self.backfill = value
+        for state in self.partitions.values():
+            for _, pipeline in state.pipelines:
+                pipeline.engine.backfill = value
+
+    def _process(self, state: PartitionState, messages: list, result: BatchResult) -> None:
+        """Count one partition's share of a batch, then apply its watermark markers, then
+        evaluate what closed (markers come after the records they cover)."""
+        records, markers = [], []
+        for message in messages:
+            headers = message.headers
+            if headers and MARKER_HEADER in headers:
+                markers.append(message)
+            else:
+                records.append(message)
+        self.markers_in += len(markers)
+        pipelines = state.pipelines
+        part = pipelines.process_messages(records, evaluate=False)
+        for message in markers:
+            try:
+                marker = decode(WatermarkMarker, message.value)
+            except UndecodableRecord as exc:
+                log.warning("partition %d: bad watermark marker skipped: %s", state.partition, exc)
+                continue
+            pipelines.observe_watermark(marker.source, marker.watermark.date())
+        advance = pipelines.advance()
+        result.events.extend(part.events)
+        result.encoded.extend(part.encoded)
+        result.dead_letters.extend(part.dead_letters)
+        result.out_of_scope += part.out_of_scope
+        for level, n in part.unresolved.items():
+            result.unresolved[level] = result.unresolved.get(level, 0) + n
+        for status, n in part.merge_statuses.items():
+            result.merge_statuses[status] = result.merge_statuses.get(status, 0) + n
+        result.advance.detections.extend(advance.detections)
+        result.advance.periods_evaluated += advance.periods_evaluated
+        self._changelog(state)
+
+    def _changelog(self, state: PartitionState) -> None:
+        for table, key, value in state.changelog():
+            self.sender.add(changelog_topic(self.app_id, table), key, value, state.partition)
 
     async def flush(self) -> BatchResult:
-        """Evaluate every period up to the newest event, lateness ignored (end of a replay);
-        ends backfill mode if it was on."""
-        self.ensure_index()
-        result = BatchResult(advance=self.pipeline.engine.end_backfill())
+        """Evaluate every period up to the newest event, lateness ignored (end of a replay),
+        in every partition this worker owns; ends backfill mode if it was on."""
+        assigned = self.assigned() if self.assigned is not None else None
+        owned = set(self.partitions) if assigned is None else assigned
+        result = BatchResult(advance=AdvanceReport())
+        for partition in sorted(owned):
+            state = await self.state_for(partition)
+            report = state.pipelines.end_backfill()
+            result.advance.detections.extend(report.detections)
+            result.advance.periods_evaluated += report.periods_evaluated
+            self._changelog(state)
+        self.backfill = False
         await self._publish(result)
         for detection in result.advance.detections:
             self.metrics.detections.labels(detection.detector, detection.severity.value).inc()
@@ -152,34 +255,34 @@ class BatchHandler:
     async def _publish(self, result: BatchResult) -> None:
         """Send the batch's table changes and outputs; returns once the broker has them."""
         sender = self.sender
-        for table in self.tables:
-            sender.extend(table.table.changelog_topic.get_topic_name(), table.records())
         if self.publish_canonical:
-            by_topic: dict[str, list] = {}
             encoded = result.encoded or [
                 (type(event), event.key.encode(), event.to_bytes()) for event in result.events
             ]
-            for kind, key, value in encoded:
-                by_topic.setdefault(self.canonical_topic[kind], []).append((key, value))
-            for topic, records in by_topic.items():
-                sender.extend(topic, records)
+            for event, (kind, key, value) in zip(result.events, encoded, strict=True):
+                country = iso3_of_alpha2(event.location.country)
+                sender.add(self.canonical_topic[kind], key, value, country)
         for letter in result.dead_letters:
             key = (letter.original_key or "").encode() or None
             sender.add(self.topics.dlq, key, letter.to_bytes())
         for detection in result.advance.detections if result.advance else ():
-            sender.add(self.topics.detections, detection.key.encode(), detection.to_bytes())
+            country = iso3_of_alpha2(country_of_code(detection.region.code))
+            sender.add(
+                self.topics.detections, detection.key.encode(), detection.to_bytes(), country
+            )
         await sender.flush()
 
     def _account(
         self,
         messages: Sequence[Any],
+        markers: int,
         per_topic: dict[str, int],
         result: BatchResult,
         seconds: float,
     ) -> None:
         m = self.metrics
         self.batches += 1
-        self.records_in += len(messages)
+        self.records_in += len(messages) - markers
         self.last_batch_at = time.monotonic()
         self.first_batch_at = self.first_batch_at or self.last_batch_at - seconds
         self.busy_seconds += seconds
@@ -209,19 +312,26 @@ class BatchHandler:
         if detections:
             m.events_out.labels(self.topics.detections).inc(len(detections))
         self.detections_out += len(detections)
-        engine = self.pipeline.engine
-        m.count_errors(engine.evaluator.errors)
-        for source, day in engine.watermarks_by_source().items():
-            m.watermark.labels(source).set(
-                (day.toordinal() - 719163) * 86400  # days since 1970-01-01, in seconds
-            )
-        for table in self.tables:
-            m.table_size.labels(table.table.name).set(len(table))
+        newest: dict[str, dt.date] = {}
+        sizes: dict[str, int] = {}
+        for state in self.partitions.values():
+            for name, size in state.sizes().items():
+                sizes[name] = sizes.get(name, 0) + size
+            for _, pipeline in state.pipelines:
+                engine = pipeline.engine
+                m.count_errors(engine.evaluator.errors)
+                for source, day in engine.watermarks_by_source().items():
+                    newest[source] = max(day, newest.get(source, day))
+                if result.advance and result.advance.periods_evaluated:
+                    update_picture(m, engine)
+        for source, day in newest.items():
+            # The newest over this worker's countries, in seconds since 1970-01-01.
+            m.watermark.labels(source).set((day.toordinal() - 719163) * 86400)
+        for name, size in sizes.items():
+            m.table_size.labels(name).set(size)
         if self.highwater is not None:
             for (topic, partition), position in self.positions.items():
                 end = self.highwater(topic, partition)
                 if end is not None:
                     m.consumer_lag.labels(topic).set(max(0, end - position))
-        if result.advance and result.advance.periods_evaluated:
-            update_picture(m, engine)
         m.processing.observe(seconds)

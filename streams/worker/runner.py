@@ -21,7 +21,7 @@ import faust
 
 from vigia.kafka.admin import create_topics
 from vigia.settings import Settings
-from vigia.topics import Topics, TopicSpec
+from vigia.topics import TopicSpec
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,24 @@ def tune_gc() -> None:
 
 def ensure_topics(settings: Settings, app: faust.App) -> None:
     """Create the raw, canonical, dead-letter and detection topics if missing."""
-    topics = Topics(settings.kafka.topic_prefix)
+    topics = settings.kafka.topics()
     specs = [s for s in topics.specs() if not s.name.startswith(f"{topics.prefix}.state.")]
-    specs += [TopicSpec(name) for name in app.vigia_raw_topics]
+    specs += [TopicSpec(name, topics.partitions) for name in app.vigia_raw_topics]
     create_topics(settings, specs)
+    # One changelog partition per raw partition (a raw topic made elsewhere sets the count).
+    count = max(raw_partition_count(settings, app.vigia_raw_topics), 1)
+    create_topics(settings, [TopicSpec(n, count, compacted=True) for n in app.vigia_changelogs])
+
+
+def raw_partition_count(settings: Settings, names: list[str]) -> int:
+    """The partition count of the raw topics (the most partitioned one)."""
+    from vigia.kafka.clients import make_consumer
+
+    consumer = make_consumer(settings, group_id=None)
+    try:
+        return max((len(consumer.partitions_for_topic(n) or ()) for n in names), default=1)
+    finally:
+        consumer.close()
 
 
 def end_offsets(settings: Settings, names: list[str]) -> dict[tuple[str, int], int]:
@@ -139,7 +153,7 @@ async def run_until_idle(
     handler = app.vigia
     tune_gc()
     if backfill:
-        handler.pipeline.engine.backfill = True
+        handler.set_backfill(True)
         flush = True
     ensure_topics(settings, app)
     started = time.monotonic()
@@ -157,13 +171,20 @@ async def run_until_idle(
             crash = getattr(app, "_crash_reason", None)
             if crash is not None:
                 raise RuntimeError(f"worker crashed: {crash!r}")
-            drained = all(handler.positions.get(tp, 0) >= end for tp, end in ends.items())
+            drained = _drained(handler, ends)
             quiet = time.monotonic() - max(handler.last_batch_at, started) >= idle
             if drained and quiet:
-                # Ask the broker again only now: new records may have arrived meanwhile.
+                # Ask the broker again only now: new records may have arrived meanwhile;
+                # and wait for the whole group, so a dead worker's partitions are not
+                # left behind (they come here, or to another worker, at the rebalance).
                 ends = await asyncio.to_thread(end_offsets, settings, app.vigia_raw_topics)
-                if all(handler.positions.get(tp, 0) >= end for tp, end in ends.items()):
-                    break
+                if _drained(handler, ends):
+                    group = await asyncio.to_thread(
+                        committed_positions, settings, app.conf.id, app.vigia_raw_topics
+                    )
+                    if all(group.get(tp, 0) >= end for tp, end in ends.items()):
+                        break
+                    await asyncio.sleep(0.5)
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"worker not idle after {timeout}s: positions {handler.positions}, ends {ends}"
@@ -181,6 +202,18 @@ async def run_until_idle(
         )
     finally:
         await app.stop()
+
+
+def _drained(handler, ends: dict[tuple[str, int], int]) -> bool:
+    """Every raw partition this worker owns is read to its end (none owned: not yet)."""
+    owned = handler.assigned() if handler.assigned is not None else None
+    if owned is not None and not owned:
+        return False  # not assigned yet (or more workers than partitions)
+    return all(
+        handler.positions.get(tp, 0) >= end
+        for tp, end in ends.items()
+        if owned is None or tp[1] in owned
+    )
 
 
 def run_worker(settings: Settings, app: faust.App, *, loglevel: str = "info") -> None:

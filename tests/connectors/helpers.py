@@ -16,6 +16,7 @@ from vigia.connectors.base import ConnectorContext
 from vigia.connectors.instances import build_instance
 from vigia.connectors.metrics import ConnectorMetrics
 
+from tests.kafka_helpers import is_marker
 from vigia.kafka.clients import make_consumer, make_producer
 from vigia.schema import ConnectorOffset
 from vigia.settings import Settings
@@ -55,16 +56,18 @@ def seed_offset(settings: Settings, topic: str, instance: str, cursor: dict[str,
 
 
 def count_uncommitted(settings: Settings, topic: str) -> int:
-    """Records in a topic including aborted ones (``read_uncommitted``), markers excluded."""
+    """Records in a topic including aborted ones (``read_uncommitted``), transaction
+    markers and watermark markers excluded, over every partition."""
     consumer = make_consumer(settings, group_id=None, isolation_level="read_uncommitted")
     try:
-        tp = TopicPartition(topic, 0)
-        consumer.assign([tp])
-        consumer.seek_to_beginning(tp)
-        end = consumer.end_offsets([tp])[tp]
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        ends = consumer.end_offsets(tps)
         count = 0
-        while consumer.position(tp) < end:
-            count += sum(len(v) for v in consumer.poll(timeout_ms=300).values())
+        while any(consumer.position(tp) < ends[tp] for tp in tps):
+            for records in consumer.poll(timeout_ms=300).values():
+                count += sum(1 for r in records if not is_marker(r))
         return count
     finally:
         consumer.close()

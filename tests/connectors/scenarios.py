@@ -107,7 +107,8 @@ class UcdpScenario(Scenario):
 
     def config(self, server: HTTPServer) -> dict[str, Any]:
         return {"base_url": server.url_for("/api/gedevents"), "version": "25.1",
-                "token": "env:TEST_UCDP_TOKEN", "page_size": self.page_size}  # fmt: skip
+                "token": "env:TEST_UCDP_TOKEN", "page_size": self.page_size,
+                "countries": ["COL"]}  # fmt: skip
 
     def expected_ids(self) -> list[str]:
         return [str(e["id"]) for e in self.events]
@@ -152,7 +153,7 @@ class AcledScenario(Scenario):
             if request.headers.get("Authorization") != "Bearer acc-1":
                 return Response("Unauthorized", status=401)
             args = _args(request)
-            assert args["country"] == "Colombia" and args["_format"] == "json"
+            assert args["iso"] == "170" and args["_format"] == "json"  # ISO 3166 numeric
             limit, page = int(args["limit"]), int(args["page"])
             since = int(args["timestamp"]) if "timestamp" in args else 0
             data = [r for r in rows if int(r.get("timestamp", 0)) >= since]
@@ -166,7 +167,8 @@ class AcledScenario(Scenario):
 
     def config(self, server: HTTPServer) -> dict[str, Any]:
         return {"base_url": server.url_for("/"), "username": "env:TEST_ACLED_USER",
-                "password": "env:TEST_ACLED_PASSWORD", "page_size": self.page_size}  # fmt: skip
+                "password": "env:TEST_ACLED_PASSWORD", "page_size": self.page_size,
+                "countries": ["COL"]}  # fmt: skip
 
     def expected_ids(self) -> list[str]:
         return [r["event_id_cnty"] for r in self.rows]
@@ -218,7 +220,7 @@ class GdeltEventsScenario(Scenario):
             )
 
     def config(self, server: HTTPServer) -> dict[str, Any]:
-        return {"lastupdate_url": server.url_for(self.fail_path), "countries": ["CO"]}
+        return {"lastupdate_url": server.url_for(self.fail_path), "countries": ["COL"]}
 
     def expected_ids(self) -> list[str]:
         return self.co_ids
@@ -226,6 +228,7 @@ class GdeltEventsScenario(Scenario):
     def check_payload(self, record: RawRecord) -> None:
         assert record.source == "gdelt" and record.payload_format == "tsv"
         assert len(record.payload) == 61 and record.payload["ActionGeo_CountryCode"] == "CO"
+        assert record.country == "COL"  # the routing key, from FIPS 10-4
         assert record.payload["GLOBALEVENTID"] == record.source_id
         assert record.payload["EventCode"].startswith("0")  # leading zeros kept
 

@@ -49,10 +49,11 @@ def _write(path: Path, **extra) -> Path:
 def _end_offset(settings: Settings, topic: str, isolation: str) -> int:
     consumer = make_consumer(settings, group_id=None, isolation_level=isolation)
     try:
-        tp = TopicPartition(topic, 0)
-        if not consumer.partitions_for_topic(topic):
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
             return 0
-        return consumer.end_offsets([tp])[tp]
+        tps = [TopicPartition(topic, p) for p in partitions]
+        return sum(consumer.end_offsets(tps).values())
     finally:
         consumer.close()
 

@@ -98,7 +98,7 @@ def test_secrets_never_reach_logs_errors_or_dead_letters(
     leaky["config"]["read_path"] = "/leaky/read"
     httpserver.expect_request(
         "/leaky/read",
-        query_string={"_format": "json", "country": "Colombia", "limit": "5", "page": "1"},
+        query_string={"_format": "json", "limit": "5", "page": "1", "iso": "170"},
     ).respond_with_json({"data": [{"note": f"echo password={SECRET}", "event_date": "2025-01-01"}]})
     leaky_500 = scenario.spec(httpserver)
     leaky_500["name"] = "acled_echo_error"

@@ -13,7 +13,9 @@ from vigia.streams.counting.pipeline import BatchPipeline
 from vigia.streams.counting.plan import EvaluationPlan
 from vigia.streams.metrics import StreamMetrics
 from vigia.streams.worker.handler import BatchHandler
+from vigia.streams.worker.partitions import PartitionState
 
+from vigia.settings import Settings
 from vigia.topics import Topics
 
 
@@ -21,23 +23,33 @@ class _Sender:
     def __init__(self) -> None:
         self.sent: list[tuple] = []
 
-    def add(self, topic, key, value) -> None:
+    def add(self, topic, key, value, route=None) -> None:
         self.sent.append((topic, key, value))
-
-    def extend(self, topic, records) -> None:
-        self.sent.extend((topic, k, v) for k, v in records)
 
     async def flush(self) -> int:
         await asyncio.sleep(0)  # other tasks run while a batch is sent
         return len(self.sent)
 
 
-def _handler(pipeline: BatchPipeline) -> BatchHandler:
-    return BatchHandler(pipeline, Topics("t"), StreamMetrics(CollectorRegistry()), _Sender(), [])
+def _handler(mapping: BatchPipeline) -> BatchHandler:
+    handler = BatchHandler(
+        mapping,
+        lambda country, tables: BatchPipeline(CountingEngine(EvaluationPlan(rules=[]))),
+        Topics("t"),
+        StreamMetrics(CollectorRegistry()),
+        _Sender(),
+        settings=Settings(),
+        app_id="t-streams",
+    )
+    # Partition 0 is already restored (no changelog to read in a unit test).
+    handler.partitions[0] = PartitionState(0, mapping, handler._build_country)
+    return handler
 
 
 def _message(offset: int, value: bytes) -> SimpleNamespace:
-    return SimpleNamespace(topic="t.raw.x", partition=0, offset=offset, key=None, value=value)
+    return SimpleNamespace(
+        topic="t.raw.x", partition=0, offset=offset, key=None, value=value, headers=()
+    )
 
 
 @pytest.fixture
@@ -50,15 +62,15 @@ def collector_on():
 
 
 async def test_collector_is_paused_during_a_batch_and_back_on_after_it(collector_on):
-    pipeline = BatchPipeline(CountingEngine(EvaluationPlan(rules=[])))
+    pipeline = BatchPipeline(None)
     seen = []
-    process = pipeline.process_messages
+    process = pipeline.map_messages
 
     def watching(messages):
         seen.append(gc.isenabled())
         return process(messages)
 
-    pipeline.process_messages = watching
+    pipeline.map_messages = watching
     handler = _handler(pipeline)
     result = await handler.handle_messages([_message(0, b"not json")])
     assert seen == [False]
@@ -68,12 +80,12 @@ async def test_collector_is_paused_during_a_batch_and_back_on_after_it(collector
 
 
 async def test_collector_is_back_on_when_a_batch_fails(collector_on):
-    pipeline = BatchPipeline(CountingEngine(EvaluationPlan(rules=[])))
+    pipeline = BatchPipeline(None)
 
     def failing(messages):
         raise RuntimeError("bug")
 
-    pipeline.process_messages = failing
+    pipeline.map_messages = failing
     handler = _handler(pipeline)
     with pytest.raises(RuntimeError):
         await handler.handle_messages([_message(0, b"{}")])

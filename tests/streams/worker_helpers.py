@@ -8,6 +8,7 @@ from vigia.streams.backtest.readers import read_records
 
 from tests.conftest import DATA
 from tests.kafka_helpers import consume_all
+from vigia.countries import partition_for
 from vigia.kafka.clients import make_producer
 from vigia.schema import Detection, RawRecord
 from vigia.settings import Settings
@@ -25,11 +26,15 @@ def sorted_records(*paths) -> list[RawRecord]:
 
 def produce(settings: Settings, topic: str, values: Iterable[bytes | RawRecord]) -> int:
     producer = make_producer(settings)
+    partitions = len(producer.partitions_for(topic) or {0})
     n = 0
     try:
         for value in values:
             if isinstance(value, RawRecord):
-                producer.send(topic, key=value.key.encode(), value=value.to_bytes())
+                # As a connector does: a country's records all go to its partition.
+                partition = partition_for(value.country, partitions)
+                key = value.key.encode()
+                producer.send(topic, key=key, value=value.to_bytes(), partition=partition)
             else:
                 producer.send(topic, key=b"junk", value=value)
             n += 1

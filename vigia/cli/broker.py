@@ -69,13 +69,22 @@ def topics_create(
     connector: list[str] = typer.Option(
         None, "--connector", "-c", help="Connector instance names (default: from connectors file)"
     ),
+    partitions: int = typer.Option(
+        None,
+        "--partitions",
+        "-p",
+        min=1,
+        help="Partitions of raw, canonical and detection topics (default: "
+        "VIGIA_KAFKA__PARTITIONS, 6). Existing topics keep theirs.",
+    ),
 ) -> None:
     """Create every topic idempotently, with its partitions and cleanup policy."""
     from vigia.kafka.admin import create_topics
 
     settings = Settings()
     names = connector or _configured_connector_names(settings)
-    outcomes = create_topics(settings, Topics(settings.kafka.topic_prefix).specs(names))
+    count = partitions or settings.kafka.partitions
+    outcomes = create_topics(settings, Topics(settings.kafka.topic_prefix, count).specs(names))
     table = Table("topic", "partitions", "cleanup", "result")
     for outcome in outcomes:
         spec = outcome.spec

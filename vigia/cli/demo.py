@@ -65,7 +65,7 @@ def demo(
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
         kafka = settings.kafka.model_copy(update={"topic_prefix": f"vigia-demo-{stamp}"})
         settings = settings.model_copy(update={"kafka": kafka})
-    topics = Topics(settings.kafka.topic_prefix)
+    topics = settings.kafka.topics()
 
     _stage(1, "Kafka broker")
     if settings.kafka.uses_local_broker:
@@ -131,6 +131,7 @@ def _run_connectors(settings: Settings) -> None:
 
 def _run_worker(settings: Settings) -> None:
     from prometheus_client import REGISTRY
+
     from vigia.streams.counting.config import load_plan
     from vigia.streams.worker import build_app, run_until_idle
 
@@ -152,6 +153,7 @@ def _run_worker(settings: Settings) -> None:
 
 def _run_alerts(settings: Settings, alerts_file: Path) -> None:
     from prometheus_client import REGISTRY
+
     from vigia.alerts.config import load_config
     from vigia.alerts.dispatcher import AlertDispatcher
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
+
 from vigia.settings import Settings
 from vigia.topics import TopicSpec
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
+
 from vigia.settings import Settings
 
 

@@ -1,4 +1,14 @@
-"""A faust transport whose consumer hands raw-topic records to the worker a fetch at a time.
+"""The one place that reaches into faust's private internals, for speed.
+
+Everything else in the worker uses faust's public API. This adapter does two things
+faust has no public API for, and :func:`check_assumptions` (run by
+``tests/streams/test_faust_adapter.py`` and at app build) fails loudly, naming the
+attribute, if an upgrade of ``faust-streaming`` (pinned to the minor version this was
+written against in ``pyproject.toml``) removes what it relies on:
+
+* :func:`aiokafka_producer` — the app's aiokafka producer, for record batches;
+* :class:`BulkConsumer` — a consumer that hands raw-topic records to the worker a
+  fetch at a time, described below.
 
 faust delivers every record through its conductor and stream one by one (a task and
 several awaits each), which caps one worker at a few thousand records a second.
@@ -20,12 +30,55 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faust.transport.drivers.aiokafka import Consumer as AiokafkaConsumer
+from faust.transport.drivers.aiokafka import Producer as _ProducerT
 from faust.transport.drivers.aiokafka import Transport as AiokafkaTransport
 from faust.types import TP
 from faust.types.tuples import ack_lock
 from mode.utils.futures import notify
 
 BulkHandler = Callable[[list], Awaitable[Any]]
+
+#: Methods of faust's aiokafka consumer the bulk consumer overrides or calls.
+CONSUMER_METHODS = ("_drain_messages", "_wait_next_records", "_to_message", "highwater", "commit")
+#: Attributes faust's consumer sets in ``__init__`` that the bulk consumer reads and writes.
+CONSUMER_ATTRIBUTES = (
+    "_commit_every",
+    "_read_offset",
+    "_committed_offset",
+    "_acked_index",
+    "_acked",
+    "_n_acked",
+    "_waiting_for_ack",
+    "_buffered_partitions",
+)
+
+
+class FaustAssumptionBroken(RuntimeError):
+    """The installed faust-streaming lacks an internal this adapter relies on."""
+
+
+def check_assumptions(consumer: Any = None) -> None:
+    """Raise :class:`FaustAssumptionBroken` naming every missing internal: methods on
+    faust's consumer and producer classes, and (given a constructed ``consumer``) the
+    attributes its ``__init__`` sets."""
+    missing = [
+        f"Consumer.{name}"
+        for name in CONSUMER_METHODS
+        if not callable(getattr(AiokafkaConsumer, name, None))
+    ]
+    if not callable(getattr(_ProducerT, "_ensure_producer", None)):
+        missing.append("Producer._ensure_producer")
+    if consumer is not None:
+        missing += [f"consumer.{n}" for n in CONSUMER_ATTRIBUTES if not hasattr(consumer, n)]
+    if missing:
+        raise FaustAssumptionBroken(
+            "faust-streaming changed; the worker's adapter needs: " + ", ".join(missing)
+        )
+
+
+def aiokafka_producer(app: Any) -> Any:
+    """The app's started aiokafka ``AIOKafkaProducer`` (``create_batch``/``send_batch``)."""
+    return app.producer._ensure_producer()
 
 
 class BulkConsumer(AiokafkaConsumer):

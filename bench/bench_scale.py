@@ -1,0 +1,217 @@
+"""Scale-out benchmark: 1 worker process, then 2, on the same multi-country raw topics.
+
+Input (at least 200,000 records, real rows): the bundled UCDP events and police seizure
+rows, each copied into 12 countries (``vigia.streams.backtest.relabel``; two countries
+per partition of six), plus the real GDELT export's global rows with their own
+countries, in event-time order, on three raw topics of six partitions each, routed by
+country as the connectors route them. The same input is written under two topic
+prefixes so each run starts from an empty consumer group.
+
+A run starts N ``vigia worker --until-idle --flush`` processes (shipped detectors file)
+and samples the group's committed offsets every half second; the rate is the records
+committed between 10 % and 90 % of the input divided by the time between (start-up,
+recovery and the final flush are outside it). The children's CPU seconds are read from
+``wait4``.
+
+Usage: ``python -m bench scale [--copies 12] [--partitions 6]`` (real broker needed).
+Writes ``bench/results/scale.md``; its last line is
+``scale: 1 worker <X>/s, 2 workers <Y>/s, ratio <R>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results" / "scale.md"
+DATA = REPO / "data"
+
+#: Twelve countries, two in each partition of six (checked at start).
+COUNTRIES = ("COL", "CHL", "VEN", "PAN", "ECU", "PRY", "PER", "BRA", "MEX", "NIC", "GTM", "URY")
+SOURCES = ("ucdp", "seizures", "gdelt")
+
+
+def build_input(copies: int) -> list:
+    from vigia.connectors.sources.gdelt_parser import parse_export
+    from vigia.streams.backtest.readers import read_records
+    from vigia.streams.backtest.relabel import relabel
+
+    from vigia.countries import UnknownCountry, country_of_payload
+    from vigia.schema import RawRecord
+
+    base = [
+        *read_records(DATA / "ucdp" / "ucdp_ged_colombia_hdx.csv"),
+        *read_records(DATA / "datos_gov_co" / "policia_incautaciones_2019.csv"),
+    ]
+    records = [relabel(r, country) for country in COUNTRIES[:copies] for r in base]
+    text = (DATA / "gdelt" / "20191024143000.export.CSV").read_text("utf-8")
+    for row in parse_export(text, countries=()):
+        if not isinstance(row, dict):
+            continue
+        try:
+            country = country_of_payload("gdelt", row)
+        except UnknownCountry:
+            country = None
+        records.append(
+            RawRecord(
+                connector="gdelt",
+                connector_type="file_replay",
+                source="gdelt",
+                source_id=row["GLOBALEVENTID"],
+                payload=row,
+                payload_format="tsv",
+                country=country,
+            )
+        )
+    records.sort(key=lambda r: (r.event_time is not None, r.event_time or 0))
+    return records
+
+
+def produce(settings, prefix: str, records: list, partitions: int) -> dict[str, int]:
+    from vigia.countries import partition_for
+    from vigia.kafka.admin import create_topics
+    from vigia.kafka.clients import make_producer
+    from vigia.topics import Topics
+
+    topics = Topics(prefix, partitions)
+    create_topics(settings, topics.specs(SOURCES))
+    producer = make_producer(settings, linger_ms=50, batch_size=1 << 20, compression_type="gzip")
+    counts = dict.fromkeys(SOURCES, 0)
+    for record in records:
+        source = record.source if record.source in SOURCES else "seizures"
+        producer.send(
+            topics.raw(source),
+            key=record.key.encode(),
+            value=record.to_bytes(),
+            partition=partition_for(record.country, partitions),
+        )
+        counts[source] += 1
+    producer.flush()
+    producer.close()
+    return counts
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def committed(settings, group: str, names: list[str]) -> int:
+    from vigia.streams.worker.runner import committed_positions
+
+    return sum(committed_positions(settings, group, names).values())
+
+
+def run(settings, prefix: str, workers: int, total: int, partitions: int) -> dict:
+    from vigia.topics import Topics
+
+    topics = Topics(prefix, partitions)
+    names = [topics.raw(s) for s in SOURCES]
+    env = {
+        **os.environ,
+        "VIGIA_KAFKA__TOPIC_PREFIX": prefix,
+        "VIGIA_KAFKA__BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "VIGIA_KAFKA__PARTITIONS": str(partitions),
+        "VIGIA_DATA_DIR": str(REPO / "var" / "bench-scale" / prefix),
+    }
+    command = [str(Path(sys.executable).parent / "vigia"), "worker"]
+    command += [a for s in SOURCES for a in ("-c", s)] + ["--until-idle", "--flush"]
+    started = time.monotonic()
+    procs = [
+        subprocess.Popen(
+            [*command, "--metrics-port", str(_free_port())],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(workers)
+    ]
+    samples: list[tuple[float, int]] = []
+    running = set(range(workers))
+    cpu = 0.0
+    while running:
+        samples.append((time.monotonic(), committed(settings, f"{prefix}-streams", names)))
+        for i in list(running):
+            pid, status, usage = os.wait4(procs[i].pid, os.WNOHANG)
+            if pid:
+                running.discard(i)
+                cpu += usage.ru_utime + usage.ru_stime
+                if os.waitstatus_to_exitcode(status) != 0:
+                    raise SystemExit(f"worker failed: {procs[i].stderr.read().decode()[-3000:]}")
+        time.sleep(0.5)
+    wall = time.monotonic() - started
+    low = next(t for t, n in samples if n >= 0.1 * total)
+    low_n = next(n for t, n in samples if n >= 0.1 * total)
+    high, high_n = next((t, n) for t, n in samples if n >= 0.9 * total)
+    return {
+        "workers": workers,
+        "rate": (high_n - low_n) / (high - low),
+        "wall": wall,
+        "cpu": cpu,
+        "committed": samples[-1][1],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench scale", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--copies", type=int, default=12, help="Countries to copy rows into")
+    parser.add_argument("--partitions", type=int, default=6)
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(REPO))
+    from vigia.countries import partition_for
+    from vigia.settings import Settings
+
+    spread = {partition_for(c, args.partitions) for c in COUNTRIES[: args.copies]}
+    settings = Settings()
+    records = build_input(args.copies)
+    total = len(records)
+    print(f"{total} records over {len(spread)} partitions", flush=True)
+    results = []
+    for workers in (1, 2):
+        prefix = f"bscale{uuid.uuid4().hex[:6]}"
+        produce(settings, prefix, records, args.partitions)
+        result = run(settings, prefix, workers, total, args.partitions)
+        print(result, flush=True)
+        results.append(result)
+    one, two = results
+    ratio = two["rate"] / one["rate"]
+    lines = [
+        "# Scale-out: 1 and 2 worker processes on the same input",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; "
+        f"`python -m bench scale --copies {args.copies} --partitions {args.partitions}` "
+        f"on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        "",
+        f"Input: {total:,} real rows (UCDP events and police seizure rows copied into "
+        f"{args.copies} countries, the GDELT export's global rows), {args.partitions} "
+        "partitions per raw topic, in event-time order; shipped detectors file.",
+        "",
+        "| workers | records/s (10–90 %) | wall s (start to exit) | worker CPU s |",
+        "|---|---|---|---|",
+        *(
+            f"| {r['workers']} | {r['rate']:,.0f} | {r['wall']:.1f} | {r['cpu']:.1f} |"
+            for r in results
+        ),
+        "",
+        f"scale: 1 worker {one['rate']:.0f}/s, 2 workers {two['rate']:.0f}/s, ratio {ratio:.2f}",
+    ]
+    RESULTS.write_text("\n".join(lines) + "\n")
+    print(lines[-1])
+
+
+if __name__ == "__main__":
+    main()
