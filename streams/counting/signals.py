@@ -108,6 +108,10 @@ def event_day(event: CanonicalEvent) -> dt.date:
 
 #: Half of the seven days a week-precise date without an end may stand for.
 _HALF_WEEK = dt.timedelta(days=3)
+# Module constants: looking an enum member up on its class is slow on the hot path.
+_DAY, _RANGE, _MONTH, _YEAR = (
+    DatePrecision.DAY, DatePrecision.RANGE, DatePrecision.MONTH, DatePrecision.YEAR,
+)  # fmt: skip
 
 
 def event_span(event: CanonicalEvent) -> tuple[dt.date, dt.date]:
@@ -122,18 +126,19 @@ def event_span(event: CanonicalEvent) -> tuple[dt.date, dt.date]:
     The counting stage (worker and backtest alike) counts an event only in the
     periods that contain both ends.
     """
-    if isinstance(event, CultivationEstimate):
-        return dt.date(event.year, 1, 1), dt.date(event.year, 12, 31)
-    first = event.event_date
     if not isinstance(event, ConflictIncident):
+        if isinstance(event, CultivationEstimate):
+            return dt.date(event.year, 1, 1), dt.date(event.year, 12, 31)
+        first = event.event_date
         return first, first
+    first = event.event_date
     last = event.event_date_end or first
     precision = event.date_precision
-    if precision is DatePrecision.DAY or precision is DatePrecision.RANGE:
+    if precision is _DAY or precision is _RANGE:
         return first, last
-    if precision is DatePrecision.YEAR:
+    if precision is _YEAR:
         return min(first, dt.date(first.year, 1, 1)), max(last, dt.date(first.year, 12, 31))
-    if precision is DatePrecision.MONTH:
+    if precision is _MONTH:
         month_end = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
         return min(first, first.replace(day=1)), max(last, month_end - dt.timedelta(days=1))
     if event.event_date_end is None:  # WEEK without the source's own end
