@@ -65,6 +65,25 @@ def _delete_test_topics(request):
     delete_topics_with_prefixes(request.getfixturevalue("kafka_settings"), prefixes)
 
 
+@pytest.fixture(scope="session")
+def bundled_replay():
+    """The offline backtest over every bundled file (UCDP 1989–2018, the 2019 police
+    seizures, SIMCI coca 2001–2024) with the shipped detectors file: the same detections
+    the demo's worker emits. Run once per session (about a minute on a busy machine)."""
+    import datetime as dt
+
+    from vigia.streams.backtest.run import run_backtest
+    from vigia.streams.counting.config import load_plan
+
+    files = [
+        DATA / "ucdp" / "ucdp_ged_colombia_hdx.csv",
+        DATA / "datos_gov_co" / "policia_incautaciones_2019.csv",
+        DATA / "coca" / "deteccion_cultivos_coca_hectareas_2001_2024.csv",
+    ]
+    plan = load_plan(REPO / "deploy" / "detectors.yaml")
+    return run_backtest(files, dt.date(1989, 1, 1), dt.date(2024, 12, 31), plan)
+
+
 @pytest.fixture
 def topic_prefix() -> str:
     """A fresh topic prefix per test, so tests sharing one broker never see each other."""

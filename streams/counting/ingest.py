@@ -22,6 +22,7 @@ from vigia.streams.counting.plan import EvaluationPlan
 from vigia.streams.counting.signals import (
     contributions,
     event_day,
+    event_span,
     event_weight,
     family_of,
     level_of_code,
@@ -148,6 +149,8 @@ class Ingestor:
         }
         self._kinds = sorted(plan.kinds(), key=lambda k: k.value)
         self._periods: dict[int, dict[PeriodKind, tuple[int, str]]] = {}
+        #: (first, last) day ordinals of a date range → the periods holding all of it.
+        self._spans: dict[tuple[int, int], dict[PeriodKind, tuple[int, str]]] = {}
         self._family_strings = {
             (family, kind): (f"first|{family}|{kind.value}", f"closed|{family}|{kind.value}")
             for family in self._family_kinds
@@ -210,6 +213,25 @@ class Ingestor:
             self._periods[ordinal] = periods
         return periods
 
+    def _periods_spanning(self, first: int, last: int) -> dict[PeriodKind, tuple[int, str]]:
+        """Index and label of every counted period that holds the whole range ``first`` ..
+        ``last`` (day ordinals): a kind whose period at ``first`` ends before ``last`` is
+        left out, so a year-only event has only its year (cached per range)."""
+        if first == last:
+            return self._periods_of(first)
+        periods = self._spans.get((first, last))
+        if periods is None:
+            if len(self._spans) > 50_000:
+                self._spans.clear()
+            ends = self._periods_of(last)
+            periods = {
+                kind: period
+                for kind, period in self._periods_of(first).items()
+                if ends[kind][0] == period[0]
+            }
+            self._spans[(first, last)] = periods
+        return periods
+
     def ingest(
         self,
         events: Iterable[CanonicalEvent],
@@ -234,7 +256,7 @@ class Ingestor:
             old = ledger.get(key)
             if event is None:
                 if old is not None:
-                    self._add(batch, old[1], old[2], old[3], old[4], -1.0)
+                    self._take_back(batch, old)
                     self._remove_evidence(batch, key, old)
                     ledger.pop(key)
                     batch.report.revised += 1
@@ -261,7 +283,7 @@ class Ingestor:
             report.too_old += 1
             return
         if old is not None:
-            self._add(batch, old[1], old[2], old[3], old[4], -1.0)
+            self._take_back(batch, old)
             self._remove_evidence(batch, key, old)
             report.revised += 1
         location = event.location
@@ -273,9 +295,15 @@ class Ingestor:
         # both are only iterated and indexed. A tuple of plain values also drops out of
         # the garbage collector's scans after the first one, which a list never does.
         contribs = contributions(event)
-        state.ledger[key] = (revision, ordinal, codes, contribs, family)
+        first, last = event_span(event)
+        if first == last:
+            state.ledger[key] = (revision, ordinal, codes, contribs, family)
+            periods = self._periods_of(ordinal)
+        else:  # the range is kept so that a revision takes back exactly what it added
+            span = (first.toordinal(), last.toordinal())
+            state.ledger[key] = (revision, ordinal, codes, contribs, family, *span)
+            periods = self._periods_spanning(*span)
         state.index_event(key, ordinal)
-        periods = self._periods_of(ordinal)
         levels = self._levels(codes)
         self._add_at(batch, periods, codes, levels, contribs, family, 1.0)
         report.counted += 1
@@ -284,7 +312,10 @@ class Ingestor:
         candidate = (-event_weight(event), item_key or key, key, event)
         evidence, removals = batch.evidence, batch.removals
         for kind, at in self._evidence_path(family, levels):
-            bucket = (family, codes[at], periods[kind][1])
+            period = periods.get(kind)
+            if period is None:
+                continue  # its date range is wider than this kind's period
+            bucket = (family, codes[at], period[1])
             if bucket in evidence:
                 evidence[bucket].append(candidate)
             else:
@@ -314,10 +345,13 @@ class Ingestor:
         bucket it was a candidate for; candidates of ``key`` added earlier in the batch
         (a version revised again in the same batch) are dropped there too."""
         codes = tuple(old[2])
-        periods = self._periods_of(old[1])
+        periods = self._entry_periods(old)
         evidence, removals = batch.evidence, batch.removals
         for kind, at in self._evidence_path(old[4], self._levels(codes)):
-            bucket = (old[4], codes[at], periods[kind][1])
+            period = periods.get(kind)
+            if period is None:
+                continue
+            bucket = (old[4], codes[at], period[1])
             removals.setdefault(bucket, set()).add(key)
             pending = evidence.get(bucket)
             if pending:
@@ -327,20 +361,31 @@ class Ingestor:
                 else:
                     del evidence[bucket]
 
-    def _add(self, batch: _Batch, ordinal, codes, contribs, family, sign) -> None:
-        """Add ``sign`` × what a ledger entry's event contributes to the batch's deltas."""
-        codes = tuple(codes)
-        self._add_at(
-            batch, self._periods_of(ordinal), codes, self._levels(codes), contribs, family, sign
-        )
+    def _entry_periods(self, entry) -> dict[PeriodKind, tuple[int, str]]:
+        """The periods a ledger entry's event counted in: its day's, or (an entry with a
+        date range, seven fields) those holding its whole range."""
+        if len(entry) > 6:
+            return self._periods_spanning(entry[5], entry[6])
+        return self._periods_of(entry[1])
+
+    def _take_back(self, batch: _Batch, entry) -> None:
+        """Subtract what a ledger entry's event added from the batch's deltas."""
+        codes = tuple(entry[2])
+        periods = self._entry_periods(entry)
+        self._add_at(batch, periods, codes, self._levels(codes), entry[3], entry[4], -1.0)
 
     def _add_at(self, batch: _Batch, periods, codes, levels, contribs, family, sign) -> None:
-        """:meth:`_add` with the day's periods and the codes' levels already looked up."""
+        """Add ``sign`` × ``contribs`` to the batch's deltas in ``periods`` (the event's,
+        :meth:`_periods_spanning`: a kind missing there is not counted) at the regions
+        of ``codes``."""
         deltas, meta = batch.deltas, batch.meta
         for signal, amount in contribs:
             amount = sign * amount
             for kind, at in self._count_path(signal, levels):
-                index, label = periods[kind]
+                period = periods.get(kind)
+                if period is None:
+                    continue  # the event's date range is wider than this kind's period
+                index, label = period
                 bucket = (signal, codes[at], label)
                 known = deltas.get(bucket)  # one lookup, not two, for a bucket seen before
                 if known is not None:

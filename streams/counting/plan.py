@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from vigia.streams.detectors.base import Detector, DetectorResult
+from vigia.streams.detectors.severity import suggest_severity
 
 from vigia.schema import PeriodKind, RegionLevel, Severity
 
@@ -42,10 +43,9 @@ SeverityFn = Callable[[DetectorResult, "SeriesRule"], Severity]
 
 
 def default_severity(result: DetectorResult, rule: SeriesRule) -> Severity:
-    """Critical when the observation is at least twice its threshold, else warning."""
-    if result.threshold and result.observed >= 2 * max(result.threshold, 1.0):
-        return Severity.CRITICAL
-    return Severity.WARNING
+    """The default :class:`~vigia.streams.detectors.severity.SeverityPolicy` (a plan built
+    from the detectors file uses the file's policies instead)."""
+    return suggest_severity(result)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,10 @@ Signals (the names detections carry):
 * cultivation — ``coca_hectares`` (counted in the estimate's census year);
 * news — ``news``.
 
+Dates: an event counts only in the periods that hold its whole date range
+(:func:`event_span`), so a year-only event counts in its year and never makes a
+January spike in a day, week or month.
+
 Regions: an event counts in its municipality (when resolved), its department and
 the country, so a rise spread over many municipalities shows at department level.
 Region codes tell their level and carry their country, which keeps bucket keys short
@@ -25,6 +29,7 @@ from vigia.schema import (
     CanonicalEvent,
     ConflictIncident,
     CultivationEstimate,
+    DatePrecision,
     DrugKind,
     DrugSeizure,
     IncidentCategory,
@@ -103,6 +108,46 @@ def event_day(event: CanonicalEvent) -> dt.date:
     if isinstance(event, CultivationEstimate):
         return dt.date(event.year, 1, 1)
     return event.event_date
+
+
+#: Half of the seven days a week-precise date without an end may stand for.
+_HALF_WEEK = dt.timedelta(days=3)
+# Module constants: looking an enum member up on its class is slow on the hot path.
+_DAY, _RANGE, _MONTH, _YEAR = (
+    DatePrecision.DAY, DatePrecision.RANGE, DatePrecision.MONTH, DatePrecision.YEAR,
+)  # fmt: skip
+
+
+def event_span(event: CanonicalEvent) -> tuple[dt.date, dt.date]:
+    """The first and last day the event may have happened on: its whole date range.
+
+    The range is the source's own (``event_date`` .. ``event_date_end``), widened to
+    what its ``date_precision`` says is unknown: a month-precise date stands for its
+    whole calendar month, a year-precise one for its whole year (UCDP ``date_prec`` 5,
+    whatever its start and end), and a week-precise date without an end (ACLED
+    ``time_precision`` 2 gives one day of the week, which one is not fixed) for the
+    seven days around it. A cultivation estimate is a yearly figure: its year.
+    The counting stage (worker and backtest alike) counts an event only in the
+    periods that contain both ends.
+    """
+    if not isinstance(event, ConflictIncident):
+        if isinstance(event, CultivationEstimate):
+            return dt.date(event.year, 1, 1), dt.date(event.year, 12, 31)
+        first = event.event_date
+        return first, first
+    first = event.event_date
+    last = event.event_date_end or first
+    precision = event.date_precision
+    if precision is _DAY or precision is _RANGE:
+        return first, last
+    if precision is _YEAR:
+        return min(first, dt.date(first.year, 1, 1)), max(last, dt.date(first.year, 12, 31))
+    if precision is _MONTH:
+        month_end = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        return min(first, first.replace(day=1)), max(last, month_end - dt.timedelta(days=1))
+    if event.event_date_end is None:  # WEEK without the source's own end
+        return first - _HALF_WEEK, first + _HALF_WEEK
+    return first, last
 
 
 def region_codes(location: Location) -> tuple[str, ...]:

@@ -8,7 +8,9 @@ iterates them).
 
 * ``counts`` — ``"<signal>|<region code>|<period label>"`` → amount (absent = 0).
 * ``ledger`` — ``"<source>:<source id>"`` → ``(revision ts, day ordinal, codes, contributions,
-  family)``: what each event added, so a redelivery is a no-op and a revision is undone.
+  family)``, plus the first and last day ordinals of its date range when that is wider than
+  its day (:func:`~vigia.streams.counting.signals.event_span`): what each event added, so a
+  redelivery is a no-op and a revision is undone.
 * ``evidence`` — ``"<family>|<region code>|<period label>"`` → top events by weight
   (items from :func:`~vigia.streams.counting.ingest.evidence_item`; the last field is the
   ledger key a revision finds the item by).

@@ -23,10 +23,10 @@ def test_shipped_rules_pass_check_including_sinks() -> None:
 
 def test_check_names_the_bad_field(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(RULES.read_text().replace("at_least: 1.5", "at_least: high", 1))
+    bad.write_text(RULES.read_text().replace("min_observed: 3", "min_observed: high", 1))
     result = runner.invoke(app, ["rules", "check", str(bad)])
     assert result.exit_code == 1
-    assert "rules.0.severity.bands.0.at_least" in result.output
+    assert "rules.0.select.min_observed" in result.output
 
 
 def test_check_reports_an_invalid_sink_block(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from vigia.alerts.settings import AlertsSettings
 from tests.alerts.factories import ANTIOQUIA, MEDELLIN, detection
 from tests.alerts.kafka_support import SECRET, WebhookRecorder, produce_detections
 from tests.conftest import REPO
-from vigia.schema import EvidenceItem
+from vigia.schema import EvidenceItem, Severity
 from vigia.topics import Topics
 
 pytestmark = pytest.mark.kafka
@@ -63,8 +63,16 @@ def test_shipped_rules_deliver_to_webhook_smtp_and_alertmanager(
         isolated_settings,
         topics,
         [
-            # ratio 20/4 = 5 ≥ 3: critical → Alertmanager, webhook and e-mail
-            detection(ANTIOQUIA, detector="ears_c2", observed=20, expected=4, evidence=evidence),
+            # judged critical by the stream stage (the rules keep its severity):
+            # → Alertmanager, webhook and e-mail
+            detection(
+                ANTIOQUIA,
+                detector="ears_c2",
+                observed=20,
+                expected=4,
+                severity=Severity.CRITICAL,
+                evidence=evidence,
+            ),
             # a municipality of the same department on the same signal: inhibited
             detection(MEDELLIN, detector="negbin_rolling", observed=9, expected=1),
         ],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 
@@ -10,23 +9,19 @@ import pytest
 from typer.testing import CliRunner
 from vigia.streams.backtest.readers import read_records
 from vigia.streams.backtest.report import score, write_detections, write_html
-from vigia.streams.backtest.run import run_backtest
-from vigia.streams.counting.config import load_plan
 from vigia.streams.normalize import map_raw
 
 from tests.conftest import REPO
-from tests.streams.worker_helpers import COCA, SEIZURES, UCDP
+from tests.streams.worker_helpers import COCA, UCDP
 from vigia.cli import app as cli
 
 CONFIG = REPO / "deploy" / "detectors.yaml"
 
 
 @pytest.fixture(scope="module")
-def bundled(tmp_path_factory):
+def bundled(bundled_replay, tmp_path_factory):
     out = tmp_path_factory.mktemp("backtest")
-    result = run_backtest(
-        [UCDP, SEIZURES, COCA], dt.date(1989, 1, 1), dt.date(2024, 12, 31), load_plan(CONFIG)
-    )
+    result = bundled_replay
     write_detections(result.detections, out)
     report = write_html(result, out)
     return result, out, report.read_text(encoding="utf-8")

@@ -113,17 +113,33 @@ def test_exact_signal_key_beats_glob():
     assert kg.config.threshold_cur == 1000
 
 
-def test_severity_from_score_kind():
-    z = DetectorResult(alarm=True, observed=12, threshold=8, score=3.5, score_kind="z")
+def test_severity_needs_surprise_for_warning_and_surprise_and_size_for_critical():
+    z = DetectorResult(alarm=True, observed=12, expected=4, threshold=8, score=3.5, score_kind="z")
     assert suggest_severity(z) == Severity.WARNING
-    assert suggest_severity(z.model_copy(update={"score": 6.0})) == Severity.CRITICAL
-    assert suggest_severity(z.model_copy(update={"score": 2.0})) == Severity.INFO
+    assert suggest_severity(z.model_copy(update={"score": 2.0})) == Severity.INFO  # weak
     assert suggest_severity(z.model_copy(update={"alarm": False})) == Severity.INFO
-    p = DetectorResult(alarm=True, observed=9, threshold=4, score=1e-5, score_kind="p_value")
+    # very surprising but small (12 < 3 × 8): still warning; surprising and large: critical
+    assert suggest_severity(z.model_copy(update={"score": 7.0})) == Severity.WARNING
+    assert suggest_severity(z.model_copy(update={"score": 7.0, "observed": 24})) == (
+        Severity.CRITICAL
+    )
+    p = DetectorResult(alarm=True, observed=30, threshold=9, score=1e-7, score_kind="p_value")
     assert suggest_severity(p) == Severity.CRITICAL
+    assert suggest_severity(p.model_copy(update={"score": 1e-5})) == Severity.WARNING
+    # no cut-off for cusum: size decides
     cus = DetectorResult(alarm=True, observed=9, threshold=5, score=4.0, score_kind="cusum")
     assert suggest_severity(cus) == Severity.WARNING
-    assert suggest_severity(cus.model_copy(update={"observed": 10})) == Severity.CRITICAL
+    assert suggest_severity(cus.model_copy(update={"observed": 15})) == Severity.CRITICAL
+    # a rise below the policy's minimum excess is info, below the critical one not critical
+    sized = SeverityPolicy(critical_min_excess=100, warning_min_excess=10)
+    assert suggest_severity(cus.model_copy(update={"expected": 1}), sized) == Severity.INFO
+    big = cus.model_copy(update={"observed": 130, "expected": 20})
+    assert suggest_severity(big, sized) == Severity.CRITICAL
+    assert suggest_severity(big.model_copy(update={"expected": 40}), sized) == Severity.WARNING
+    # a record over a zero history has no ratio: it passes the score cut-off
+    record = DetectorResult(alarm=True, observed=101, expected=0, threshold=100, score=None,
+                            score_kind="ratio")  # fmt: skip
+    assert suggest_severity(record, SeverityPolicy(critical_exceedance=1)) == Severity.CRITICAL
     strict = SeverityPolicy(warning={"z": 4}, critical={"z": 10})
     assert suggest_severity(z, strict) == Severity.INFO
 
@@ -131,13 +147,18 @@ def test_severity_from_score_kind():
 def test_severity_policy_precedence_detector_signal_file():
     cfg = load_detectors_file(SHIPPED)
     record = DetectorResult(
-        alarm=True, observed=130, expected=100, threshold=100, score=1.3, score_kind="ratio"
+        alarm=True, observed=230, expected=100, threshold=100, score=2.3, score_kind="ratio"
     )
-    # detector's own policy (ratio >= 1.0 warns) beats the file's default (ratio >= 2)
-    assert cfg.suggest_severity("fatalities", record, "record_30d_3y") == Severity.WARNING
-    assert cfg.suggest_severity("fatalities", record, "ears_c2") == Severity.INFO
-    growth = DetectorResult(alarm=True, observed=204257, score=0.43, score_kind="growth")
+    # the detector's own policy (ratio ≥ 2, exceedance 1, +50 deaths) beats the signal's
+    assert cfg.suggest_severity("fatalities", record, "record_30d_3y") == Severity.CRITICAL
+    # the signal's policy (file cut-offs, +100 deaths) for a detector without one
+    assert cfg.suggest_severity("fatalities", record, "ears_c2") == Severity.WARNING
+    growth = DetectorResult(
+        alarm=True, observed=204257, expected=142784, threshold=171341, score=0.43,
+        score_kind="growth",
+    )  # fmt: skip
     assert cfg.suggest_severity("coca_hectares", growth, "yoy_region") == Severity.CRITICAL
+    # the file's default for a signal without a policy: growth 0.43 < 1.0 is warning
     assert cfg.suggest_severity("news", growth) == Severity.WARNING
 
 
