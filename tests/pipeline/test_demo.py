@@ -16,6 +16,7 @@ pytestmark = pytest.mark.kafka
 VIGIA = str(Path(sys.executable).parent / "vigia")
 
 
+@pytest.mark.timeout(900)  # the whole demo, twice (a loaded 2-core machine takes minutes)
 def test_demo_replays_bundled_data_to_printed_alerts(kafka_settings, topic_prefix, tmp_path):
     alerts_file = tmp_path / "alerts.jsonl"
     env = {
