@@ -122,9 +122,12 @@ def run(settings, prefix: str, workers: int, total: int, partitions: int) -> dic
         "VIGIA_KAFKA__BOOTSTRAP_SERVERS": settings.bootstrap_servers,
         "VIGIA_KAFKA__PARTITIONS": str(partitions),
         "VIGIA_DATA_DIR": str(REPO / "var" / "bench-scale" / prefix),
+        # Fetches of 4 MiB per partition: progress is committed often enough to sample.
+        "VIGIA_WORKER__FETCH_MAX_BYTES": str(4 << 20),
     }
     command = [str(Path(sys.executable).parent / "vigia"), "worker"]
-    command += [a for s in SOURCES for a in ("-c", s)] + ["--until-idle", "--flush"]
+    command += [a for s in SOURCES for a in ("-c", s)]
+    command += ["--until-idle", "--flush", "--timeout", "3600"]
     started = time.monotonic()
     procs = [
         subprocess.Popen(

@@ -30,6 +30,9 @@ def worker(
         "(history replayed in any order; same detections as the backtest)",
     ),
     metrics_port: int = typer.Option(None, help="Port of /metrics and /health"),
+    timeout: float = typer.Option(
+        300.0, "--timeout", min=1, help="With --until-idle: give up after this many seconds"
+    ),
 ) -> None:
     """Run the stream worker: raw topics → canonical topics, counts and detections."""
     import asyncio
@@ -57,7 +60,9 @@ def worker(
 
             async def main():
                 app = build_app(settings, plan, connectors=connectors or None, registry=registry)
-                return await run_until_idle(settings, app, flush=flush, backfill=backfill)
+                return await run_until_idle(
+                    settings, app, flush=flush, backfill=backfill, timeout=timeout
+                )
 
             summary = asyncio.run(main())
             typer.echo(
