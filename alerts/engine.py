@@ -19,11 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from vigia.alerts.clock import Clock, system_clock
-from vigia.alerts.config import AlertingConfig
 from vigia.alerts.dispatch.groups import AggregationGroup, GroupSet
 from vigia.alerts.inhibit import Inhibitor
 from vigia.alerts.lifecycle import LifecycleError, acknowledge, fingerprint, transition
 from vigia.alerts.nflog import Decision, NflogEntry, decide, entry_key, next_entry
+from vigia.alerts.rules_file import AlertingConfig
 from vigia.alerts.silences import Silence, Silencer
 
 from vigia.schema import Alert, AlertState, Detection, Notification

@@ -11,8 +11,8 @@ from collections import Counter
 
 import httpx
 import pytest
-from vigia.alerts.config import load_config
-from vigia.alerts.dispatcher import AlertDispatcher
+from vigia.alerts.process import AlertDispatcher
+from vigia.alerts.rules_file import load_config
 from vigia.alerts.settings import AlertsSettings
 
 from tests.alerts.factories import ANTIOQUIA, MEDELLIN, detection

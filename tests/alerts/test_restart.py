@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
-from vigia.alerts.config import parse_config
-from vigia.alerts.dispatcher import AlertDispatcher
+from vigia.alerts.process import AlertDispatcher
+from vigia.alerts.rules_file import parse_config
 from vigia.alerts.settings import AlertsSettings
 
 from tests.alerts.factories import detection

@@ -38,13 +38,14 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
+from vigia.alerts.alert_metrics import AlertMetrics
 from vigia.alerts.clock import Clock, system_clock
-from vigia.alerts.config import AlertingConfig, load_config
+from vigia.alerts.delivery import Deliverer, build_deliverer, keep_alive, load_sinks
 from vigia.alerts.engine import AlertEngine, Outgoing, Transition
 from vigia.alerts.gate import GatedSink, Gates
 from vigia.alerts.lifecycle import LifecycleError
-from vigia.alerts.metrics import AlertMetrics
 from vigia.alerts.nflog import NflogEntry, entry_from_notification
+from vigia.alerts.rules_file import AlertingConfig, load_config
 from vigia.alerts.settings import AlertsSettings
 from vigia.alerts.silences import Silence
 from vigia.alerts.state import StateReader, StateWriter, latest
@@ -59,34 +60,6 @@ from vigia.topics import Topics
 log = logging.getLogger(__name__)
 
 
-def build_deliverer(
-    settings: Settings,
-    config: AlertingConfig,
-    topics: Topics,
-    gates: Gates,
-    registry: CollectorRegistry | None = None,
-):
-    """The production deliverer: every receiver's sink behind a gate, Kafka outbox and DLQ.
-
-    Its metrics go to ``registry`` (the dispatcher's), so ``/metrics`` serves them.
-    """
-    from vigia.alerts.delivery import Deliverer, KafkaDeadLetters
-    from vigia.alerts.delivery.metrics import DeliveryMetrics
-    from vigia.alerts.outbox import CallbackKafkaOutbox
-    from vigia.alerts.sinks.registry import load_sink
-
-    sinks = {
-        r.name: GatedSink(load_sink(r.sink["type"], r.name, r.sink), gates)
-        for r in config.receivers
-    }
-    return Deliverer(
-        sinks,
-        CallbackKafkaOutbox(settings, topics.alert_outbox),
-        dead_letters=KafkaDeadLetters(settings, topics.alerts_dlq),
-        metrics=DeliveryMetrics(registry) if registry is not None else None,
-    )
-
-
 class AlertDispatcher:
     """Detections in, notifications out, restart-safe.
 
@@ -96,7 +69,6 @@ class AlertDispatcher:
             already loaded :class:`AlertingConfig`.
         clock: injectable for tests.
         registry: where the metrics go (a fresh one if None).
-        deliverer_factory: ``(settings, config, topics, gates) -> Deliverer``.
     """
 
     def __init__(
@@ -107,7 +79,6 @@ class AlertDispatcher:
         alerts_settings: AlertsSettings | None = None,
         clock: Clock = system_clock,
         registry: CollectorRegistry | None = None,
-        deliverer_factory: Any = build_deliverer,
     ) -> None:
         self.settings = settings
         source = rules_file if rules_file is not None else settings.rules_file
@@ -118,13 +89,12 @@ class AlertDispatcher:
         self.engine = AlertEngine(self.config, clock, self.metrics)
         self.origin = f"dispatcher-{uuid.uuid4().hex[:8]}"
         self.gates = Gates()
-        self._deliverer_factory = deliverer_factory
-        self.deliverer: Any = None
+        self.deliverer: Deliverer | None = None
         self.consumer: Any = None
         self.reader: StateReader | None = None
         self.writer: StateWriter | None = None
         self._recovery: asyncio.Task | None = None
-        self._resend_at: dict[str, float] = {}
+        self._keep_alive: asyncio.Task | None = None
         self._stop = asyncio.Event()
         self.started = False
 
@@ -155,14 +125,17 @@ class AlertDispatcher:
                 self.engine.restore_nflog(NflogEntry.from_bytes(record.value))
             else:
                 self.engine.put_silence(Silence.from_bytes(record.value))
-        self.deliverer = self._deliverer_factory(
-            self.settings, self.config, t, self.gates, self.metrics.registry
-        )
-        share = getattr(self.deliverer.outbox, "share_producer", None)
-        if share is not None:
-            share(self.writer.producer)
+        # every sink waits behind a gate until its notification's log entry is durable
+        sinks = load_sinks({r.name: r.sink for r in self.config.receivers})
+        gated = {name: GatedSink(sink, self.gates) for name, sink in sinks.items()}
+        self.deliverer = build_deliverer(self.settings, gated, registry=self.metrics.registry)
+        self.deliverer.outbox.share_producer(self.writer.producer)
         await self._repair_nflog()
         self._recovery = asyncio.create_task(self.deliverer.recover(), name="outbox recovery")
+        self._keep_alive = asyncio.create_task(
+            keep_alive(self.deliverer.sinks, self._told_active, stop=self._stop),
+            name="keep-alive",
+        )
         self.engine.regroup()
         self.consumer = await asyncio.to_thread(self._subscribe)
         self.started = True
@@ -218,8 +191,9 @@ class AlertDispatcher:
         if self.deliverer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.deliverer.drain(), self.options.drain_seconds)
-            if self._recovery is not None:
-                self._recovery.cancel()
+            for task in (self._recovery, self._keep_alive):
+                if task is not None:
+                    task.cancel()
             await self.deliverer.aclose()
             self.deliverer = None
         if self.consumer is not None:
@@ -289,7 +263,6 @@ class AlertDispatcher:
             # everything these detections caused is acknowledged by now; an async commit
             # that is lost only means re-reading them, which changes nothing
             self.consumer.commit_async()
-        await self._resend()
         if consumed or sent:
             lag = max(
                 (self.engine.clock() - t.alert.detection.detected_at for t in transitions),
@@ -371,27 +344,14 @@ class AlertDispatcher:
         self.gates.open(keys)
         return len(keys)
 
-    async def _resend(self) -> None:
-        """Re-send active alerts to sinks that expire them on their own (Alertmanager)."""
-        if self.deliverer is None:
-            return
-        now = time.monotonic()
-        for name, sink in self.deliverer.sinks.items():
-            interval = getattr(sink, "resend_interval", None)
-            if not interval or now - self._resend_at.get(name, 0.0) < interval:
-                continue
-            self._resend_at[name] = now
-            told = set()
-            for entry in self.engine.nflog.values():
-                if entry.receiver == name:
-                    told |= entry.firing_fingerprints
-            alerts = [self.engine.alerts[fp] for fp in told if fp in self.engine.alerts]
-            alerts = [a for a in alerts if a.active]
-            if alerts:
-                try:
-                    await sink.resend(alerts)
-                except Exception as exc:  # the next interval tries again
-                    log.warning("resend to %s failed: %s", name, exc)
+    def _told_active(self, receiver: str) -> list[Alert]:
+        """The active alerts ``receiver`` was told about (what the keep-alive re-sends)."""
+        told: set[str] = set()
+        for entry in self.engine.nflog.values():
+            if entry.receiver == receiver:
+                told |= entry.firing_fingerprints
+        alerts = (self.engine.alerts.get(fp) for fp in told)
+        return [a for a in alerts if a is not None and a.active]
 
     # -- operations used by the HTTP API -----------------------------------------------
 

@@ -6,9 +6,9 @@ import asyncio
 import datetime as dt
 
 import pytest
-from vigia.alerts.config import parse_config
-from vigia.alerts.dispatcher import AlertDispatcher
 from vigia.alerts.matchers import Matcher
+from vigia.alerts.process import AlertDispatcher
+from vigia.alerts.rules_file import parse_config
 from vigia.alerts.settings import AlertsSettings
 from vigia.alerts.silences import Silence
 
