@@ -18,11 +18,20 @@ One loop iteration (``step``):
    behind a gate until that write is acknowledged (:mod:`vigia.alerts.gate`);
 5. wait for every produce to be acknowledged, then commit the detection offsets.
 
-Start-up rebuilds the engine from the compacted topics, logs any notification
-that reached the outbox without its log entry (a crash between the two), starts
-``Deliverer.recover()`` and re-forms the groups; a restart at any point neither
-loses nor repeats a notification (a receiver may see a redelivery of a request
-it was answering when the process died: same idempotency key).
+Several dispatchers share the work (high availability): they join one consumer
+group on ``vigia.detections`` and each partition has one owner at a time, with its
+own engine (:mod:`vigia.alerts.shards`). When a partition is assigned — at start-up,
+or when its owner died or left — the new owner restores that partition's alerts and
+log entries from the compacted topics, logs any notification that reached the outbox
+without its log entry (a crash between the two), re-forms the groups and starts
+``Deliverer.recover()`` for the partition's outbox entries. When a partition is taken
+away, its engine is dropped and its deliveries in flight get ``handover_grace_seconds``
+to finish. A restart or a handover at any point neither loses a notification nor
+rebuilds one under a new key; a receiver may see a request it was being sent again,
+with the same idempotency key.
+
+State older than ``retention_days`` (resolved alerts, old log entries, expired
+silences) is deleted with tombstones, so the compacted topics stop growing.
 """
 
 from __future__ import annotations
@@ -33,10 +42,12 @@ import datetime as dt
 import logging
 import time
 import uuid
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from kafka import ConsumerRebalanceListener
 from prometheus_client import CollectorRegistry
 from vigia.alerts.alert_metrics import AlertMetrics
 from vigia.alerts.clock import Clock, system_clock
@@ -44,11 +55,12 @@ from vigia.alerts.delivery import Deliverer, build_deliverer, keep_alive, load_s
 from vigia.alerts.engine import AlertEngine, Outgoing, Transition
 from vigia.alerts.gate import GatedSink, Gates
 from vigia.alerts.lifecycle import LifecycleError
-from vigia.alerts.nflog import NflogEntry, entry_from_notification
+from vigia.alerts.nflog import entry_from_notification
 from vigia.alerts.rules_file import AlertingConfig, load_config
 from vigia.alerts.settings import AlertsSettings
+from vigia.alerts.shards import EngineShards, owned_state
 from vigia.alerts.silences import Silence
-from vigia.alerts.state import StateReader, StateWriter, latest
+from vigia.alerts.state import DISPATCHER, StateReader, StateRecord, StateWriter
 
 from vigia.codec import UndecodableRecord, decode
 from vigia.kafka.admin import create_topics
@@ -61,7 +73,7 @@ log = logging.getLogger(__name__)
 
 
 class AlertDispatcher:
-    """Detections in, notifications out, restart-safe.
+    """Detections in, notifications out, restart-safe; one of several in a consumer group.
 
     Args:
         settings: the process settings (broker, topic prefix).
@@ -86,22 +98,29 @@ class AlertDispatcher:
         self.options = alerts_settings or AlertsSettings()
         self.topics = Topics(settings.kafka.topic_prefix)
         self.metrics = AlertMetrics(registry)
-        self.engine = AlertEngine(self.config, clock, self.metrics)
-        self.origin = f"dispatcher-{uuid.uuid4().hex[:8]}"
+        #: the engines of the partitions this process owns, seen as one
+        self.engine = EngineShards(self.config, clock, self.metrics)
+        self.origin = f"{DISPATCHER}{uuid.uuid4().hex[:8]}"
         self.gates = Gates()
         self.deliverer: Deliverer | None = None
         self.consumer: Any = None
         self.reader: StateReader | None = None
         self.writer: StateWriter | None = None
-        self._recovery: asyncio.Task | None = None
-        self._keep_alive: asyncio.Task | None = None
+        #: the detections partitions this process owns (None until the first assignment)
+        self.partitions: frozenset[int] | None = None
+        self._assignment: frozenset[int] | None = None  # noted by Handover, not applied yet
+        self._background: set[asyncio.Task] = set()
+        self._expired_at = float("-inf")
         self._stop = asyncio.Event()
         self.started = False
 
     # -- start and stop ----------------------------------------------------------------
 
     async def start(self) -> None:
-        """Create topics, rebuild state, repair the log from the outbox, start recovery."""
+        """Create topics, read the silences, build the deliverer, join the consumer group.
+
+        Partitions (and their state) arrive with the first ``step``'s poll.
+        """
         t = self.topics
         # Kafka produces that wait for their acknowledgement (outbox puts and clears,
         # state flushes) run in threads; the default pool (cores + 4) would queue them.
@@ -110,42 +129,31 @@ class AlertDispatcher:
         )
         await asyncio.to_thread(create_topics, self.settings, t.specs())
         self.writer = StateWriter(self.settings, t, self.origin)
-        self.reader = await asyncio.to_thread(
-            StateReader, self.settings, [t.alerts, t.notification_log, t.silences]
-        )
-        history = await asyncio.to_thread(self.reader.read_to_end)
-        # from now on only other writers' records matter: silences, acknowledgements
-        await asyncio.to_thread(self.reader.follow, [t.alerts, t.silences])
-        for alert in newest_alerts(r for r in history if r.topic == t.alerts):
-            self.engine.restore_alert(alert)
-        for (topic, _key), record in latest(history).items():
-            if record.value is None or topic == t.alerts:
-                continue
-            if topic == t.notification_log:
-                self.engine.restore_nflog(NflogEntry.from_bytes(record.value))
-            else:
-                self.engine.put_silence(Silence.from_bytes(record.value))
+        # silences apply everywhere: read them all; of the alerts only what others write
+        # from now on matters (acknowledgements made with the CLI)
+        self.reader = await asyncio.to_thread(StateReader, self.settings, [t.silences, t.alerts])
+        await asyncio.to_thread(self.reader.skip_to_end, [t.alerts])
+        self._apply_external(await asyncio.to_thread(self.reader.read_to_end))
         # every sink waits behind a gate until its notification's log entry is durable
         sinks = load_sinks({r.name: r.sink for r in self.config.receivers})
         gated = {name: GatedSink(sink, self.gates) for name, sink in sinks.items()}
         self.deliverer = build_deliverer(self.settings, gated, registry=self.metrics.registry)
         self.deliverer.outbox.share_producer(self.writer.producer)
-        await self._repair_nflog()
-        self._recovery = asyncio.create_task(self.deliverer.recover(), name="outbox recovery")
-        self._keep_alive = asyncio.create_task(
-            keep_alive(self.deliverer.sinks, self._told_active, stop=self._stop),
-            name="keep-alive",
+        self._spawn(
+            keep_alive(self.deliverer.sinks, self._told_active, stop=self._stop), "keep-alive"
         )
-        self.engine.regroup()
         self.consumer = await asyncio.to_thread(self._subscribe)
         self.started = True
         log.info(
-            "alert dispatcher %s started: %d alerts, %d log entries, %d silences",
+            "alert dispatcher %s started (%d silences); waiting for partitions",
             self.origin,
-            len(self.engine.alerts),
-            len(self.engine.nflog),
             len(self.engine.silencer.by_id),
         )
+
+    def _spawn(self, coroutine: Any, name: str) -> None:
+        task = asyncio.create_task(coroutine, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _subscribe(self) -> Any:
         """Subscribe once the detections topic's partitions are visible: a consumer that
@@ -154,6 +162,10 @@ class AlertDispatcher:
             self.settings,
             group_id=self.options.consumer_group or f"{self.topics.prefix}.alerts",
             max_poll_records=2000,
+            # a killed owner is noticed after the session timeout (the broker's minimum
+            # is 6 s), then its partitions move: the takeover target is 10 s
+            session_timeout_ms=self.options.session_timeout_ms,
+            heartbeat_interval_ms=self.options.heartbeat_interval_ms,
         )
         deadline = time.monotonic() + 30
         while not consumer.partitions_for_topic(self.topics.detections):
@@ -161,39 +173,24 @@ class AlertDispatcher:
                 consumer.close()
                 raise TimeoutError(f"topic {self.topics.detections} has no partitions")
             time.sleep(0.2)
-        consumer.subscribe([self.topics.detections])
+        consumer.subscribe([self.topics.detections], listener=Handover(self))
         return consumer
-
-    async def _repair_nflog(self) -> None:
-        """Log notifications found in the outbox whose log entry a crash prevented."""
-        pending = await self.deliverer.outbox.pending()
-        repaired = 0
-        for entry in sorted(pending, key=lambda e: e.enqueued_at):
-            n = entry.notification
-            key = f"{n.receiver}|{n.group_key}"
-            implied = entry_from_notification(self.engine.nflog.get(key), n)
-            if implied is not None:
-                self.engine.restore_nflog(implied)
-                self.writer.nflog(implied)
-                repaired += 1
-        if repaired:
-            await asyncio.to_thread(self.writer.flush)
-            log.warning("logged %d notifications that reached the outbox before a crash", repaired)
 
     async def stop(self) -> None:
         self._stop.set()
 
     async def close(self) -> None:
-        """Flush writes, wait for deliveries, close clients. Safe to call twice."""
+        """Flush writes, wait for deliveries, leave the group, close clients. Safe to
+        call twice."""
         if self.writer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.writer.flush)
         if self.deliverer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.deliverer.drain(), self.options.drain_seconds)
-            for task in (self._recovery, self._keep_alive):
-                if task is not None:
-                    task.cancel()
+            for task in list(self._background):
+                task.cancel()
+            await asyncio.gather(*self._background, return_exceptions=True)
             await self.deliverer.aclose()
             self.deliverer = None
         if self.consumer is not None:
@@ -208,6 +205,89 @@ class AlertDispatcher:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(client.close)
         self.consumer = self.reader = self.writer = None
+
+    # -- partitions coming and going ------------------------------------------------------
+
+    async def _reassign(self, partitions: frozenset[int]) -> None:
+        """After a rebalance (noted by :class:`Handover` during ``poll``, applied before
+        the polled records): drop the lost partitions, restore the gained ones.
+
+        Nothing has to be made durable at revocation: each step flushes its writes before
+        the next ``poll``, and a rebalance only happens inside ``poll``, so a partition's
+        next owner (assigned after every member rejoined) reads all of this process's
+        writes. Its deliveries in flight may finish for ``handover_grace_seconds``.
+        """
+        before = self.partitions or frozenset()
+        lost, gained = before - partitions, partitions - before
+        for p in lost:
+            self.engine.drop(p)
+        cancelled = 0
+        if lost:
+            cancelled = await self.deliverer.release(lost, self.options.handover_grace_seconds)
+        if gained:
+            await self._restore(gained)
+        self.partitions = partitions
+        log.info(
+            "partitions of %s: %s (gained %s, lost %s, %d deliveries handed over in flight)",
+            self.topics.detections,
+            sorted(partitions),
+            sorted(gained),
+            sorted(lost),
+            cancelled,
+        )
+
+    async def _restore(self, gained: frozenset[int]) -> None:
+        """Rebuild the gained partitions' engines from the state topics, repair the log
+        from their outbox entries, re-form their groups and recover their deliveries."""
+        t = self.topics
+        reader = await asyncio.to_thread(StateReader, self.settings, [t.alerts, t.notification_log])
+        try:
+            records = await asyncio.to_thread(reader.read_to_end)
+        finally:
+            await asyncio.to_thread(reader.close)
+        state = owned_state(records, t.alerts, t.notification_log, gained)
+        engines = {p: self.engine.restore(p, state[p]) for p in gained}
+        pending = await self.deliverer.outbox.pending(gained)
+        repaired = 0
+        for entry in pending:  # oldest first
+            n, engine = entry.notification, engines[entry.owner]
+            implied = entry_from_notification(engine.nflog.get(f"{n.receiver}|{n.group_key}"), n)
+            if implied is not None:
+                engine.restore_nflog(implied)
+                self.writer.nflog(implied, entry.owner)
+                repaired += 1
+        self._expire(engines.items())
+        await asyncio.to_thread(self.writer.flush)
+        if repaired:
+            log.warning("logged %d notifications that reached the outbox before a crash", repaired)
+        for engine in engines.values():
+            engine.regroup()
+        if pending:
+            self._spawn(self.deliverer.recover(entries=pending), "outbox recovery")
+        log.info(
+            "restored partitions %s: %d alerts, %d log entries, %d pending deliveries",
+            sorted(gained),
+            sum(len(e.alerts) for e in engines.values()),
+            sum(len(e.nflog) for e in engines.values()),
+            len(pending),
+        )
+
+    # -- bounded state -------------------------------------------------------------------
+
+    def _expire(self, engines: Iterable[tuple[int, AlertEngine]]) -> None:
+        """Tombstone what is older than the retention: resolved alerts, old log entries,
+        expired silences. Runs after a restore and every ``expire_interval_seconds``."""
+        retention = dt.timedelta(days=self.options.retention_days)
+        t = self.topics
+        for partition, engine in engines:
+            gone = engine.expire(retention)
+            for fingerprint in gone.alerts:
+                self.writer.tombstone(t.alerts, fingerprint, partition)
+            for key in gone.nflog:
+                self.writer.tombstone(t.notification_log, key, partition)
+        # every dispatcher may tombstone the same silence: the same record twice
+        for silence_id in self.engine.silencer.expire(self.engine.clock(), retention):
+            self.writer.tombstone(t.silences, silence_id)
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -233,31 +313,41 @@ class AlertDispatcher:
         asyncio.run(self.arun(until_idle=until_idle))
 
     def _idle(self, last_activity: float) -> bool:
-        if time.monotonic() - last_activity < self.options.idle_seconds:
+        if self.partitions is None or time.monotonic() - last_activity < self.options.idle_seconds:
             return False
         # deliveries still in flight are drained by close() for up to drain_seconds; what
         # a down receiver has not taken by then stays in the outbox for the next start
         return not any(g.flushes == 0 for g in self.engine.groups)
 
     async def step(self) -> bool:
-        """One iteration; returns True when it consumed detections or sent something."""
+        """One iteration; returns True when it consumed detections, sent something or
+        took part in a rebalance."""
         timeout = self.options.poll_ms
         deadline = self.engine.next_deadline()
         if deadline is not None:
             until = (deadline - self.engine.clock()).total_seconds() * 1000
             timeout = int(max(0, min(timeout, until)))
         batch = await asyncio.to_thread(self.consumer.poll, timeout_ms=timeout)
+        rebalanced, self._assignment = self._assignment, None
+        if rebalanced is not None:
+            await self._reassign(rebalanced)
         transitions: list[Transition] = []
         consumed = 0
-        for records in batch.values():
+        for tp, records in batch.items():
+            engine = self.engine.by_partition.get(tp.partition)
+            if engine is None:  # not ours (any more): its new owner reads it
+                continue
             for record in records:
                 consumed += 1
-                transitions += self._ingest(record)
-        for t in transitions:
-            self.writer.alert(t.alert)
+                for t in self._ingest(engine, record):
+                    self.writer.alert(t.alert, tp.partition)
+                    transitions.append(t)
         transitions += self._apply_external(self.reader.poll(0))
         started = time.perf_counter()
         sent = await self._deliver(self.engine.flush_due())
+        if time.monotonic() - self._expired_at >= self.options.expire_interval_seconds:
+            self._expired_at = time.monotonic()
+            self._expire(self.engine.by_partition.items())
         await asyncio.to_thread(self.writer.flush)
         if consumed:
             # everything these detections caused is acknowledged by now; an async commit
@@ -276,9 +366,9 @@ class AlertDispatcher:
                 sent,
                 (time.perf_counter() - started) * 1e3,
             )
-        return bool(consumed or sent or transitions)
+        return bool(consumed or sent or transitions or rebalanced is not None)
 
-    def _ingest(self, record: Any) -> list[Transition]:
+    def _ingest(self, engine: AlertEngine, record: Any) -> list[Transition]:
         self.metrics.detections.inc()
         try:
             detection = decode(Detection, record.value)
@@ -298,47 +388,57 @@ class AlertDispatcher:
             self.writer.raw(self.topics.dlq, letter.original_key, letter.to_bytes())
             log.warning("detection at %s:%d not decodable: %s", record.topic, record.offset, exc)
             return []
-        return self.engine.ingest(detection)
+        return engine.ingest(detection)
 
-    def _apply_external(self, records) -> list[Transition]:
-        """Silences from anyone; acknowledgements written by the CLI or another process."""
+    def _apply_external(self, records: Iterable[StateRecord]) -> list[Transition]:
+        """Silences from anyone; acknowledgements written by the CLI.
+
+        Other dispatchers' alert records are skipped undecoded (each partition's alerts
+        have one writer, its owner).
+        """
         out = []
         for record in records:
-            if record.value is None or record.origin == self.origin:
+            if record.origin == self.origin:
                 continue
             if record.topic == self.topics.silences:
-                self.engine.put_silence(Silence.from_bytes(record.value))
+                if record.value is None:
+                    self.engine.silencer.remove(record.key)
+                else:
+                    self.engine.put_silence(Silence.from_bytes(record.value))
             elif record.topic == self.topics.alerts:
+                if record.value is None or record.from_dispatcher:
+                    continue
                 alert = Alert.from_bytes(record.value)
                 if alert.state != AlertState.ACKNOWLEDGED:
                     continue
+                # KeyError: another process owns the alert and adopts the acknowledgement
                 with contextlib.suppress(KeyError, LifecycleError):
-                    t = self.engine.acknowledge(
+                    partition, t = self.engine.acknowledge(
                         alert.fingerprint,
                         alert.acknowledged_by or "unknown",
                         alert.annotations.get("ack_comment"),
                     )
-                    self.writer.alert(t.alert)
+                    self.writer.alert(t.alert, partition)
                     out.append(t)
         return out
 
-    async def _deliver(self, outgoing: list[Outgoing]) -> int:
+    async def _deliver(self, outgoing: list[tuple[int, Outgoing]]) -> int:
         """Outbox first, then the log entries, then let the sinks go."""
         keys = []
         durable = []
-        for o in outgoing:
+        for partition, o in outgoing:
             if o.notification is not None:
                 key = o.notification.idempotency_key
                 self.gates.close(key)
                 keys.append(key)
-                durable.append(self.deliverer.enqueue(o.receiver, o.notification))
+                durable.append(self.deliverer.enqueue(o.receiver, o.notification, partition))
                 self.metrics.notified(o.receiver)
         # the outbox writes run concurrently (one broker round trip for the batch);
         # gather raises if one failed, before any log entry is written
         await asyncio.gather(*durable)
-        for o in outgoing:
+        for partition, o in outgoing:
             if o.entry is not None:
-                self.writer.nflog(o.entry)
+                self.writer.nflog(o.entry, partition)
         if outgoing:
             await asyncio.to_thread(self.writer.flush)
         self.gates.open(keys)
@@ -346,19 +446,23 @@ class AlertDispatcher:
 
     def _told_active(self, receiver: str) -> list[Alert]:
         """The active alerts ``receiver`` was told about (what the keep-alive re-sends)."""
-        told: set[str] = set()
-        for entry in self.engine.nflog.values():
-            if entry.receiver == receiver:
-                told |= entry.firing_fingerprints
-        alerts = (self.engine.alerts.get(fp) for fp in told)
-        return [a for a in alerts if a is not None and a.active]
+        found = []
+        for engine in list(self.engine.by_partition.values()):
+            told: set[str] = set()
+            for entry in engine.nflog.values():
+                if entry.receiver == receiver:
+                    told |= entry.firing_fingerprints
+            alerts = (engine.alerts.get(fp) for fp in told)
+            found += [a for a in alerts if a is not None and a.active]
+        return found
 
     # -- operations used by the HTTP API -----------------------------------------------
 
     async def acknowledge(self, fingerprint: str, by: str, comment: str | None = None) -> Alert:
-        """Raises KeyError (unknown) or LifecycleError (resolved / already acknowledged)."""
-        t = self.engine.acknowledge(fingerprint, by, comment)
-        self.writer.alert(t.alert)
+        """Raises KeyError (unknown here: not owned by this process) or LifecycleError
+        (resolved / already acknowledged)."""
+        partition, t = self.engine.acknowledge(fingerprint, by, comment)
+        self.writer.alert(t.alert, partition)
         await asyncio.to_thread(self.writer.flush)
         return t.alert
 
@@ -375,18 +479,20 @@ class AlertDispatcher:
         return await self.put_silence(silence.expired(self.engine.clock()))
 
 
-def newest_alerts(records) -> list[Alert]:
-    """The highest revision of each alert (the last written on a tie).
+class Handover(ConsumerRebalanceListener):
+    """The consumer group's callbacks. kafka-python runs them on its IO thread during
+    ``poll`` (heartbeats wait meanwhile, and no blocking consumer call may be made), so
+    they only note the new assignment; the dispatcher applies it when ``poll`` returns."""
 
-    Revisions only grow, so a copy of an older state written late by another producer
-    (e.g. a ``kafka`` sink pointed at the alerts topic) never wins over the dispatcher's.
-    """
-    best: dict[str, Alert] = {}
-    for record in records:
-        if record.value is None:
-            continue
-        alert = Alert.from_bytes(record.value)
-        known = best.get(alert.fingerprint)
-        if known is None or alert.revision >= known.revision:
-            best[alert.fingerprint] = alert
-    return list(best.values())
+    def __init__(self, dispatcher: AlertDispatcher) -> None:
+        self.dispatcher = dispatcher
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        # owning nothing until told otherwise: if the rejoin does not finish within this
+        # poll, the dispatcher must stop flushing the partitions it had
+        self.dispatcher._assignment = frozenset()
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        topic = self.dispatcher.topics.detections
+        mine = frozenset(tp.partition for tp in assigned if tp.topic == topic)
+        self.dispatcher._assignment = mine

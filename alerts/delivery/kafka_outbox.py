@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from kafka import TopicPartition
-from vigia.alerts.delivery.outbox import Outbox, OutboxEntry
+from vigia.alerts.delivery.outbox import Outbox, OutboxEntry, owned
 from vigia.alerts.state import PartitionHint
 
 from vigia.kafka.clients import make_consumer, make_producer
@@ -120,10 +121,15 @@ class KafkaOutbox(Outbox):
         finally:
             consumer.close()
 
-    async def pending(self) -> list[OutboxEntry]:
+    async def pending(self, owners: Collection[int] | None = None) -> list[OutboxEntry]:
         entries = await asyncio.to_thread(self._read_all)
-        self._keys = set(entries)
-        return sorted(entries.values(), key=lambda e: e.enqueued_at)
+        mine = {k: e for k, e in entries.items() if owned(e, owners)}
+        self._keys |= set(mine)
+        return sorted(mine.values(), key=lambda e: e.enqueued_at)
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Stop counting entries another process now owns (their partition moved)."""
+        self._keys.difference_update(keys)
 
     def __len__(self) -> int:
         return len(self._keys)

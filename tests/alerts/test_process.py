@@ -117,7 +117,13 @@ def test_a_late_copy_of_an_older_state_does_not_win_at_restart(isolated_settings
     producer.flush(30)
     producer.close()
     again = dispatcher(isolated_settings, url)
-    asyncio.run(again.start())
+
+    async def restored() -> None:
+        await again.start()
+        while again.partitions is None:  # state is restored when the partition is assigned
+            await again.step()
+
+    asyncio.run(restored())
     try:
         assert again.engine.alerts[firing.fingerprint].state == AlertState.RESOLVED
     finally:

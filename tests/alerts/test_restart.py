@@ -136,7 +136,7 @@ def test_crash_between_outbox_and_log_write_is_repaired(isolated_settings, https
     async def crash_after_outbox() -> None:
         d = AlertDispatcher(isolated_settings, config, alerts_settings=options)
         await d.start()
-        d.writer.nflog = lambda entry: None  # the log write never reaches the broker
+        d.writer.nflog = lambda entry, owner=None: None  # the log write never reaches the broker
         d.gates.open = lambda keys: None  # and the process dies before any sink call
         produce_detections(isolated_settings, topics, [detection()])
         for _ in range(200):
