@@ -40,6 +40,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -109,6 +110,9 @@ class AlertDispatcher:
         #: the detections partitions this process owns (None until the first assignment)
         self.partitions: frozenset[int] | None = None
         self._assignment: frozenset[int] | None = None  # noted by Handover, not applied yet
+        # Handover runs on kafka-python's IO thread, which may run between a step's read
+        # and reset of _assignment: without the lock an assignment could be lost
+        self._assignment_lock = threading.Lock()
         self._background: set[asyncio.Task] = set()
         self._expired_at = float("-inf")
         self._stop = asyncio.Event()
@@ -200,10 +204,12 @@ class AlertDispatcher:
                 await asyncio.to_thread(self.consumer.commit)
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.consumer.close, autocommit=False, timeout_ms=5000)
-        for client in (self.reader, self.writer):
-            if client is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.to_thread(client.close)
+        if self.reader is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.reader.close)
+        if self.writer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.writer.close)
         self.consumer = self.reader = self.writer = None
 
     # -- partitions coming and going ------------------------------------------------------
@@ -313,7 +319,8 @@ class AlertDispatcher:
         asyncio.run(self.arun(until_idle=until_idle))
 
     def _idle(self, last_activity: float) -> bool:
-        if self.partitions is None or time.monotonic() - last_activity < self.options.idle_seconds:
+        # a process that owns nothing (yet) has not started its work
+        if not self.partitions or time.monotonic() - last_activity < self.options.idle_seconds:
             return False
         # deliveries still in flight are drained by close() for up to drain_seconds; what
         # a down receiver has not taken by then stays in the outbox for the next start
@@ -328,14 +335,18 @@ class AlertDispatcher:
             until = (deadline - self.engine.clock()).total_seconds() * 1000
             timeout = int(max(0, min(timeout, until)))
         batch = await asyncio.to_thread(self.consumer.poll, timeout_ms=timeout)
-        rebalanced, self._assignment = self._assignment, None
+        with self._assignment_lock:
+            rebalanced, self._assignment = self._assignment, None
         if rebalanced is not None:
             await self._reassign(rebalanced)
         transitions: list[Transition] = []
         consumed = 0
         for tp, records in batch.items():
             engine = self.engine.by_partition.get(tp.partition)
-            if engine is None:  # not ours (any more): its new owner reads it
+            if engine is None:
+                # polled before its assignment was applied: read it again next time
+                # (never skip records whose offsets this step commits)
+                self.consumer.seek(tp, records[0].offset)
                 continue
             for record in records:
                 consumed += 1
@@ -490,9 +501,12 @@ class Handover(ConsumerRebalanceListener):
     def on_partitions_revoked(self, revoked: Any) -> None:
         # owning nothing until told otherwise: if the rejoin does not finish within this
         # poll, the dispatcher must stop flushing the partitions it had
-        self.dispatcher._assignment = frozenset()
+        if revoked:
+            with self.dispatcher._assignment_lock:
+                self.dispatcher._assignment = frozenset()
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         topic = self.dispatcher.topics.detections
         mine = frozenset(tp.partition for tp in assigned if tp.topic == topic)
-        self.dispatcher._assignment = mine
+        with self.dispatcher._assignment_lock:
+            self.dispatcher._assignment = mine

@@ -150,6 +150,14 @@ class PartitionHint:
             return hint
 
 
+def record_headers(origin: bytes, owner: int | None) -> list[tuple[str, bytes]]:
+    """The headers of a state record: its writer, and the partition it belongs to."""
+    headers = [(ORIGIN, origin)]
+    if owner is not None:
+        headers.append((PARTITION, str(owner).encode()))
+    return headers
+
+
 class StateWriter:
     """Produces state records with an ``origin`` header; ``flush`` waits for every ack."""
 
@@ -162,9 +170,7 @@ class StateWriter:
         self._lock = threading.Lock()  # records are sent on the loop, flushed in threads
 
     def _send(self, topic: str, key: str, value: bytes | None, owner: int | None = None) -> None:
-        headers = [(ORIGIN, self.origin)]
-        if owner is not None:
-            headers.append((PARTITION, str(owner).encode()))
+        headers = record_headers(self.origin, owner)
         future = self.producer.send(
             topic, key=key.encode(), value=value, headers=headers, partition=self.partition(topic)
         )

@@ -16,7 +16,12 @@ from vigia.alerts.settings import AlertsSettings
 from vigia.alerts.silences import Silence, Silencer
 
 from tests.alerts.factories import ITUANGO, MEDELLIN, config, detection
-from tests.alerts.kafka_support import WebhookRecorder, produce_detections, rules_yaml
+from tests.alerts.kafka_support import (
+    WebhookRecorder,
+    produce_detections,
+    rules_yaml,
+    start_and_close,
+)
 from tests.kafka_helpers import consume_all
 from vigia.schema import Period, PeriodKind
 
@@ -92,8 +97,7 @@ def test_restart_after_the_retention_tombstones_resolved_state(
     options = AlertsSettings(idle_seconds=1.5, poll_ms=50)
     clock = ManualClock(dt.datetime.now(dt.UTC))
     first = AlertDispatcher(isolated_settings, rules, alerts_settings=options, clock=clock)
-    asyncio.run(first.start())
-    asyncio.run(first.close())
+    asyncio.run(start_and_close(first))
     topics = first.topics
     for d in (detection(ITUANGO), detection(ITUANGO, alarm=False, revision=1)):
         produce_detections(isolated_settings, topics, [d])
