@@ -189,7 +189,7 @@ async def expire_silence(request: web.Request) -> web.Response:
 
 
 def make_app(dispatcher: Any, token: SecretStr | None) -> web.Application:
-    """The API over a started :class:`~vigia.alerts.dispatcher.AlertDispatcher`."""
+    """The API over a started :class:`~vigia.alerts.process.AlertDispatcher`."""
     app = web.Application(middlewares=[bearer_auth])
     app[DISPATCHER] = dispatcher
     app[TOKEN] = token

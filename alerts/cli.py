@@ -16,9 +16,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
-from vigia.alerts.config import RulesFileError, check_sinks, load_config
 from vigia.alerts.lifecycle import LifecycleError, acknowledge
 from vigia.alerts.matchers import Matcher
+from vigia.alerts.rules_file import RulesFileError, check_sinks, load_config
 from vigia.alerts.silences import Silence, SilenceStatus
 
 from vigia.schema import AlertState

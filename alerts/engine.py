@@ -19,11 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from vigia.alerts.clock import Clock, system_clock
-from vigia.alerts.config import AlertingConfig
 from vigia.alerts.dispatch.groups import AggregationGroup, GroupSet
 from vigia.alerts.inhibit import Inhibitor
 from vigia.alerts.lifecycle import LifecycleError, acknowledge, fingerprint, transition
 from vigia.alerts.nflog import Decision, NflogEntry, decide, entry_key, next_entry
+from vigia.alerts.rules_file import AlertingConfig
 from vigia.alerts.silences import Silence, Silencer
 
 from vigia.schema import Alert, AlertState, Detection, Notification
@@ -52,15 +52,34 @@ class Transition:
     routes: list[str]
 
 
+@dataclass
+class Expired:
+    """What :meth:`AlertEngine.expire` forgot: alert fingerprints and log-entry keys."""
+
+    alerts: list[str] = field(default_factory=list)
+    nflog: list[str] = field(default_factory=list)
+
+
 class AlertEngine:
-    def __init__(self, config: AlertingConfig, clock: Clock = system_clock, metrics=None) -> None:
+    """The alerts, log and groups of one share of the work (a ``vigia.detections`` partition).
+
+    ``silencer`` is shared by every engine of a process (silences apply everywhere).
+    """
+
+    def __init__(
+        self,
+        config: AlertingConfig,
+        clock: Clock = system_clock,
+        metrics=None,
+        silencer: Silencer | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock
         self.metrics = metrics
         self.rules = config.rule_set()
         self.route = config.route_tree()
         self.inhibitor = Inhibitor(config.inhibit_rules)
-        self.silencer = Silencer()
+        self.silencer = silencer if silencer is not None else Silencer()
         self.send_resolved = {r.name: r.send_resolved for r in config.receivers}
         self.alerts: dict[str, Alert] = {}
         self.nflog: dict[str, NflogEntry] = {}
@@ -229,3 +248,40 @@ class AlertEngine:
 
     def active_alerts(self) -> Iterable[Alert]:
         return (a for a in self.alerts.values() if a.active)
+
+    # -- bounded state --------------------------------------------------------------
+
+    def expire(self, retention: dt.timedelta) -> Expired:
+        """Forget what is older than ``retention``; the caller writes the tombstones.
+
+        Runs periodically and after a restore. Forgets alerts resolved more than
+        ``retention`` ago that no group holds any more, and log entries last sent (or
+        changed) more than ``retention`` ago whose alerts are all gone or resolved.
+        A forgotten alert that fires again starts over (revision 0, a new notice).
+        """
+        cutoff = self.clock() - retention
+        grouped = {fp for group in self.groups for fp in group.alerts}
+        gone = Expired()
+        for fp, alert in list(self.alerts.items()):
+            ended = alert.ends_at or alert.updated_at
+            if not alert.active and ended < cutoff and fp not in grouped:
+                del self.alerts[fp]
+                self._muted.pop(fp, None)
+                gone.alerts.append(fp)
+        for key, entry in list(self.nflog.items()):
+            live = any(
+                (a := self.alerts.get(fp)) is not None and a.active
+                for fp in entry.firing_fingerprints
+            )
+            if entry.sent_at < cutoff and not live:
+                del self.nflog[key]
+                gone.nflog.append(key)
+        return gone
+
+    def release(self) -> None:
+        """Before this engine is dropped (its partition moved to another process):
+        take its active alerts off the ``vigia_alerts_active`` gauge."""
+        if self.metrics is not None:
+            for alert in self.alerts.values():
+                if alert.active:
+                    self.metrics.alert_dropped(alert)

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from vigia.alerts.api import start_api
-from vigia.alerts.dispatcher import AlertDispatcher
+from vigia.alerts.process import AlertDispatcher
 from vigia.alerts.settings import AlertsSettings
 
 from vigia.health import HealthServer, broker_reachable

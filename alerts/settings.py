@@ -19,6 +19,28 @@ class AlertsSettings(BaseSettings):
         default=None, description="Consumer group of the dispatcher; default <prefix>.alerts"
     )
     poll_ms: int = Field(default=100, ge=1, description="Longest wait for new detections")
+    session_timeout_ms: int = Field(
+        default=6000,
+        ge=1,
+        description="How long the group waits for a silent dispatcher before moving its "
+        "partitions (the broker's group.min.session.timeout.ms is 6 s by default)",
+    )
+    heartbeat_interval_ms: int = Field(default=1000, ge=1, description="Group heartbeats")
+    handover_grace_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="When a partition moves away, how long its deliveries in flight may "
+        "finish before they are cancelled (the new owner sends them again, same key)",
+    )
+    retention_days: float = Field(
+        default=90.0,
+        gt=0,
+        description="Resolved alerts, notification-log entries and expired silences older "
+        "than this become tombstones on their compacted topics",
+    )
+    expire_interval_seconds: float = Field(
+        default=300.0, gt=0, description="How often the retention is applied"
+    )
     drain_seconds: float = Field(
         default=30.0, description="At shutdown, how long to wait for deliveries in flight"
     )

@@ -75,6 +75,18 @@ class Silencer:
     def get(self, silence_id: str) -> Silence | None:
         return self.by_id.get(silence_id)
 
+    def expire(self, now: dt.datetime, retention: dt.timedelta) -> list[str]:
+        """Forget silences that ended more than ``retention`` before ``now``; their ids
+        (the caller writes the tombstones)."""
+        old = [i for i, s in self.by_id.items() if s.ends_at < now - retention]
+        for silence_id in old:
+            del self.by_id[silence_id]
+        return old
+
+    def remove(self, silence_id: str) -> None:
+        """A tombstone read from the silences topic."""
+        self.by_id.pop(silence_id, None)
+
     def muting(self, labels: Mapping[str, str], now: dt.datetime) -> list[str]:
         """Ids of the active silences that mute an alert with ``labels``."""
         return [s.id for s in self.by_id.values() if s.mutes(labels, now)]

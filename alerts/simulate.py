@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vigia.alerts.clock import ManualClock
-from vigia.alerts.config import AlertingConfig
 from vigia.alerts.engine import AlertEngine, Outgoing
+from vigia.alerts.rules_file import AlertingConfig
 from vigia.alerts.silences import Silence
 
 from vigia.codec import UndecodableRecord, decode

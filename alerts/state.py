@@ -10,7 +10,12 @@ the dispatcher runs. :class:`StateWriter` produces with ``acks=all`` and
 detection offsets after it.
 
 Every record carries an ``origin`` header naming its writer, so a process can tell
-its own writes (already applied) from other processes' edits.
+dispatchers' writes from other processes' edits (the CLI's acknowledgements).
+A dispatcher's alert and log records also carry a ``partition`` header: the
+``vigia.detections`` partition whose owner wrote them. The owner of a partition
+is the only writer of its alerts and log entries; whoever takes the partition
+over restores exactly those records (:mod:`vigia.alerts.process`). The state
+topics may have any number of partitions: placement is by key, ownership by header.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ from vigia.topics import Topics
 log = logging.getLogger(__name__)
 
 ORIGIN = "origin"
+PARTITION = "partition"
+#: Origins of dispatcher processes start with this (``dispatcher-<random>``).
+DISPATCHER = "dispatcher-"
 
 
 @dataclass(frozen=True)
@@ -42,13 +50,22 @@ class StateRecord:
     key: str
     value: bytes | None
     origin: str | None
+    partition: int | None = None  # the detections partition of the writing owner
+
+    @property
+    def from_dispatcher(self) -> bool:
+        return (self.origin or "").startswith(DISPATCHER)
 
 
-def _origin(record: Any) -> str | None:
+def _headers(record: Any) -> tuple[str | None, int | None]:
+    origin = partition = None
     for name, value in record.headers or []:
+        text = value.decode() if isinstance(value, bytes) else value
         if name == ORIGIN:
-            return value.decode() if isinstance(value, bytes) else value
-    return None
+            origin = text
+        elif name == PARTITION:
+            partition = int(text)
+    return origin, partition
 
 
 class StateReader:
@@ -83,6 +100,11 @@ class StateReader:
             out += self.poll(500)
         return out
 
+    def skip_to_end(self, topics: Iterable[str]) -> None:
+        """Start ``topics`` at their end: only records written from now on are read."""
+        skip = set(topics)
+        self.consumer.seek_to_end(*[tp for tp in self.assignment if tp.topic in skip])
+
     def follow(self, topics: Iterable[str]) -> None:
         """Keep tailing only ``topics`` (e.g. not the log only this process writes)."""
         keep = set(topics)
@@ -95,7 +117,7 @@ class StateReader:
     def poll(self, timeout_ms: int = 0) -> list[StateRecord]:
         batch = self.consumer.poll(timeout_ms=timeout_ms)
         return [
-            StateRecord(r.topic, r.key.decode() if r.key else "", r.value, _origin(r))
+            StateRecord(r.topic, r.key.decode() if r.key else "", r.value, *_headers(r))
             for records in batch.values()
             for r in records
         ]
@@ -128,6 +150,14 @@ class PartitionHint:
             return hint
 
 
+def record_headers(origin: bytes, owner: int | None) -> list[tuple[str, bytes]]:
+    """The headers of a state record: its writer, and the partition it belongs to."""
+    headers = [(ORIGIN, origin)]
+    if owner is not None:
+        headers.append((PARTITION, str(owner).encode()))
+    return headers
+
+
 class StateWriter:
     """Produces state records with an ``origin`` header; ``flush`` waits for every ack."""
 
@@ -139,25 +169,27 @@ class StateWriter:
         self._futures: list[Any] = []
         self._lock = threading.Lock()  # records are sent on the loop, flushed in threads
 
-    def _send(self, topic: str, key: str, value: bytes | None) -> None:
+    def _send(self, topic: str, key: str, value: bytes | None, owner: int | None = None) -> None:
+        headers = record_headers(self.origin, owner)
         future = self.producer.send(
-            topic,
-            key=key.encode(),
-            value=value,
-            headers=[(ORIGIN, self.origin)],
-            partition=self.partition(topic),
+            topic, key=key.encode(), value=value, headers=headers, partition=self.partition(topic)
         )
         with self._lock:
             self._futures.append(future)
 
-    def alert(self, alert: Alert) -> None:
-        self._send(self.topics.alerts, alert.fingerprint, alert.to_bytes())
+    def alert(self, alert: Alert, owner: int | None = None) -> None:
+        """``owner``: the detections partition the alert belongs to (None from the CLI)."""
+        self._send(self.topics.alerts, alert.fingerprint, alert.to_bytes(), owner)
 
-    def nflog(self, entry: NflogEntry) -> None:
-        self._send(self.topics.notification_log, entry.key, entry.to_bytes())
+    def nflog(self, entry: NflogEntry, owner: int | None = None) -> None:
+        self._send(self.topics.notification_log, entry.key, entry.to_bytes(), owner)
 
     def silence(self, silence: Silence) -> None:
         self._send(self.topics.silences, silence.id, silence.to_bytes())
+
+    def tombstone(self, topic: str, key: str, owner: int | None = None) -> None:
+        """Delete ``key`` from a compacted state topic (bounded state)."""
+        self._send(topic, key, None, owner)
 
     def raw(self, topic: str, key: str | None, value: bytes) -> None:
         self._send(topic, key or "", value)

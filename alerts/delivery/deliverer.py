@@ -21,7 +21,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -89,6 +89,7 @@ class Deliverer:
         self._rand = rand
         self._clock = clock
         self._inflight: dict[str, asyncio.Task[DeliveryResult]] = {}
+        self._owner: dict[str, int | None] = {}  # key in flight → its partition
         self._limits: dict[str, asyncio.Semaphore] = {}
 
     # -- public API -------------------------------------------------------------------
@@ -103,14 +104,15 @@ class Deliverer:
         return await asyncio.shield(task)
 
     async def enqueue(
-        self, receiver: str, notification: Notification
+        self, receiver: str, notification: Notification, owner: int | None = None
     ) -> asyncio.Future[DeliveryResult]:
         """Persist the delivery and start it in the background; returns once it is durable.
 
         The dispatcher can record the notification as sent as soon as this returns:
-        from here on the outbox guarantees it is delivered or dead-lettered.
+        from here on the outbox guarantees it is delivered or dead-lettered. ``owner``:
+        the detections partition it belongs to (see :meth:`recover` and :meth:`release`).
         """
-        entry = OutboxEntry(receiver=receiver, notification=notification)
+        entry = OutboxEntry(receiver=receiver, notification=notification, owner=owner)
         running = self._inflight.get(entry.key)
         if running is not None:
             return running
@@ -124,18 +126,45 @@ class Deliverer:
         await durable  # raises if the outbox write failed (then nothing was sent)
         return task
 
-    async def recover(self) -> list[DeliveryResult]:
-        """Deliver everything left in the outbox by an earlier run; call once at start-up.
+    async def recover(
+        self, owners: Collection[int] | None = None, entries: list[OutboxEntry] | None = None
+    ) -> list[DeliveryResult]:
+        """Deliver what an earlier run (or an earlier owner) left in the outbox.
 
-        Entries are delivered concurrently with the same idempotency keys as before;
-        returns when all are finished.
+        Runs at start-up and each time partitions are assigned (``owners``: only their
+        entries; ``entries``: already read by the caller). Entries are delivered
+        concurrently with the same idempotency keys as before; returns when all are
+        finished.
         """
-        entries = await self.outbox.pending()
+        if entries is None:
+            entries = await self.outbox.pending(owners)
         self.metrics.outbox_depth.set(len(self.outbox))
         if entries:
             log.info("recovering %d pending deliveries from the outbox", len(entries))
         tasks = [self._inflight.get(e.key) or self._start(e, None) for e in entries]
         return list(await asyncio.gather(*tasks))
+
+    async def release(self, owners: Collection[int], grace: float) -> int:
+        """Stop delivering for partitions this process lost; returns deliveries cancelled.
+
+        Runs after a rebalance took ``owners`` away. Deliveries in flight get ``grace``
+        seconds to finish; the rest are cancelled and stay in the outbox, where the new
+        owner finds them: a receiver may then get one of them twice, with the same
+        idempotency key (at least once, never lost).
+        """
+        keys = [k for k, owner in self._owner.items() if owner in owners]
+        mine = [self._inflight[k] for k in keys if k in self._inflight]
+        if mine:
+            await asyncio.wait(mine, timeout=grace)
+        left = [t for t in mine if not t.done()]
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+        forget = getattr(self.outbox, "forget", None)
+        if forget is not None:
+            forget(keys)
+        self.metrics.outbox_depth.set(len(self.outbox))
+        return len(left)
 
     async def drain(self) -> None:
         """Wait for every delivery in flight (e.g. before shutdown)."""
@@ -166,8 +195,13 @@ class Deliverer:
         """
         task = asyncio.create_task(self._run(entry, durable), name=f"deliver {entry.key}")
         self._inflight[entry.key] = task
-        task.add_done_callback(lambda _t, key=entry.key: self._inflight.pop(key, None))
+        self._owner[entry.key] = entry.owner
+        task.add_done_callback(lambda _t, key=entry.key: self._finished(key))
         return task
+
+    def _finished(self, key: str) -> None:
+        self._inflight.pop(key, None)
+        self._owner.pop(key, None)
 
     async def _run(
         self, entry: OutboxEntry, durable: asyncio.Future[None] | None

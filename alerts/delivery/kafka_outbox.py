@@ -6,6 +6,10 @@ broker's acknowledgement (``acks=all``); ``clear`` produces a tombstone (null va
 under the same key. ``pending`` reads the topic from the beginning to its end
 offsets and keeps the last value per key: what is left without a tombstone is still
 to deliver. Compaction keeps the topic small; correctness never depends on it.
+
+No write holds a thread: the producer's completion callback resolves an asyncio
+future, so many concurrent writes share the producer's batches and a dispatcher
+flushing many notifications pays about one broker round trip.
 """
 
 from __future__ import annotations
@@ -13,40 +17,54 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from kafka import TopicPartition
-from vigia.alerts.delivery.outbox import Outbox, OutboxEntry
+from vigia.alerts.delivery.outbox import Outbox, OutboxEntry, owned
+from vigia.alerts.state import PartitionHint
 
 from vigia.kafka.clients import make_consumer, make_producer
 from vigia.settings import Settings
 
 
 class KafkaOutbox(Outbox):
-    """Outbox entries as records of a compacted topic, produced synchronously."""
+    """Outbox entries as records of a compacted topic; each write awaited until acked."""
 
     def __init__(self, settings: Settings, topic: str, *, timeout: float = 30.0) -> None:
         self.settings = settings
         self.topic = topic
         self.timeout = timeout
         self._producer: Any = None
+        self._partition: PartitionHint | None = None
+        self._shared = False
         self._lock = threading.Lock()
         self._keys: set[str] = set()
+
+    def share_producer(self, producer: Any) -> None:
+        """Write through ``producer`` (the dispatcher's state writer's) from now on.
+
+        Runs once at dispatcher start-up, before the first write. Outbox entries and
+        the state records they precede then travel in the same produce requests, and
+        one sender thread instead of two competes for the GIL. The owner closes it;
+        :meth:`aclose` leaves it open.
+        """
+        if self._producer is None:
+            self._producer = producer
+            self._partition = PartitionHint(producer)
+            self._shared = True
 
     def _ensure_producer(self) -> Any:
         with self._lock:  # created in a worker thread; create one producer only
             if self._producer is None:
                 producer = make_producer(self.settings, linger_ms=2)
                 producer.partitions_for(self.topic)  # fetch metadata now: send() won't block
+                self._partition = PartitionHint(producer)
                 self._producer = producer
             return self._producer
 
     async def _produce(self, key: str, value: bytes | None) -> None:
-        """Send without blocking the loop; return when the broker acknowledged (acks=all).
-
-        Concurrent puts share broker requests (the producer batches them), so a
-        dispatcher flushing many notifications pays about one round trip.
-        """
+        """Send without blocking the loop; return when the broker acknowledged (acks=all)."""
         producer = self._producer or await asyncio.to_thread(self._ensure_producer)
         loop = asyncio.get_running_loop()
         acked: asyncio.Future[None] = loop.create_future()
@@ -59,7 +77,9 @@ class KafkaOutbox(Outbox):
             else:
                 acked.set_exception(exc)
 
-        future = producer.send(self.topic, key=key.encode(), value=value)
+        future = producer.send(
+            self.topic, key=key.encode(), value=value, partition=self._partition(self.topic)
+        )
         future.add_callback(lambda _metadata: loop.call_soon_threadsafe(settle, None))
         future.add_errback(lambda exc: loop.call_soon_threadsafe(settle, exc))
         await asyncio.wait_for(acked, self.timeout)
@@ -101,10 +121,15 @@ class KafkaOutbox(Outbox):
         finally:
             consumer.close()
 
-    async def pending(self) -> list[OutboxEntry]:
+    async def pending(self, owners: Collection[int] | None = None) -> list[OutboxEntry]:
         entries = await asyncio.to_thread(self._read_all)
-        self._keys = set(entries)
-        return sorted(entries.values(), key=lambda e: e.enqueued_at)
+        mine = {k: e for k, e in entries.items() if owned(e, owners)}
+        self._keys |= set(mine)
+        return sorted(mine.values(), key=lambda e: e.enqueued_at)
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Stop counting entries another process now owns (their partition moved)."""
+        self._keys.difference_update(keys)
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -112,4 +137,5 @@ class KafkaOutbox(Outbox):
     async def aclose(self) -> None:
         if self._producer is not None:
             producer, self._producer = self._producer, None
-            await asyncio.to_thread(producer.close, 10)
+            if not self._shared:  # a shared producer is closed by its owner
+                await asyncio.to_thread(producer.close, 10)

@@ -1,10 +1,10 @@
 """Keep alerts alive at receivers that expire them (Alertmanager) while they fire.
 
-The dispatcher runs :func:`keep_alive` as a background task. Every sink with a
-``resend_interval`` gets the currently active alerts (from ``active_alerts()``, e.g.
-the dispatcher's view of the compacted alerts topic) re-sent at that interval. A
-failed re-send is logged and tried again at the next tick: it is not outboxed,
-since the next tick sends fresher data anyway.
+The dispatcher (:mod:`vigia.alerts.process`) runs :func:`keep_alive` as a background
+task from start-up to shutdown. Every sink with a ``resend_interval`` gets the active
+alerts it was told about (``alerts_for(receiver)``: the dispatcher's notification log
+and alerts) re-sent at that interval. A failed re-send is logged and tried again at
+the next tick: it is not outboxed, since the next tick sends fresher data anyway.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 
 from vigia.alerts.sinks.base import AlertSink
-from vigia.alerts.sinks.errors import SinkError
 
 from vigia.schema import Alert
 
@@ -24,36 +23,34 @@ log = logging.getLogger(__name__)
 
 async def resend_due(
     sinks: dict[str, AlertSink],
-    active_alerts: Callable[[], Iterable[Alert]],
+    alerts_for: Callable[[str], Iterable[Alert]],
     last_sent: dict[str, float],
     now: float,
-    receivers_of: Callable[[Alert], Iterable[str]] | None = None,
 ) -> dict[str, int]:
     """One tick: re-send to every sink whose ``resend_interval`` has passed since ``last_sent``.
 
-    ``receivers_of(alert)`` limits each alert to the receivers it is routed to (all
-    keep-alive sinks when None). Returns receiver → alerts re-sent.
+    ``alerts_for(receiver)`` gives the active alerts that receiver was sent. Returns
+    receiver → alerts re-sent. A receiver that failed is not marked as sent, so the
+    next tick tries it again; any exception is caught (a sink bug must not stop the
+    keep-alive of the others).
     """
     sent: dict[str, int] = {}
-    alerts = list(active_alerts())
     for receiver, sink in sinks.items():
         interval = sink.resend_interval
         if interval is None or now - last_sent.get(receiver, float("-inf")) < interval:
             continue
-        mine = [a for a in alerts if receivers_of is None or receiver in receivers_of(a)]
         try:
-            sent[receiver] = await sink.resend(mine)
+            sent[receiver] = await sink.resend(list(alerts_for(receiver)))
             last_sent[receiver] = now
-        except SinkError as exc:
+        except Exception as exc:
             log.warning("keep-alive to %s failed (%s); next tick retries", receiver, exc)
     return sent
 
 
 async def keep_alive(
     sinks: dict[str, AlertSink],
-    active_alerts: Callable[[], Iterable[Alert]],
+    alerts_for: Callable[[str], Iterable[Alert]],
     *,
-    receivers_of: Callable[[Alert], Iterable[str]] | None = None,
     tick: float = 5.0,
     stop: asyncio.Event | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -63,5 +60,5 @@ async def keep_alive(
     last_sent: dict[str, float] = {}
     stop = stop or asyncio.Event()
     while not stop.is_set():
-        await resend_due(sinks, active_alerts, last_sent, clock(), receivers_of)
+        await resend_due(sinks, alerts_for, last_sent, clock())
         await sleep(tick)

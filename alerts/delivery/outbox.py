@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from pathlib import Path
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -38,6 +39,11 @@ class OutboxEntry(BaseModel):
     attempts: int = Field(default=0, ge=0, description="Attempts already made (and failed).")
     enqueued_at: AwareDatetime = Field(default_factory=utcnow)
     last_error: str | None = None
+    owner: int | None = Field(
+        default=None,
+        description="The vigia.detections partition this delivery belongs to: only the "
+        "process owning that partition recovers it (None: a single-process deliverer).",
+    )
 
     @property
     def key(self) -> str:
@@ -55,6 +61,11 @@ def entry_key(receiver: str, idempotency_key: str) -> str:
     return f"{receiver}:{idempotency_key}"
 
 
+def owned(entry: OutboxEntry, owners: Collection[int] | None) -> bool:
+    """Whether ``entry`` is recovered by a process owning ``owners`` (None: every entry)."""
+    return owners is None or entry.owner in owners
+
+
 class Outbox(ABC):
     """Durable store of pending deliveries. Every method returns once the change is durable."""
 
@@ -68,8 +79,9 @@ class Outbox(ABC):
         """Erase the entry; runs after success or after the dead letter was written."""
 
     @abstractmethod
-    async def pending(self) -> list[OutboxEntry]:
-        """Every entry not cleared, oldest first; runs at start-up (``recover``)."""
+    async def pending(self, owners: Collection[int] | None = None) -> list[OutboxEntry]:
+        """Every entry not cleared, oldest first; runs at start-up and when partitions are
+        assigned (``recover``). ``owners``: only entries of these partitions."""
 
     @abstractmethod
     def __len__(self) -> int:
@@ -118,10 +130,11 @@ class SqliteOutbox(Outbox):
         async with self._lock:
             await asyncio.to_thread(self._clear, key)
 
-    async def pending(self) -> list[OutboxEntry]:
+    async def pending(self, owners: Collection[int] | None = None) -> list[OutboxEntry]:
         async with self._lock:
             rows = self._db.execute("SELECT value FROM outbox ORDER BY seq").fetchall()
-        return [OutboxEntry.from_bytes(value) for (value,) in rows]
+        entries = [OutboxEntry.from_bytes(value) for (value,) in rows]
+        return [e for e in entries if owned(e, owners)]
 
     def __len__(self) -> int:
         return self._count

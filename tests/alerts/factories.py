@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import textwrap
 
-from vigia.alerts.config import AlertingConfig, parse_config
+from vigia.alerts.rules_file import AlertingConfig, parse_config
 
 from vigia.schema import Detection, Period, PeriodKind, Region, RegionLevel
 

@@ -88,3 +88,10 @@ class WebhookRecorder:
     def alerts(self) -> list[dict]:
         with self.lock:
             return [a for body in self.requests for a in body["alerts"]]
+
+
+async def start_and_close(dispatcher) -> None:
+    """Start a dispatcher (it creates the topics) and close it, in one event loop (its
+    aiokafka producer belongs to the loop that started it)."""
+    await dispatcher.start()
+    await dispatcher.close()

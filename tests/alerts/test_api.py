@@ -6,8 +6,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 from vigia.alerts.api import make_app
-from vigia.alerts.config import parse_config
-from vigia.alerts.dispatcher import AlertDispatcher
+from vigia.alerts.process import AlertDispatcher
+from vigia.alerts.rules_file import parse_config
 from vigia.alerts.settings import AlertsSettings
 from vigia.alerts.state import load_alerts, load_silences
 

@@ -8,8 +8,8 @@ import asyncio
 import httpx
 import pytest
 from typer.testing import CliRunner
-from vigia.alerts.config import parse_config
-from vigia.alerts.dispatcher import AlertDispatcher
+from vigia.alerts.process import AlertDispatcher
+from vigia.alerts.rules_file import parse_config
 from vigia.alerts.settings import AlertsSettings
 from vigia.alerts.state import load_alerts, load_silences
 

@@ -11,12 +11,12 @@ from collections import Counter
 
 import httpx
 import pytest
-from vigia.alerts.config import load_config
-from vigia.alerts.dispatcher import AlertDispatcher
+from vigia.alerts.process import AlertDispatcher
+from vigia.alerts.rules_file import load_config
 from vigia.alerts.settings import AlertsSettings
 
 from tests.alerts.factories import ANTIOQUIA, MEDELLIN, detection
-from tests.alerts.kafka_support import SECRET, WebhookRecorder, produce_detections
+from tests.alerts.kafka_support import SECRET, WebhookRecorder, produce_detections, start_and_close
 from tests.conftest import REPO
 from vigia.schema import EvidenceItem, Severity
 from vigia.topics import Topics
@@ -45,8 +45,7 @@ def test_shipped_rules_deliver_to_webhook_smtp_and_alertmanager(
     topics = Topics(isolated_settings.kafka.topic_prefix)
     options = AlertsSettings(idle_seconds=2, poll_ms=50)
     starting = AlertDispatcher(isolated_settings, config, alerts_settings=options)
-    asyncio.run(starting.start())
-    asyncio.run(starting.close())
+    asyncio.run(start_and_close(starting))
 
     evidence = [
         EvidenceItem(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from vigia.alerts.alert_metrics import AlertMetrics
 from vigia.alerts.clock import ManualClock
 from vigia.alerts.engine import AlertEngine
 from vigia.alerts.lifecycle import LifecycleError
 from vigia.alerts.matchers import Matcher
-from vigia.alerts.metrics import AlertMetrics
 from vigia.alerts.silences import Silence
 
 from tests.alerts.factories import ANTIOQUIA, CAUCA, ITUANGO, MEDELLIN, TUMACO, config, detection

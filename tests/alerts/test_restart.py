@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
-from vigia.alerts.config import parse_config
-from vigia.alerts.dispatcher import AlertDispatcher
+from vigia.alerts.process import AlertDispatcher
+from vigia.alerts.rules_file import parse_config
 from vigia.alerts.settings import AlertsSettings
 
 from tests.alerts.factories import detection
@@ -136,7 +136,7 @@ def test_crash_between_outbox_and_log_write_is_repaired(isolated_settings, https
     async def crash_after_outbox() -> None:
         d = AlertDispatcher(isolated_settings, config, alerts_settings=options)
         await d.start()
-        d.writer.nflog = lambda entry: None  # the log write never reaches the broker
+        d.writer.nflog = lambda entry, owner=None: None  # the log write never reaches the broker
         d.gates.open = lambda keys: None  # and the process dies before any sink call
         produce_detections(isolated_settings, topics, [detection()])
         for _ in range(200):

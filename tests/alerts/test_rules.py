@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from vigia.alerts.config import RulesFileError, parse_config
 from vigia.alerts.rules.evaluate import RuleSet
+from vigia.alerts.rules_file import RulesFileError, parse_config
 
 from tests.alerts.factories import (
     ANTIOQUIA,

@@ -150,7 +150,7 @@ def test_shipped_alert_rules_link_to_the_conflict_dashboard_on_the_department() 
     """An alert from deploy/rules.yaml carries a dashboard_url opening this dashboard."""
     import datetime as dt
 
-    from vigia.alerts.config import load_config
+    from vigia.alerts.rules_file import load_config
 
     from vigia.schema import Detection, Period, PeriodKind, Region, RegionLevel
 

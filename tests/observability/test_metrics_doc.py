@@ -26,8 +26,8 @@ def _wrappers(group: object) -> list[MetricWrapperBase]:
 def _declared() -> dict[str, tuple[str, frozenset[str]]]:
     """Name (as queried: counters with ``_total``) → (type, labels) of every component metric."""
     from faust.sensors.prometheus import FaustMetrics
+    from vigia.alerts.alert_metrics import AlertMetrics
     from vigia.alerts.delivery.metrics import DeliveryMetrics
-    from vigia.alerts.metrics import AlertMetrics
     from vigia.connectors.metrics import ConnectorMetrics
     from vigia.streams.metrics import StreamMetrics
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from vigia.alerts.alert_metrics import AlertMetrics
 from vigia.alerts.clock import ManualClock
-from vigia.alerts.config import load_config
 from vigia.alerts.engine import AlertEngine
-from vigia.alerts.metrics import AlertMetrics
+from vigia.alerts.rules_file import load_config
 from vigia.streams.staleness import StalenessWatch, instance_of
 
 from tests.conftest import REPO

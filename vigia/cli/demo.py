@@ -154,8 +154,8 @@ def _run_worker(settings: Settings) -> None:
 def _run_alerts(settings: Settings, alerts_file: Path) -> None:
     from prometheus_client import REGISTRY
 
-    from vigia.alerts.config import load_config
-    from vigia.alerts.dispatcher import AlertDispatcher
+    from vigia.alerts.process import AlertDispatcher
+    from vigia.alerts.rules_file import load_config
 
     _stage(6, "Alerts: rules → routes → groups → receivers (critical ones printed)")
     config = demo_alerting_config(load_config(settings.rules_file), alerts_file)
@@ -165,7 +165,7 @@ def _run_alerts(settings: Settings, alerts_file: Path) -> None:
 def demo_alerting_config(config, alerts_file: Path):
     """The shipped rules, with local receivers: a JSONL file for every notification, the
     console for critical ones (no webhook, SMTP or Alertmanager needed)."""
-    from vigia.alerts.config import AlertingConfig
+    from vigia.alerts.rules_file import AlertingConfig
 
     data = config.model_dump(mode="json", exclude_none=True)
     data["receivers"] = [

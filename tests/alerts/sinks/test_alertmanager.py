@@ -90,7 +90,7 @@ async def test_resend_after_restart_takes_the_active_alerts(alertmanager):
 
 
 async def test_keep_alive_ticks_resend_on_interval(alertmanager):
-    """The dispatcher's helper: re-send only when ``resend_interval`` has passed."""
+    """The dispatcher's keep-alive tick: re-send only when ``resend_interval`` has passed."""
     from vigia.alerts.delivery import resend_due
 
     sinks = {
@@ -99,12 +99,13 @@ async def test_keep_alive_ticks_resend_on_interval(alertmanager):
     }
     alert = sample_alert()
     last: dict[str, float] = {}
-    assert await resend_due(sinks, lambda: [alert], last, now=1000.0) == {"am": 1}
+    assert await resend_due(sinks, lambda _r: [alert], last, now=1000.0) == {"am": 1}
     first = parse(active_alerts(alertmanager)[0]["endsAt"])
-    assert await resend_due(sinks, lambda: [alert], last, now=1010.0) == {}
+    assert await resend_due(sinks, lambda _r: [alert], last, now=1010.0) == {}
     time.sleep(1.1)
-    assert await resend_due(sinks, lambda: [alert], last, now=1030.0) == {"am": 1}
+    assert await resend_due(sinks, lambda _r: [alert], last, now=1030.0) == {"am": 1}
     assert parse(active_alerts(alertmanager)[0]["endsAt"]) > first
-    # Routing decides who gets what: an alert not routed to "am" is not kept alive there.
-    assert await resend_due(sinks, lambda: [alert], last, 1060.0, lambda a: ["other"]) == {"am": 0}
+    # Each receiver gets what it was told: nothing told to "am", nothing re-sent there.
+    told = {"other": [alert]}
+    assert await resend_due(sinks, lambda r: told.get(r, []), last, 1060.0) == {"am": 0}
     await sinks["am"].aclose()

@@ -65,6 +65,10 @@ class AlertMetrics:
         if alert.active:
             self.active.labels(alert.severity.value, self._department(alert)).inc()
 
+    def alert_dropped(self, alert: Alert) -> None:
+        """An active alert this process no longer owns (its partition moved away)."""
+        self.active.labels(alert.severity.value, self._department(alert)).dec()
+
     def transition(self, alert: Alert) -> None:
         self.transitions.labels(alert.state.value, alert.severity.value, alert.rule).inc()
 

@@ -6,14 +6,19 @@ import asyncio
 import datetime as dt
 
 import pytest
-from vigia.alerts.config import parse_config
-from vigia.alerts.dispatcher import AlertDispatcher
 from vigia.alerts.matchers import Matcher
+from vigia.alerts.process import AlertDispatcher
+from vigia.alerts.rules_file import parse_config
 from vigia.alerts.settings import AlertsSettings
 from vigia.alerts.silences import Silence
 
 from tests.alerts.factories import ANTIOQUIA, ITUANGO, MEDELLIN, TUMACO, detection
-from tests.alerts.kafka_support import WebhookRecorder, produce_detections, rules_yaml
+from tests.alerts.kafka_support import (
+    WebhookRecorder,
+    produce_detections,
+    rules_yaml,
+    start_and_close,
+)
 from tests.kafka_helpers import consume_all
 from vigia.schema import Alert, AlertState, DeadLetter
 from vigia.topics import Topics
@@ -36,8 +41,7 @@ def test_detection_to_webhook_end_to_end(isolated_settings, httpserver) -> None:
         parse_config(rules_yaml(httpserver.url_for("/hook"))),
         alerts_settings=FAST,
     )
-    asyncio.run(d.start())  # creates the topics
-    asyncio.run(d.close())
+    asyncio.run(start_and_close(d))  # creates the topics
     produce_detections(
         isolated_settings,
         topics,
@@ -65,7 +69,6 @@ def test_restart_resends_nothing_and_silences_survive(isolated_settings, httpser
     topics = Topics(isolated_settings.kafka.topic_prefix)
 
     first = dispatcher(isolated_settings, url)
-    asyncio.run(first.start())
     now = dt.datetime.now(dt.UTC)
     silence = Silence(
         matchers=[Matcher.parse('region=~"52.*"')],
@@ -74,8 +77,13 @@ def test_restart_resends_nothing_and_silences_survive(isolated_settings, httpser
         created_by="ana",
         comment="operation in Nariño",
     )
-    asyncio.run(first.put_silence(silence))
-    asyncio.run(first.close())
+
+    async def put_silence() -> None:
+        await first.start()
+        await first.put_silence(silence)
+        await first.close()
+
+    asyncio.run(put_silence())
     produce_detections(isolated_settings, topics, [detection(ITUANGO)])
     dispatcher(isolated_settings, url).run(until_idle=True)
     assert [a["labels"]["region"] for a in recorder.alerts()] == ["05361"]
@@ -83,9 +91,13 @@ def test_restart_resends_nothing_and_silences_survive(isolated_settings, httpser
     # restarted: the silence is read back from its compacted topic, Ituango is not resent
     produce_detections(isolated_settings, topics, [detection(TUMACO), detection(MEDELLIN)])
     again = dispatcher(isolated_settings, url)
-    asyncio.run(again.start())
-    assert again.engine.silencer.get(silence.id) == silence
-    asyncio.run(again.arun(until_idle=True))
+
+    async def restart() -> None:
+        await again.start()
+        assert again.engine.silencer.get(silence.id) == silence
+        await again.arun(until_idle=True)
+
+    asyncio.run(restart())
     regions = sorted(a["labels"]["region"] for a in recorder.alerts())
     # Tumaco silenced; Medellín joins Ituango's group: one new notice with both
     assert regions == ["05001", "05361", "05361"]
@@ -99,8 +111,7 @@ def test_a_late_copy_of_an_older_state_does_not_win_at_restart(isolated_settings
     url = httpserver.url_for("/hook")
     topics = Topics(isolated_settings.kafka.topic_prefix)
     first = dispatcher(isolated_settings, url)
-    asyncio.run(first.start())
-    asyncio.run(first.close())
+    asyncio.run(start_and_close(first))
     produce_detections(
         isolated_settings, topics, [detection(ITUANGO), detection(ITUANGO, alarm=False, revision=1)]
     )
@@ -117,8 +128,15 @@ def test_a_late_copy_of_an_older_state_does_not_win_at_restart(isolated_settings
     producer.flush(30)
     producer.close()
     again = dispatcher(isolated_settings, url)
-    asyncio.run(again.start())
-    try:
-        assert again.engine.alerts[firing.fingerprint].state == AlertState.RESOLVED
-    finally:
-        asyncio.run(again.close())
+
+    async def restored() -> None:
+        await again.start()
+        while again.partitions is None:  # state is restored when the partition is assigned
+            await again.step()
+
+    async def restored_and_closed() -> None:
+        await restored()
+        await again.close()
+
+    asyncio.run(restored_and_closed())
+    assert again.engine.alerts[firing.fingerprint].state == AlertState.RESOLVED

@@ -1,0 +1,512 @@
+"""The alert dispatcher: a long-running process from ``vigia.detections`` to the sinks.
+
+It uses kafka-python rather than faust because restart safety depends on *when*
+offsets are committed, and here that is explicit: a batch of detections is
+committed only after its alert transitions, the notification-log entries and the
+outbox entries they caused are acknowledged by the broker. faust commits on its
+own schedule and keeps tables in changelog topics of its own naming; we want the
+state in the contract's compacted topics (alerts, nflog, silences), readable by
+the CLI and the API.
+
+One loop iteration (``step``):
+
+1. poll detections (undecodable ones go to ``topics.dlq`` with the reason);
+2. feed them to the :class:`~vigia.alerts.engine.AlertEngine`; produce the transitions;
+3. apply silences and acknowledgements other processes wrote (tailing the state);
+4. flush due groups: each notification is made durable in the outbox
+   (``Deliverer.enqueue``), then its log entry is written; the sink call waits
+   behind a gate until that write is acknowledged (:mod:`vigia.alerts.gate`);
+5. wait for every produce to be acknowledged, then commit the detection offsets.
+
+Several dispatchers share the work (high availability): they join one consumer
+group on ``vigia.detections`` and each partition has one owner at a time, with its
+own engine (:mod:`vigia.alerts.shards`). When a partition is assigned — at start-up,
+or when its owner died or left — the new owner restores that partition's alerts and
+log entries from the compacted topics, logs any notification that reached the outbox
+without its log entry (a crash between the two), re-forms the groups and starts
+``Deliverer.recover()`` for the partition's outbox entries. When a partition is taken
+away, its engine is dropped and its deliveries in flight get ``handover_grace_seconds``
+to finish. A restart or a handover at any point neither loses a notification nor
+rebuilds one under a new key; a receiver may see a request it was being sent again,
+with the same idempotency key.
+
+State older than ``retention_days`` (resolved alerts, old log entries, expired
+silences) is deleted with tombstones, so the compacted topics stop growing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from kafka import ConsumerRebalanceListener
+from prometheus_client import CollectorRegistry
+from vigia.alerts.alert_metrics import AlertMetrics
+from vigia.alerts.clock import Clock, system_clock
+from vigia.alerts.delivery import Deliverer, build_deliverer, keep_alive, load_sinks
+from vigia.alerts.engine import AlertEngine, Outgoing, Transition
+from vigia.alerts.gate import GatedSink, Gates
+from vigia.alerts.lifecycle import LifecycleError
+from vigia.alerts.nflog import entry_from_notification
+from vigia.alerts.rules_file import AlertingConfig, load_config
+from vigia.alerts.settings import AlertsSettings
+from vigia.alerts.shards import EngineShards, owned_state
+from vigia.alerts.silences import Silence
+from vigia.alerts.state import DISPATCHER, StateReader, StateRecord, StateWriter
+
+from vigia.codec import UndecodableRecord, decode
+from vigia.kafka.admin import create_topics
+from vigia.kafka.clients import make_consumer
+from vigia.schema import Alert, AlertState, DeadLetter, Detection
+from vigia.settings import Settings
+from vigia.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+class AlertDispatcher:
+    """Detections in, notifications out, restart-safe; one of several in a consumer group.
+
+    Args:
+        settings: the process settings (broker, topic prefix).
+        rules_file: the alerting configuration (``deploy/rules.yaml``), or an
+            already loaded :class:`AlertingConfig`.
+        clock: injectable for tests.
+        registry: where the metrics go (a fresh one if None).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        rules_file: str | Path | AlertingConfig | None = None,
+        *,
+        alerts_settings: AlertsSettings | None = None,
+        clock: Clock = system_clock,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.settings = settings
+        source = rules_file if rules_file is not None else settings.rules_file
+        self.config = source if isinstance(source, AlertingConfig) else load_config(source)
+        self.options = alerts_settings or AlertsSettings()
+        self.topics = Topics(settings.kafka.topic_prefix)
+        self.metrics = AlertMetrics(registry)
+        #: the engines of the partitions this process owns, seen as one
+        self.engine = EngineShards(self.config, clock, self.metrics)
+        self.origin = f"{DISPATCHER}{uuid.uuid4().hex[:8]}"
+        self.gates = Gates()
+        self.deliverer: Deliverer | None = None
+        self.consumer: Any = None
+        self.reader: StateReader | None = None
+        self.writer: StateWriter | None = None
+        #: the detections partitions this process owns (None until the first assignment)
+        self.partitions: frozenset[int] | None = None
+        self._assignment: frozenset[int] | None = None  # noted by Handover, not applied yet
+        # Handover runs on kafka-python's IO thread, which may run between a step's read
+        # and reset of _assignment: without the lock an assignment could be lost
+        self._assignment_lock = threading.Lock()
+        self._background: set[asyncio.Task] = set()
+        self._expired_at = float("-inf")
+        self._stop = asyncio.Event()
+        self.started = False
+
+    # -- start and stop ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Create topics, read the silences, build the deliverer, join the consumer group.
+
+        Partitions (and their state) arrive with the first ``step``'s poll.
+        """
+        t = self.topics
+        # Kafka produces that wait for their acknowledgement (outbox puts and clears,
+        # state flushes) run in threads; the default pool (cores + 4) would queue them.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=64, thread_name_prefix="alerts-io")
+        )
+        await asyncio.to_thread(create_topics, self.settings, t.specs())
+        self.writer = StateWriter(self.settings, t, self.origin)
+        # silences apply everywhere: read them all; of the alerts only what others write
+        # from now on matters (acknowledgements made with the CLI)
+        self.reader = await asyncio.to_thread(StateReader, self.settings, [t.silences, t.alerts])
+        await asyncio.to_thread(self.reader.skip_to_end, [t.alerts])
+        self._apply_external(await asyncio.to_thread(self.reader.read_to_end))
+        # every sink waits behind a gate until its notification's log entry is durable
+        sinks = load_sinks({r.name: r.sink for r in self.config.receivers})
+        gated = {name: GatedSink(sink, self.gates) for name, sink in sinks.items()}
+        self.deliverer = build_deliverer(self.settings, gated, registry=self.metrics.registry)
+        self.deliverer.outbox.share_producer(self.writer.producer)
+        self._spawn(
+            keep_alive(self.deliverer.sinks, self._told_active, stop=self._stop), "keep-alive"
+        )
+        self.consumer = await asyncio.to_thread(self._subscribe)
+        self.started = True
+        log.info(
+            "alert dispatcher %s started (%d silences); waiting for partitions",
+            self.origin,
+            len(self.engine.silencer.by_id),
+        )
+
+    def _spawn(self, coroutine: Any, name: str) -> None:
+        task = asyncio.create_task(coroutine, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _subscribe(self) -> Any:
+        """Subscribe once the detections topic's partitions are visible: a consumer that
+        joins its group before that gets no partitions until its next metadata refresh."""
+        consumer = make_consumer(
+            self.settings,
+            group_id=self.options.consumer_group or f"{self.topics.prefix}.alerts",
+            max_poll_records=2000,
+            # a killed owner is noticed after the session timeout (the broker's minimum
+            # is 6 s), then its partitions move: the takeover target is 10 s
+            session_timeout_ms=self.options.session_timeout_ms,
+            heartbeat_interval_ms=self.options.heartbeat_interval_ms,
+        )
+        deadline = time.monotonic() + 30
+        while not consumer.partitions_for_topic(self.topics.detections):
+            if time.monotonic() > deadline:
+                consumer.close()
+                raise TimeoutError(f"topic {self.topics.detections} has no partitions")
+            time.sleep(0.2)
+        consumer.subscribe([self.topics.detections], listener=Handover(self))
+        return consumer
+
+    async def stop(self) -> None:
+        self._stop.set()
+
+    async def close(self) -> None:
+        """Flush writes, wait for deliveries, leave the group, close clients. Safe to
+        call twice."""
+        if self.writer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.writer.flush)
+        if self.deliverer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.deliverer.drain(), self.options.drain_seconds)
+            for task in list(self._background):
+                task.cancel()
+            await asyncio.gather(*self._background, return_exceptions=True)
+            await self.deliverer.aclose()
+            self.deliverer = None
+        if self.consumer is not None:
+            # offsets are committed explicitly after each batch; leaving the group must
+            # not hold shutdown for long if the coordinator is slow (e.g. mid-rebalance)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.consumer.commit)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.consumer.close, autocommit=False, timeout_ms=5000)
+        if self.reader is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.reader.close)
+        if self.writer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.writer.close)
+        self.consumer = self.reader = self.writer = None
+
+    # -- partitions coming and going ------------------------------------------------------
+
+    async def _reassign(self, partitions: frozenset[int]) -> None:
+        """After a rebalance (noted by :class:`Handover` during ``poll``, applied before
+        the polled records): drop the lost partitions, restore the gained ones.
+
+        Nothing has to be made durable at revocation: each step flushes its writes before
+        the next ``poll``, and a rebalance only happens inside ``poll``, so a partition's
+        next owner (assigned after every member rejoined) reads all of this process's
+        writes. Its deliveries in flight may finish for ``handover_grace_seconds``.
+        """
+        before = self.partitions or frozenset()
+        lost, gained = before - partitions, partitions - before
+        for p in lost:
+            self.engine.drop(p)
+        cancelled = 0
+        if lost:
+            cancelled = await self.deliverer.release(lost, self.options.handover_grace_seconds)
+        if gained:
+            await self._restore(gained)
+        self.partitions = partitions
+        log.info(
+            "partitions of %s: %s (gained %s, lost %s, %d deliveries handed over in flight)",
+            self.topics.detections,
+            sorted(partitions),
+            sorted(gained),
+            sorted(lost),
+            cancelled,
+        )
+
+    async def _restore(self, gained: frozenset[int]) -> None:
+        """Rebuild the gained partitions' engines from the state topics, repair the log
+        from their outbox entries, re-form their groups and recover their deliveries."""
+        t = self.topics
+        reader = await asyncio.to_thread(StateReader, self.settings, [t.alerts, t.notification_log])
+        try:
+            records = await asyncio.to_thread(reader.read_to_end)
+        finally:
+            await asyncio.to_thread(reader.close)
+        state = owned_state(records, t.alerts, t.notification_log, gained)
+        engines = {p: self.engine.restore(p, state[p]) for p in gained}
+        pending = await self.deliverer.outbox.pending(gained)
+        repaired = 0
+        for entry in pending:  # oldest first
+            n, engine = entry.notification, engines[entry.owner]
+            implied = entry_from_notification(engine.nflog.get(f"{n.receiver}|{n.group_key}"), n)
+            if implied is not None:
+                engine.restore_nflog(implied)
+                self.writer.nflog(implied, entry.owner)
+                repaired += 1
+        self._expire(engines.items())
+        await asyncio.to_thread(self.writer.flush)
+        if repaired:
+            log.warning("logged %d notifications that reached the outbox before a crash", repaired)
+        for engine in engines.values():
+            engine.regroup()
+        if pending:
+            self._spawn(self.deliverer.recover(entries=pending), "outbox recovery")
+        log.info(
+            "restored partitions %s: %d alerts, %d log entries, %d pending deliveries",
+            sorted(gained),
+            sum(len(e.alerts) for e in engines.values()),
+            sum(len(e.nflog) for e in engines.values()),
+            len(pending),
+        )
+
+    # -- bounded state -------------------------------------------------------------------
+
+    def _expire(self, engines: Iterable[tuple[int, AlertEngine]]) -> None:
+        """Tombstone what is older than the retention: resolved alerts, old log entries,
+        expired silences. Runs after a restore and every ``expire_interval_seconds``."""
+        retention = dt.timedelta(days=self.options.retention_days)
+        t = self.topics
+        for partition, engine in engines:
+            gone = engine.expire(retention)
+            for fingerprint in gone.alerts:
+                self.writer.tombstone(t.alerts, fingerprint, partition)
+            for key in gone.nflog:
+                self.writer.tombstone(t.notification_log, key, partition)
+        # every dispatcher may tombstone the same silence: the same record twice
+        for silence_id in self.engine.silencer.expire(self.engine.clock(), retention):
+            self.writer.tombstone(t.silences, silence_id)
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def arun(self, until_idle: bool = False) -> None:
+        """Run until ``stop()``; with ``until_idle``, until nothing arrived for
+        ``idle_seconds`` and every group has flushed once (then ``close`` waits up to
+        ``drain_seconds`` for deliveries in flight)."""
+        if not self.started:
+            await self.start()
+        last_activity = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                busy = await self.step()
+                if busy:
+                    last_activity = time.monotonic()
+                elif until_idle and self._idle(last_activity):
+                    break
+        finally:
+            await self.close()
+
+    def run(self, until_idle: bool = False) -> None:
+        """Blocking entry point for the CLI and the demo."""
+        asyncio.run(self.arun(until_idle=until_idle))
+
+    def _idle(self, last_activity: float) -> bool:
+        # a process that owns nothing (yet) has not started its work
+        if not self.partitions or time.monotonic() - last_activity < self.options.idle_seconds:
+            return False
+        # deliveries still in flight are drained by close() for up to drain_seconds; what
+        # a down receiver has not taken by then stays in the outbox for the next start
+        return not any(g.flushes == 0 for g in self.engine.groups)
+
+    async def step(self) -> bool:
+        """One iteration; returns True when it consumed detections, sent something or
+        took part in a rebalance."""
+        timeout = self.options.poll_ms
+        deadline = self.engine.next_deadline()
+        if deadline is not None:
+            until = (deadline - self.engine.clock()).total_seconds() * 1000
+            timeout = int(max(0, min(timeout, until)))
+        batch = await asyncio.to_thread(self.consumer.poll, timeout_ms=timeout)
+        with self._assignment_lock:
+            rebalanced, self._assignment = self._assignment, None
+        if rebalanced is not None:
+            await self._reassign(rebalanced)
+        transitions: list[Transition] = []
+        consumed = 0
+        for tp, records in batch.items():
+            engine = self.engine.by_partition.get(tp.partition)
+            if engine is None:
+                # polled before its assignment was applied: read it again next time
+                # (never skip records whose offsets this step commits)
+                self.consumer.seek(tp, records[0].offset)
+                continue
+            for record in records:
+                consumed += 1
+                for t in self._ingest(engine, record):
+                    self.writer.alert(t.alert, tp.partition)
+                    transitions.append(t)
+        transitions += self._apply_external(self.reader.poll(0))
+        started = time.perf_counter()
+        sent = await self._deliver(self.engine.flush_due())
+        if time.monotonic() - self._expired_at >= self.options.expire_interval_seconds:
+            self._expired_at = time.monotonic()
+            self._expire(self.engine.by_partition.items())
+        await asyncio.to_thread(self.writer.flush)
+        if consumed:
+            # everything these detections caused is acknowledged by now; an async commit
+            # that is lost only means re-reading them, which changes nothing
+            self.consumer.commit_async()
+        if consumed or sent:
+            lag = max(
+                (self.engine.clock() - t.alert.detection.detected_at for t in transitions),
+                default=dt.timedelta(0),
+            )
+            log.debug(
+                "step: %d detections (lag up to %.0f ms), %d transitions, %d sent in %.0f ms",
+                consumed,
+                lag.total_seconds() * 1e3,
+                len(transitions),
+                sent,
+                (time.perf_counter() - started) * 1e3,
+            )
+        return bool(consumed or sent or transitions or rebalanced is not None)
+
+    def _ingest(self, engine: AlertEngine, record: Any) -> list[Transition]:
+        self.metrics.detections.inc()
+        try:
+            detection = decode(Detection, record.value)
+        except UndecodableRecord as exc:
+            self.metrics.undecodable.inc()
+            letter = DeadLetter(
+                stage="alerts",
+                component="alert-dispatcher",
+                reason=str(exc),
+                error_type=type(exc).__name__,
+                original=record.value or b"",
+                original_key=record.key.decode(errors="replace") if record.key else None,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+            )
+            self.writer.raw(self.topics.dlq, letter.original_key, letter.to_bytes())
+            log.warning("detection at %s:%d not decodable: %s", record.topic, record.offset, exc)
+            return []
+        return engine.ingest(detection)
+
+    def _apply_external(self, records: Iterable[StateRecord]) -> list[Transition]:
+        """Silences from anyone; acknowledgements written by the CLI.
+
+        Other dispatchers' alert records are skipped undecoded (each partition's alerts
+        have one writer, its owner).
+        """
+        out = []
+        for record in records:
+            if record.origin == self.origin:
+                continue
+            if record.topic == self.topics.silences:
+                if record.value is None:
+                    self.engine.silencer.remove(record.key)
+                else:
+                    self.engine.put_silence(Silence.from_bytes(record.value))
+            elif record.topic == self.topics.alerts:
+                if record.value is None or record.from_dispatcher:
+                    continue
+                alert = Alert.from_bytes(record.value)
+                if alert.state != AlertState.ACKNOWLEDGED:
+                    continue
+                # KeyError: another process owns the alert and adopts the acknowledgement
+                with contextlib.suppress(KeyError, LifecycleError):
+                    partition, t = self.engine.acknowledge(
+                        alert.fingerprint,
+                        alert.acknowledged_by or "unknown",
+                        alert.annotations.get("ack_comment"),
+                    )
+                    self.writer.alert(t.alert, partition)
+                    out.append(t)
+        return out
+
+    async def _deliver(self, outgoing: list[tuple[int, Outgoing]]) -> int:
+        """Outbox first, then the log entries, then let the sinks go."""
+        keys = []
+        durable = []
+        for partition, o in outgoing:
+            if o.notification is not None:
+                key = o.notification.idempotency_key
+                self.gates.close(key)
+                keys.append(key)
+                durable.append(self.deliverer.enqueue(o.receiver, o.notification, partition))
+                self.metrics.notified(o.receiver)
+        # the outbox writes run concurrently (one broker round trip for the batch);
+        # gather raises if one failed, before any log entry is written
+        await asyncio.gather(*durable)
+        for partition, o in outgoing:
+            if o.entry is not None:
+                self.writer.nflog(o.entry, partition)
+        if outgoing:
+            await asyncio.to_thread(self.writer.flush)
+        self.gates.open(keys)
+        return len(keys)
+
+    def _told_active(self, receiver: str) -> list[Alert]:
+        """The active alerts ``receiver`` was told about (what the keep-alive re-sends)."""
+        found = []
+        for engine in list(self.engine.by_partition.values()):
+            told: set[str] = set()
+            for entry in engine.nflog.values():
+                if entry.receiver == receiver:
+                    told |= entry.firing_fingerprints
+            alerts = (engine.alerts.get(fp) for fp in told)
+            found += [a for a in alerts if a is not None and a.active]
+        return found
+
+    # -- operations used by the HTTP API -----------------------------------------------
+
+    async def acknowledge(self, fingerprint: str, by: str, comment: str | None = None) -> Alert:
+        """Raises KeyError (unknown here: not owned by this process) or LifecycleError
+        (resolved / already acknowledged)."""
+        partition, t = self.engine.acknowledge(fingerprint, by, comment)
+        self.writer.alert(t.alert, partition)
+        await asyncio.to_thread(self.writer.flush)
+        return t.alert
+
+    async def put_silence(self, silence: Silence) -> Silence:
+        self.writer.silence(silence)
+        await asyncio.to_thread(self.writer.flush)
+        self.engine.put_silence(silence)
+        return silence
+
+    async def expire_silence(self, silence_id: str) -> Silence:
+        silence = self.engine.silencer.get(silence_id)
+        if silence is None:
+            raise KeyError(silence_id)
+        return await self.put_silence(silence.expired(self.engine.clock()))
+
+
+class Handover(ConsumerRebalanceListener):
+    """The consumer group's callbacks. kafka-python runs them on its IO thread during
+    ``poll`` (heartbeats wait meanwhile, and no blocking consumer call may be made), so
+    they only note the new assignment; the dispatcher applies it when ``poll`` returns."""
+
+    def __init__(self, dispatcher: AlertDispatcher) -> None:
+        self.dispatcher = dispatcher
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        # owning nothing until told otherwise: if the rejoin does not finish within this
+        # poll, the dispatcher must stop flushing the partitions it had
+        if revoked:
+            with self.dispatcher._assignment_lock:
+                self.dispatcher._assignment = frozenset()
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        topic = self.dispatcher.topics.detections
+        mine = frozenset(tp.partition for tp in assigned if tp.topic == topic)
+        with self.dispatcher._assignment_lock:
+            self.dispatcher._assignment = mine
