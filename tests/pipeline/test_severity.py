@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 from vigia.alerts.clock import ManualClock
-from vigia.alerts.config import load_config
+from vigia.alerts.rules_file import load_config
 from vigia.alerts.engine import AlertEngine
 from vigia.streams.backtest.readers import read_records
 from vigia.streams.normalize import map_raw
