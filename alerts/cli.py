@@ -154,10 +154,12 @@ def rules_test(
 
 
 def _settings():
+    from vigia.kafka.clients import require_broker
     from vigia.settings import Settings
     from vigia.topics import Topics
 
     settings = Settings()
+    require_broker(settings)  # one line and exit 2 now, not kafka-python's 30 s of retries
     return settings, Topics(settings.kafka.topic_prefix)
 
 

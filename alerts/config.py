@@ -23,9 +23,13 @@ from vigia.alerts.inhibit import InhibitRule
 from vigia.alerts.rules.evaluate import RuleSet
 from vigia.alerts.rules.model import Rule
 
+from vigia.errors import UserError
 
-class RulesFileError(ValueError):
-    """The rules file is unreadable or invalid; ``problems`` lists ``field: why``."""
+
+class RulesFileError(ValueError, UserError):
+    """The rules file is unreadable or invalid; ``problems`` lists ``field: why``.
+
+    A :class:`vigia.errors.UserError`: the command line prints it on one line, exit 2."""
 
     def __init__(self, source: str, problems: list[str]) -> None:
         super().__init__(f"{source}:\n  " + "\n  ".join(problems))

@@ -36,11 +36,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _instances(file: Path | None, settings: Settings) -> list[InstanceSpec]:
-    try:
-        return load_instances(file or settings.connectors_file)
-    except ConnectorError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    # A bad file or an unknown name raises ConfigError, a UserError: one line, exit 2.
+    return load_instances(file or settings.connectors_file)
 
 
 @connectors_app.command("list")
@@ -126,9 +123,11 @@ def run(
     from vigia.connectors.runner import ConnectorRunner
 
     from vigia.health import HealthServer, broker_reachable
+    from vigia.kafka.clients import require_broker
 
     settings = Settings()
     specs = select(_instances(file, settings), names or [])
+    require_broker(settings)
     runner = ConnectorRunner(settings, specs)
     port = settings.metrics.port if metrics_port is None else metrics_port
     if port:

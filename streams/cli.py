@@ -37,12 +37,25 @@ def worker(
     from prometheus_client import CollectorRegistry
     from vigia.streams.counting.config import load_plan
     from vigia.streams.worker import build_app, run_until_idle, run_worker
+    from vigia.streams.worker.app import instances_in_file
 
+    from vigia.errors import UserError
     from vigia.health import HealthServer, broker_reachable
+    from vigia.kafka.clients import require_broker
     from vigia.settings import load_settings
 
     settings = load_settings()
+    if connectors and settings.connectors_file.is_file():
+        # A misspelt instance would read an empty raw topic and exit 0 having done nothing.
+        known = instances_in_file(settings.connectors_file)
+        unknown = [name for name in connectors if name not in known]
+        if unknown:
+            raise UserError(
+                f"no connector instance {', '.join(unknown)} in {settings.connectors_file} "
+                f"(instances: {', '.join(known)})"
+            )
     plan = load_plan(config or settings.detectors_file)
+    require_broker(settings)
     registry = CollectorRegistry()
     health = HealthServer(
         "streams",
@@ -72,11 +85,15 @@ def worker(
 
 
 def backtest(
-    data: list[Path] = typer.Option(..., "--data", help="Bundled CSV files (repeatable)"),
+    data: list[Path] = typer.Option(
+        ..., "--data", help="Bundled CSV files (repeatable)", exists=True, dir_okay=False
+    ),
     start: dt.datetime = typer.Option(..., "--from", formats=["%Y-%m-%d"]),
     end: dt.datetime = typer.Option(..., "--to", formats=["%Y-%m-%d"]),
-    config: Path = typer.Option(Path("deploy/detectors.yaml"), "--config"),
-    labels: Path = typer.Option(None, "--labels", help="CSV of (region, period) true events"),
+    config: Path = typer.Option(Path("deploy/detectors.yaml"), "--config", exists=True),
+    labels: Path = typer.Option(
+        None, "--labels", help="CSV of (region, period) true events", exists=True
+    ),
     out: Path = typer.Option(Path("var/backtest"), "--out"),
 ) -> None:
     """Run mappers, geocoding, counting and detectors over files, offline (no broker)."""

@@ -37,6 +37,7 @@ from vigia.streams.worker.batching import BatchSender, ChangelogBatch
 from vigia.streams.worker.handler import BatchHandler
 from vigia.streams.worker.transport import install_bulk_consumer
 
+from vigia.errors import UserError
 from vigia.schema import DrugKind, PeriodKind, RegionLevel
 from vigia.settings import Settings
 from vigia.topics import Topics
@@ -61,15 +62,16 @@ def picture_rules() -> list[SeriesRule]:
 def raw_topic_names(settings: Settings, topics: Topics, instances: Sequence[str] | None) -> list:
     """Raw topics to read: the given connector instances, else those of the connectors file."""
     if instances is None:
-        instances = _instances_from_file(settings.connectors_file)
+        instances = instances_in_file(settings.connectors_file)
     return [topics.raw(name) for name in instances]
 
 
-def _instances_from_file(path: Path) -> list[str]:
+def instances_in_file(path: Path) -> list[str]:
+    """The instance names of a connectors file; a missing file is a :class:`UserError`."""
     import yaml
 
     if not path.is_file():
-        raise FileNotFoundError(f"connectors file {path} not found: pass the raw topics")
+        raise UserError(f"connectors file {path} not found: pass --connector NAME")
     data = yaml.safe_load(path.read_text()) or {}
     return [item["name"] for item in data.get("instances", [])]
 

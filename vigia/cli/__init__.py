@@ -8,9 +8,11 @@ import typer
 
 from vigia.cli.broker import broker_app, topics_app
 from vigia.cli.demo import demo
+from vigia.cli.errors import VigiaGroup
 
 app = typer.Typer(
     name="vigia",
+    cls=VigiaGroup,  # expected errors → one line, exit 2 (vigia/cli/errors.py)
     help="Vigía: monitoring and alerting for armed-conflict and drug-trade signals (Colombia).",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,

@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vigia.kafka.clients import require_broker
 from vigia.kafka.local_broker import BrokerError, LocalBroker
 from vigia.settings import Settings
 from vigia.topics import Topics
@@ -74,6 +75,7 @@ def topics_create(
     from vigia.kafka.admin import create_topics
 
     settings = Settings()
+    require_broker(settings)
     names = connector or _configured_connector_names(settings)
     outcomes = create_topics(settings, Topics(settings.kafka.topic_prefix).specs(names))
     table = Table("topic", "partitions", "cleanup", "result")
@@ -93,7 +95,9 @@ def topics_list() -> None:
     """List the topics on the cluster."""
     from vigia.kafka.admin import admin_client
 
-    admin = admin_client(Settings())
+    settings = Settings()
+    require_broker(settings)
+    admin = admin_client(settings)
     try:
         for name in sorted(admin.list_topics()):
             console.print(name)
