@@ -22,7 +22,10 @@ def unique_match(ids: Iterable[str], prefix: str, what: str) -> str:
     prefix = prefix.strip()
     if not prefix:
         raise UserError(f"an empty {what} id matches nothing")
-    matches = sorted({i for i in ids if i.startswith(prefix)})
+    ids = set(ids)
+    if prefix in ids:  # an exact id wins over longer ids it prefixes ("0-12" vs "0-120")
+        return prefix
+    matches = sorted(i for i in ids if i.startswith(prefix))
     if not matches:
         raise UserError(f"no {what} {prefix!r}")
     if len(matches) > 1:

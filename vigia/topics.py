@@ -108,6 +108,11 @@ class Topics:
     def alert_outbox(self) -> str:
         return self._name("state", "alert-outbox")
 
+    @property
+    def dlq_replays(self) -> str:
+        """Dead letters already replayed (``vigia dlq replay``), so a replay is idempotent."""
+        return self._name("state", "dlq-replays")
+
     def specs(self, connectors: Iterable[str] = ()) -> list[TopicSpec]:
         """Every topic to create, including one raw topic per connector instance."""
         p = self.partitions
@@ -125,5 +130,6 @@ class Topics:
             TopicSpec(self.silences, 1, compacted=True),
             TopicSpec(self.notification_log, 1, compacted=True),
             TopicSpec(self.alert_outbox, 1, compacted=True),
+            TopicSpec(self.dlq_replays, 1, compacted=True),
         ]
         return specs

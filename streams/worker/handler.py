@@ -36,6 +36,7 @@ from vigia.streams.staleness import StalenessWatch, instance_of
 from vigia.streams.worker.batching import BatchSender, ChangelogBatch
 from vigia.streams.worker.gauges import update_picture
 
+from vigia.dlq import FirstOfEachLog
 from vigia.schema import (
     ConflictIncident,
     CultivationEstimate,
@@ -78,6 +79,7 @@ class BatchHandler:
         #: Set by the app: which connector instances went silent (``None``: not watched).
         self.staleness: StalenessWatch | None = None
         self.dead_letters_out = 0
+        self.first_dead_letters = FirstOfEachLog(log)
         self.last_batch_at = 0.0
         self.first_batch_at = 0.0
         #: Process CPU seconds at the start of the first batch and the end of the last one.
@@ -197,6 +199,8 @@ class BatchHandler:
         for error_type, n in Counter(d.error_type for d in result.dead_letters).items():
             m.dead_letters.labels(error_type).inc(n)
         self.dead_letters_out += len(result.dead_letters)
+        for letter in result.dead_letters:
+            self.first_dead_letters.note(letter)
         if result.dead_letters:
             m.events_out.labels(self.topics.dlq).inc(len(result.dead_letters))
         for level, n in result.unresolved.items():

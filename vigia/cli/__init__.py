@@ -8,6 +8,7 @@ import typer
 
 from vigia.cli.broker import broker_app, topics_app
 from vigia.cli.demo import demo
+from vigia.cli.dlq import dlq_app
 from vigia.cli.errors import VigiaGroup
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.add_typer(broker_app, name="broker")
 app.add_typer(topics_app, name="topics")
 app.command("demo")(demo)
+app.add_typer(dlq_app, name="dlq")
 
 
 def _mount_package_commands() -> None:
