@@ -143,7 +143,10 @@ def run(
     failed = False
     for status in statuses.values():
         if status.up:
-            console.print(f"[green]{status.name}[/green]: {status.records} records committed")
+            console.print(
+                f"[green]{status.name}[/green]: {status.new_records} new records committed "
+                f"this run ({status.dead_letters} dead letters; {status.records} in total)"
+            )
         else:
             failed = True
             console.print(f"[red]{status.error}[/red]")

@@ -74,8 +74,8 @@ def worker(
 
             summary = asyncio.run(main())
             typer.echo(
-                f"{summary.records_in} records, {summary.detections} detections, "
-                f"{summary.dead_letters} dead letters in {summary.seconds:.1f}s"
+                f"this run: {summary.records_in} records read, {summary.detections} "
+                f"detections, {summary.dead_letters} dead letters in {summary.seconds:.1f}s"
             )
         else:
             app = build_app(settings, plan, connectors=connectors or None, registry=registry)

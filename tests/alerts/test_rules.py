@@ -75,9 +75,18 @@ def test_labels_and_bilingual_annotations(rules: RuleSet) -> None:
     assert hit.annotations["summary"] == "Violence spike in Medellín"
     assert hit.annotations["summary_es"] == "Pico de violencia en Medellín"
     # default description templates fill in the numbers in both languages
-    assert "12.0" in hit.annotations["description"]
-    assert "observó" in hit.annotations["description_es"]
+    assert "saw 12 against an expected 3 (threshold" in hit.annotations["description"]
+    assert "observó 12 frente a un esperado de 3" in hit.annotations["description_es"]
     assert hit.annotations["dashboard_url"].endswith("var-region=05001")
+
+
+def test_small_expected_values_and_p_values_keep_significant_digits(rules: RuleSet) -> None:
+    det = detection(COLOMBIA, detector="farrington", observed=3, expected=0.0147, score=5.19e-07,
+                    score_kind="p_value")  # fmt: skip
+    [hit] = rules.evaluate(det)
+    assert hit.annotations["description"] == (
+        "farrington saw 3 against an expected 0.015 (threshold 4.01, p = 5.2e-07)."
+    )
 
 
 def test_country_region_has_department_co(rules: RuleSet) -> None:

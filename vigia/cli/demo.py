@@ -115,13 +115,17 @@ def _run_connectors(settings: Settings) -> None:
     runner = ConnectorRunner(settings, instances)
     with console.status("replaying…"):
         statuses = runner.run_once()
-    table = Table("instance", "up", "records", "dead letters", "error")
+    table = Table(
+        "instance", "up", "new records (this run)", "dead letters (this run)", "total records",
+        "error",
+    )  # fmt: skip
     for name, status in statuses.items():
         table.add_row(
             name,
             "yes" if status.up else "[red]no[/]",
-            str(status.records),
-            str(status.dead_letters),
+            f"{status.new_records:,}",
+            f"{status.dead_letters:,}",
+            f"{status.records:,}",
             status.error or "",
         )
     console.print(table)
@@ -145,7 +149,7 @@ def _run_worker(settings: Settings) -> None:
     with console.status("processing…"):
         summary = asyncio.run(main())
     console.print(
-        f"{summary.records_in} raw records → {summary.detections} detections, "
+        f"this run: {summary.records_in} raw records → {summary.detections} detections, "
         f"{summary.dead_letters} dead letters, in {summary.seconds:.1f}s"
     )
 
