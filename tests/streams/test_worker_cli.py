@@ -115,3 +115,19 @@ def test_vigia_worker_runs_until_sigterm_and_serves_metrics(isolated_settings, t
         worker.send_signal(signal.SIGTERM)
         output = worker.communicate(timeout=60)[0].decode(errors="replace")
     assert worker.returncode == 0, output[-3000:]
+
+
+def test_the_faust_worker_writes_no_terminal_codes_without_a_terminal():
+    import io
+
+    import faust
+    from vigia.streams.worker.runner import faust_worker
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    app = faust.App("vigia-test-spinner", broker="kafka://127.0.0.1:1")
+    piped = faust_worker(app, stdout=io.StringIO())
+    assert piped.spinner is None  # the spinner is what wrote "\b\x1b[?25h" into logs
+    assert faust_worker(app, stdout=Terminal()).spinner is not None
