@@ -183,7 +183,7 @@ def build_app(
     handler.highwater = highwater
 
     if bulk:
-        install_bulk_consumer(app, raw_names, handler.handle_messages)
+        install_bulk_consumer(app, raw_names, handler.handle_messages, handler.caught_up)
 
     @app.agent(source, name="normalise-count-detect", concurrency=1)
     async def normalise_count_detect(stream):

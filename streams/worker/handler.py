@@ -172,6 +172,13 @@ class BatchHandler:
             sender.add(self.topics.detections, detection.key.encode(), detection.to_bytes())
         await sender.flush()
 
+    def caught_up(self) -> None:
+        """The consumer found nothing more to read: report no lag on the raw topics.
+
+        Runs after an empty fetch (see ``transport.BulkConsumer``); never raises."""
+        for topic in {topic for topic, _ in self.positions}:
+            self.metrics.consumer_lag.labels(topic).set(0)
+
     def _account(
         self,
         messages: Sequence[Any],
