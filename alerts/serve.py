@@ -43,7 +43,7 @@ async def serve(
         "alerts",
         registry=dispatcher.metrics.registry,
         host=settings.metrics.host,
-        port=settings.metrics.port if metrics_port is None else metrics_port,
+        port=settings.metrics.port_for("alerts") if metrics_port is None else metrics_port,
     )
     health.add_check("broker", broker_reachable(settings.bootstrap_servers))
     health.add_check("dispatcher", lambda: dispatcher.started)

@@ -129,7 +129,7 @@ def run(
     specs = select(_instances(file, settings), names or [])
     require_broker(settings)
     runner = ConnectorRunner(settings, specs)
-    port = settings.metrics.port if metrics_port is None else metrics_port
+    port = settings.metrics.port_for("connectors") if metrics_port is None else metrics_port
     if port:
         health = HealthServer("connectors", host=settings.metrics.host, port=port)
         health.add_check("broker", broker_reachable(settings.bootstrap_servers))

@@ -61,7 +61,7 @@ def worker(
         "streams",
         registry=registry,
         host=settings.metrics.host,
-        port=settings.metrics.port if metrics_port is None else metrics_port,
+        port=settings.metrics.port_for("streams") if metrics_port is None else metrics_port,
     )
     health.add_check("broker", broker_reachable(settings.bootstrap_servers))
     health.start()

@@ -48,7 +48,7 @@ class HealthServer:
         component: str,
         *,
         registry: CollectorRegistry = REGISTRY,
-        host: str = "0.0.0.0",
+        host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.component = component
