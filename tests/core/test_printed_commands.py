@@ -108,3 +108,31 @@ def test_the_parser_rejects_what_would_fail():
         parse(["alerts", "acknowledge"], names_only=True)
     with pytest.raises(ValueError, match="bad matcher"):
         parse(["silence", "add", "department", "--comment", "x"])
+
+
+def test_every_relative_link_in_the_docs_names_a_file_that_exists():
+    markdown_names = {p.name for p in REPO.glob("*.md")} | {
+        p.name
+        for folder in (
+            "docs",
+            "data",
+            "bench",
+            "deploy",
+            "vigia",
+            "connectors",
+            "streams",
+            "alerts",
+        )
+        for p in (REPO / folder).rglob("*.md")
+    }
+    missing = []
+    for path in DOCS:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text("utf-8")):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (path.parent / target).exists():
+                missing.append(f"{path.name}: {target}")
+        for name in re.findall(r"\b([A-Z][A-Z_]+\.md)\b", path.read_text("utf-8")):
+            if name not in markdown_names:
+                missing.append(f"{path.name}: {name}")  # e.g. the FORMATS.md that never was
+    assert not missing, missing
