@@ -37,17 +37,17 @@ def worker(
     from prometheus_client import CollectorRegistry
     from vigia.streams.counting.config import load_plan
     from vigia.streams.worker import build_app, run_until_idle, run_worker
-    from vigia.streams.worker.app import instances_in_file
 
     from vigia.errors import UserError
     from vigia.health import HealthServer, broker_reachable
     from vigia.kafka.clients import require_broker
     from vigia.settings import load_settings
+    from vigia.topics import connector_instances
 
     settings = load_settings()
     if connectors and settings.connectors_file.is_file():
         # A misspelt instance would read an empty raw topic and exit 0 having done nothing.
-        known = instances_in_file(settings.connectors_file)
+        known = connector_instances(settings.connectors_file)
         unknown = [name for name in connectors if name not in known]
         if unknown:
             raise UserError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -33,6 +34,23 @@ class TopicSpec:
             config.setdefault("min.cleanable.dirty.ratio", "0.1")
         config.update(self.extra_config)
         return config
+
+
+def connector_instances(path: Path) -> list[str]:
+    """The instance names of a connectors file (``instances: [{name: …}, …]``): one raw topic
+    each. The worker reads their raw topics; ``vigia topics create`` creates them.
+
+    Raises :class:`vigia.errors.UserError` when the file is missing.
+    """
+    import yaml
+
+    from vigia.errors import UserError
+
+    if not path.is_file():
+        raise UserError(f"connectors file {path} not found: pass --connector NAME")
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    items = document.get("instances", []) if isinstance(document, dict) else []
+    return [item["name"] for item in items if isinstance(item, dict) and "name" in item]
 
 
 def record_key(source: str, source_id: str | int) -> str:

@@ -37,10 +37,9 @@ from vigia.streams.worker.batching import BatchSender, ChangelogBatch
 from vigia.streams.worker.handler import BatchHandler
 from vigia.streams.worker.transport import install_bulk_consumer
 
-from vigia.errors import UserError
 from vigia.schema import DrugKind, PeriodKind, RegionLevel
 from vigia.settings import Settings
-from vigia.topics import Topics
+from vigia.topics import Topics, connector_instances
 
 TABLES = ("counts", "ledger", "evidence", "marks", "verdicts")
 MERGE_TABLES = ("members", "clusters", "index", "days", "meta")
@@ -62,18 +61,8 @@ def picture_rules() -> list[SeriesRule]:
 def raw_topic_names(settings: Settings, topics: Topics, instances: Sequence[str] | None) -> list:
     """Raw topics to read: the given connector instances, else those of the connectors file."""
     if instances is None:
-        instances = instances_in_file(settings.connectors_file)
+        instances = connector_instances(settings.connectors_file)
     return [topics.raw(name) for name in instances]
-
-
-def instances_in_file(path: Path) -> list[str]:
-    """The instance names of a connectors file; a missing file is a :class:`UserError`."""
-    import yaml
-
-    if not path.is_file():
-        raise UserError(f"connectors file {path} not found: pass --connector NAME")
-    data = yaml.safe_load(path.read_text()) or {}
-    return [item["name"] for item in data.get("instances", [])]
 
 
 def build_app(

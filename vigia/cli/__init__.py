@@ -50,6 +50,11 @@ def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debu
             logging.getLogger(name).setLevel(logging.WARNING)
         # kafka-python 3 warns whenever a poll runs over 100 ms, which a busy 2-core box does.
         logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
+        # A client closing while a metadata refresh is in flight logs "Metadata refresh:
+        # failed Cancelled" at ERROR, the first line of every `connectors run`: not an error.
+        logging.getLogger("kafka.cluster").addFilter(
+            lambda record: "Cancelled" not in record.getMessage()
+        )
         logging.getLogger("abc").setLevel(logging.WARNING)  # mode's services log as "abc"
 
 

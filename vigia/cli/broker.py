@@ -9,7 +9,7 @@ from rich.table import Table
 from vigia.kafka.clients import require_broker
 from vigia.kafka.local_broker import BrokerError, LocalBroker
 from vigia.settings import Settings
-from vigia.topics import Topics
+from vigia.topics import Topics, connector_instances
 
 console = Console()
 broker_app = typer.Typer(
@@ -76,7 +76,11 @@ def topics_create(
 
     settings = Settings()
     require_broker(settings)
-    names = connector or _configured_connector_names(settings)
+    # the raw topic of every instance of the connectors file (it used to read a key that
+    # file does not have, so raw topics were left to the broker's auto-creation)
+    names = connector or (
+        connector_instances(settings.connectors_file) if settings.connectors_file.is_file() else []
+    )
     outcomes = create_topics(settings, Topics(settings.kafka.topic_prefix).specs(names))
     table = Table("topic", "partitions", "cleanup", "result")
     for outcome in outcomes:
@@ -103,15 +107,3 @@ def topics_list() -> None:
             console.print(name)
     finally:
         admin.close()
-
-
-def _configured_connector_names(settings: Settings) -> list[str]:
-    """Connector instance names from the connectors file, if there is one."""
-    import yaml
-
-    path = settings.connectors_file
-    if not path.is_file():
-        return []
-    document = yaml.safe_load(path.read_text()) or {}
-    instances = document.get("connectors", document) if isinstance(document, dict) else document
-    return [item["name"] for item in instances or [] if isinstance(item, dict) and "name" in item]
