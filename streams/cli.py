@@ -45,15 +45,16 @@ def worker(
     from vigia.topics import connector_instances
 
     settings = load_settings()
-    if connectors and settings.connectors_file.is_file():
-        # A misspelt instance would read an empty raw topic and exit 0 having done nothing.
+    if settings.connectors_file.is_file():
         known = connector_instances(settings.connectors_file)
-        unknown = [name for name in connectors if name not in known]
+        # A misspelt instance would read an empty raw topic and exit 0 having done nothing.
+        unknown = [name for name in connectors or () if name not in known]
         if unknown:
             raise UserError(
                 f"no connector instance {', '.join(unknown)} in {settings.connectors_file} "
                 f"(instances: {', '.join(known)})"
             )
+        report_unmapped_sources(known, connectors)
     plan = load_plan(config or settings.detectors_file)
     require_broker(settings)
     registry = CollectorRegistry()
@@ -82,6 +83,24 @@ def worker(
             run_worker(settings, app)
     finally:
         health.stop()
+
+
+def report_unmapped_sources(sources: dict[str, str | None], selected: list[str] | None) -> None:
+    """Warn at start-up about instances whose configured source no mapper reads: every record
+    of theirs would become a dead letter."""
+    import logging
+
+    from vigia.streams.normalize import family
+
+    for name, source in sources.items():
+        if source and (not selected or name in selected) and family(source) is None:
+            logging.getLogger("vigia.streams").warning(
+                "connector instance %s has source %r, which no mapper reads: its records "
+                "will be dead letters (vigia dlq list --source %s)",
+                name,
+                source,
+                name,
+            )
 
 
 def backtest(

@@ -36,9 +36,10 @@ class TopicSpec:
         return config
 
 
-def connector_instances(path: Path) -> list[str]:
-    """The instance names of a connectors file (``instances: [{name: …}, …]``): one raw topic
-    each. The worker reads their raw topics; ``vigia topics create`` creates them.
+def connector_instances(path: Path) -> dict[str, str | None]:
+    """Instance name → configured ``config.source`` (``None`` when the connector type decides)
+    of a connectors file (``instances: [{name: …}, …]``). One raw topic per instance: the
+    worker reads them, ``vigia topics create`` creates them.
 
     Raises :class:`vigia.errors.UserError` when the file is missing.
     """
@@ -50,7 +51,12 @@ def connector_instances(path: Path) -> list[str]:
         raise UserError(f"connectors file {path} not found: pass --connector NAME")
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     items = document.get("instances", []) if isinstance(document, dict) else []
-    return [item["name"] for item in items if isinstance(item, dict) and "name" in item]
+    found = {}
+    for item in items:
+        if isinstance(item, dict) and "name" in item:
+            config = item.get("config") if isinstance(item.get("config"), dict) else {}
+            found[item["name"]] = config.get("source")
+    return found
 
 
 def record_key(source: str, source_id: str | int) -> str:

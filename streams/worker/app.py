@@ -61,7 +61,7 @@ def picture_rules() -> list[SeriesRule]:
 def raw_topic_names(settings: Settings, topics: Topics, instances: Sequence[str] | None) -> list:
     """Raw topics to read: the given connector instances, else those of the connectors file."""
     if instances is None:
-        instances = connector_instances(settings.connectors_file)
+        instances = list(connector_instances(settings.connectors_file))
     return [topics.raw(name) for name in instances]
 
 

@@ -79,7 +79,9 @@ def topics_create(
     # the raw topic of every instance of the connectors file (it used to read a key that
     # file does not have, so raw topics were left to the broker's auto-creation)
     names = connector or (
-        connector_instances(settings.connectors_file) if settings.connectors_file.is_file() else []
+        list(connector_instances(settings.connectors_file))
+        if settings.connectors_file.is_file()
+        else []
     )
     outcomes = create_topics(settings, Topics(settings.kafka.topic_prefix).specs(names))
     table = Table("topic", "partitions", "cleanup", "result")
