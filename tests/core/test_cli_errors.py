@@ -149,3 +149,21 @@ def test_bench_help_runs_nothing(args):
     assert done.returncode == 0, done.stderr
     assert "usage: python -m bench" in done.stdout
     assert _digest(results) == before
+
+
+def test_the_alerts_api_port_in_use(kafka_settings, topic_prefix):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "VIGIA_KAFKA__TOPIC_PREFIX": topic_prefix,
+               "VIGIA_ALERTS_API_PORT": str(port), "COLUMNS": "200"}  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", "from vigia.cli import main; main()", "alerts", "serve",
+             "--metrics-port", "0", "--until-idle"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+    errors = [line for line in done.stderr.splitlines() if line.startswith("vigia ")]
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert len(errors) == 1 and f"port {port}" in errors[0] and "alerts API" in errors[0]
