@@ -9,7 +9,9 @@ dispatcher picks the writes up within one poll.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import json
 import logging
 from pathlib import Path
 
@@ -154,10 +156,12 @@ def rules_test(
 
 
 def _settings():
+    from vigia.kafka.clients import require_broker
     from vigia.settings import Settings
     from vigia.topics import Topics
 
     settings = Settings()
+    require_broker(settings)  # one line and exit 2 now, not kafka-python's 30 s of retries
     return settings, Topics(settings.kafka.topic_prefix)
 
 
@@ -174,70 +178,156 @@ def alerts_serve(
     asyncio.run(serve(settings, rules, until_idle=until_idle, metrics_port=metrics_port))
 
 
+def current_user() -> str:
+    """Who runs the command: the default ``--by``/``--author``, so printed hints run as is."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers) and no LOGNAME/USER
+        return "unknown"
+
+
+def _alert_row(a) -> dict:
+    return {
+        "fingerprint": a.fingerprint,
+        "state": a.state.value,
+        "severity": a.severity.value,
+        "rule": a.rule,
+        "region": a.labels.get("region", ""),
+        "region_name": a.labels.get("region_name", ""),
+        "period": a.labels.get("period", ""),
+        "summary": a.annotations.get("summary", ""),
+        "updated_at": a.updated_at.isoformat(),
+        "acknowledged_by": a.acknowledged_by,
+    }
+
+
 @alerts_app.command("list")
 def alerts_list(
-    state: AlertState | None = typer.Option(None, help="Only this state"),
-    severity: str | None = typer.Option(None),
-    department: str | None = typer.Option(None, help="2-digit code or CO"),
+    state: AlertState | None = typer.Option(None, help="Only this state (default: active ones)"),
+    severity: str | None = typer.Option(None, help="Only this severity"),
+    region: str | None = typer.Option(
+        None, help="Only this region: a DIVIPOLA code, a code prefix (05 = Antioquia) or CO"
+    ),
+    department: str | None = typer.Option(None, help="2-digit department code or CO"),
     all_: bool = typer.Option(False, "--all", help="Include resolved alerts"),
+    limit: int = typer.Option(50, min=0, help="Newest N alerts (0: all)"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line, full ids"),
 ) -> None:
-    """List alerts from the compacted alerts topic."""
+    """List alerts from the compacted alerts topic, newest first."""
     from vigia.alerts.state import load_alerts
 
+    from vigia.ids import SHORT
+
     settings, topics = _settings()
-    alerts = load_alerts(settings, topics).values()
-    table = Table(title="Alerts")
-    for column in ("fingerprint", "state", "severity", "rule", "region", "period", "summary"):
-        table.add_column(column)
-    shown = 0
-    for a in sorted(alerts, key=lambda a: a.updated_at, reverse=True):
+    found = []
+    for a in sorted(
+        load_alerts(settings, topics).values(), key=lambda a: a.updated_at, reverse=True
+    ):
         if (state and a.state != state) or (severity and a.severity.value != severity):
             continue
         if department and a.labels.get("department") != department:
             continue
+        if region and not a.labels.get("region", "").startswith(region):
+            continue
         if not (all_ or state or a.active):
             continue
-        shown += 1
+        found.append(a)
+    shown = found[:limit] if limit else found
+    if as_json:
+        for a in shown:
+            typer.echo(json.dumps(_alert_row(a), ensure_ascii=False))
+        return
+    table = Table(title="Alerts")
+    for column in ("id", "state", "severity", "rule", "region", "period", "summary"):
+        table.add_column(column, no_wrap=column == "id")
+    for a in shown:
+        row = _alert_row(a)
         table.add_row(
-            a.fingerprint,
-            a.state.value,
-            a.severity.value,
-            a.rule,
-            f"{a.labels.get('region_name')} ({a.labels.get('region')})",
-            a.labels.get("period", ""),
-            a.annotations.get("summary", ""),
+            a.fingerprint[:SHORT],
+            row["state"],
+            row["severity"],
+            row["rule"],
+            f"{row['region_name']} ({row['region']})",
+            row["period"],
+            row["summary"],
         )
     console.print(table)
-    console.print(f"{shown} alerts")
+    more = f" (newest {len(shown)} shown: --limit 0 for all)" if len(shown) < len(found) else ""
+    console.print(f"{len(found)} alerts{more}; ids are prefixes: vigia alerts show ID")
+
+
+@alerts_app.command("show")
+def alerts_show(
+    fingerprint: str = typer.Argument(..., help="Fingerprint, or a unique prefix of one"),
+    as_json: bool = typer.Option(False, "--json", help="The whole alert as JSON"),
+) -> None:
+    """Show one alert: labels, annotations, detection and acknowledgement."""
+    from vigia.alerts.state import load_alerts
+
+    from vigia.ids import unique_match
+
+    settings, topics = _settings()
+    alerts = load_alerts(settings, topics)
+    alert = alerts[unique_match(alerts, fingerprint, "alert")]
+    if as_json:
+        typer.echo(alert.model_dump_json(indent=2))
+        return
+    row = _alert_row(alert)
+    for key in ("fingerprint", "state", "severity", "rule", "updated_at", "acknowledged_by"):
+        if row[key] is not None:
+            typer.echo(f"{key}: {row[key]}")
+    typer.echo("labels:")
+    for key, value in sorted(alert.labels.items()):
+        typer.echo(f"  {key}: {value}")
+    typer.echo("annotations:")
+    for key, value in sorted(alert.annotations.items()):
+        typer.echo(f"  {key}: {value}")
+    d = alert.detection
+    typer.echo(
+        f"detection: {d.detector} on {d.signal}, {d.period.label}: observed {d.observed:g}, "
+        f"{len(d.evidence)} evidence items, sources {', '.join(sorted(set(d.sources))) or '-'}"
+    )
 
 
 @alerts_app.command("ack")
 def alerts_ack(
     fingerprint: str = typer.Argument(..., help="Fingerprint, or a unique prefix of one"),
-    by: str = typer.Option(..., "--by", help="Who acknowledges"),
+    by: str = typer.Option(None, "--by", help="Who acknowledges (default: the current user)"),
     comment: str | None = typer.Option(None),
 ) -> None:
-    """Acknowledge an active alert (written to the alerts topic; the dispatcher adopts it)."""
+    """Acknowledge an active alert (written to the alerts topic; the dispatcher adopts it).
+
+    Idempotent, like the API: acknowledging an acknowledged alert changes nothing and says
+    who acknowledged it first."""
     from vigia.alerts.state import StateWriter, load_alerts
 
+    from vigia.errors import UserError
+    from vigia.ids import unique_match
+
+    by = by or current_user()
     settings, topics = _settings()
     alerts = load_alerts(settings, topics)
-    matches = [fp for fp in alerts if fp.startswith(fingerprint)]
-    if len(matches) != 1:
-        console.print(f"[red]{len(matches)} alerts match {fingerprint!r}[/red]")
-        raise typer.Exit(1)
+    alert = alerts[unique_match(alerts, fingerprint, "alert")]
     try:
-        acked = acknowledge(alerts[matches[0]], by, dt.datetime.now(dt.UTC), comment)
+        acked = acknowledge(alert, by, dt.datetime.now(dt.UTC), comment)
     except LifecycleError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
+        raise UserError(str(exc)) from None
+    if acked is alert:
+        console.print(
+            f"{alert.fingerprint} ({alert.rule}) was already acknowledged by "
+            f"{alert.acknowledged_by} at {alert.acknowledged_at:%Y-%m-%d %H:%M} UTC",
+            highlight=False,
+        )
+        return
     writer = StateWriter(settings, topics, origin="cli")
     try:
         writer.alert(acked)
         writer.flush()
     finally:
         writer.close()
-    console.print(f"acknowledged {acked.fingerprint} ({acked.rule}) by {by}")
+    console.print(f"acknowledged {acked.fingerprint} ({acked.rule}) by {by}", highlight=False)
 
 
 # -- silences -------------------------------------------------------------------------------
@@ -247,7 +337,7 @@ def alerts_ack(
 def silence_add(
     matchers: list[str] = typer.Argument(..., help='Matchers, e.g. department="05" rule=~"viol.*"'),
     duration: str = typer.Option("2h", help="How long, e.g. 30m, 4h, 1d"),
-    author: str = typer.Option(..., "--author", help="Who silences"),
+    author: str = typer.Option(None, "--author", help="Who silences (default: the current user)"),
     comment: str = typer.Option(..., "--comment", help="Why"),
     start: dt.datetime | None = typer.Option(None, help="Start (UTC); default now"),
 ) -> None:
@@ -255,11 +345,17 @@ def silence_add(
     from vigia.alerts.api import silence_from_body
     from vigia.alerts.state import StateWriter
 
+    from vigia.errors import UserError
+
     now = dt.datetime.now(dt.UTC)
+    try:
+        parsed = [Matcher.parse(m) for m in matchers]
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     body = {
-        "matchers": [str(Matcher.parse(m)) for m in matchers],
+        "matchers": [str(m) for m in parsed],
         "duration": duration,
-        "created_by": author,
+        "created_by": author or current_user(),
         "comment": comment,
     }
     if start is not None:
@@ -267,9 +363,10 @@ def silence_add(
     try:
         silence = silence_from_body(body, now)
     except ValueError as exc:
-        console.print(f"[red]invalid silence[/red]: {exc}")
-        raise typer.Exit(1) from None
+        raise UserError(f"invalid silence: {' '.join(str(exc).split())}") from None
     settings, topics = _settings()
+    for warning in unknown_label_warnings(parsed, known_label_names(settings, topics)):
+        typer.echo(f"warning: {warning}", err=True)
     writer = StateWriter(settings, topics, origin="cli")
     try:
         writer.silence(silence)
@@ -307,16 +404,49 @@ def silence_list(
     console.print(table)
 
 
+def known_label_names(settings, topics) -> set[str]:
+    """Label names a silence can match: those every alert carries, those the rules file adds,
+    and those of the alerts on the topic."""
+    from vigia.alerts.rules.evaluate import BASE_LABEL_NAMES
+    from vigia.alerts.state import load_alerts
+
+    names = set(BASE_LABEL_NAMES)
+    # a broken rules file is `rules check`'s business; the other sources still count
+    with contextlib.suppress(RulesFileError):
+        rules = load_config(settings.rules_file).rules
+        names.update(key for rule in rules for key in rule.labels)
+    for alert in load_alerts(settings, topics).values():
+        names.update(alert.labels)
+    return names
+
+
+def unknown_label_warnings(matchers: list[Matcher], known: set[str]) -> list[str]:
+    """One warning per matcher on a label no rule or alert uses (likely a typo)."""
+    import difflib
+
+    warnings = []
+    for m in matchers:
+        if m.name in known:
+            continue
+        close = difflib.get_close_matches(m.name, sorted(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        warnings.append(f"no rule or alert uses the label {m.name!r}, so {m} matches nothing{hint}")
+    return warnings
+
+
 @silence_app.command("expire")
-def silence_expire(silence_id: str = typer.Argument(...)) -> None:
+def silence_expire(
+    silence_id: str = typer.Argument(..., help="Silence id, or a unique prefix of one"),
+) -> None:
     """End a silence now (it stays listed as expired)."""
     from vigia.alerts.state import StateWriter, load_silences
 
+    from vigia.ids import unique_match
+
     settings, topics = _settings()
-    silence = load_silences(settings, topics).get(silence_id)
-    if silence is None:
-        console.print(f"[red]no silence {silence_id}[/red]")
-        raise typer.Exit(1)
+    silences = load_silences(settings, topics)
+    silence_id = unique_match(silences, silence_id, "silence")
+    silence = silences[silence_id]
     writer = StateWriter(settings, topics, origin="cli")
     try:
         writer.silence(silence.expired(dt.datetime.now(dt.UTC)))

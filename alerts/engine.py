@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from vigia.alerts.clock import Clock, system_clock
 from vigia.alerts.dispatch.groups import AggregationGroup, GroupSet
 from vigia.alerts.inhibit import Inhibitor
-from vigia.alerts.lifecycle import LifecycleError, acknowledge, fingerprint, transition
+from vigia.alerts.lifecycle import acknowledge, fingerprint, transition
 from vigia.alerts.nflog import Decision, NflogEntry, decide, entry_key, next_entry
 from vigia.alerts.rules_file import AlertingConfig
 from vigia.alerts.silences import Silence, Silencer
 
-from vigia.schema import Alert, AlertState, Detection, Notification
+from vigia.schema import Alert, Detection, Notification
 
 
 @dataclass
@@ -126,11 +126,14 @@ class AlertEngine:
         return transitions
 
     def acknowledge(self, fingerprint: str, by: str, comment: str | None = None) -> Transition:
-        """Raises ``KeyError`` for an unknown alert, ``LifecycleError`` for a resolved one."""
+        """Raises ``KeyError`` for an unknown alert, ``LifecycleError`` for a resolved one.
+
+        An alert already acknowledged is returned unchanged and routed nowhere (idempotent).
+        """
         previous = self.alerts[fingerprint]
-        if previous.state == AlertState.ACKNOWLEDGED:
-            raise LifecycleError(f"alert {fingerprint} is already acknowledged")
         alert = acknowledge(previous, by, self.clock(), comment)
+        if alert is previous:
+            return Transition(alert, previous, [])
         return self._apply(alert, previous, self.clock())
 
     def _apply(self, alert: Alert, previous: Alert | None, now: dt.datetime) -> Transition:

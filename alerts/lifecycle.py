@@ -105,7 +105,14 @@ def _revised(previous: Alert, hit: RuleHit, now: dt.datetime) -> Alert:
 
 
 def acknowledge(alert: Alert, by: str, now: dt.datetime, comment: str | None = None) -> Alert:
-    """The acknowledged alert; raises :class:`LifecycleError` if it is resolved."""
+    """The acknowledged alert; raises :class:`LifecycleError` if it is resolved.
+
+    Idempotent: an alert already acknowledged comes back unchanged (same ``acknowledged_by``,
+    same revision), so a repeated ack from the CLI or the API answers the same and writes
+    nothing new.
+    """
+    if alert.state == AlertState.ACKNOWLEDGED:
+        return alert
     if alert.state == AlertState.RESOLVED:
         raise LifecycleError(f"alert {alert.fingerprint} is resolved; nothing to acknowledge")
     if not by.strip():

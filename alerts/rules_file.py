@@ -23,9 +23,13 @@ from vigia.alerts.inhibit import InhibitRule
 from vigia.alerts.rules.evaluate import RuleSet
 from vigia.alerts.rules.model import Rule
 
+from vigia.errors import UserError
 
-class RulesFileError(ValueError):
-    """The rules file is unreadable or invalid; ``problems`` lists ``field: why``."""
+
+class RulesFileError(ValueError, UserError):
+    """The rules file is unreadable or invalid; ``problems`` lists ``field: why``.
+
+    A :class:`vigia.errors.UserError`: the command line prints it on one line, exit 2."""
 
     def __init__(self, source: str, problems: list[str]) -> None:
         super().__init__(f"{source}:\n  " + "\n  ".join(problems))
@@ -111,13 +115,40 @@ def expand_env(text: str, environ: dict[str, str] | None = None) -> str:
     return _ENV_VAR.sub(substitute, text)
 
 
-def parse_config(text: str, source: str = "<rules>") -> AlertingConfig:
+def _mapping(text: str, source: str) -> dict:
     try:
         raw = yaml.safe_load(expand_env(text))
     except yaml.YAMLError as exc:
         raise RulesFileError(source, [f"not valid YAML: {exc}"]) from None
     if not isinstance(raw, dict):
         raise RulesFileError(source, ["the file must be a mapping with rules, receivers, route"])
+    return raw
+
+
+def _extended(raw: dict, source: str, base_dir: Path | None) -> dict:
+    """``extends: other.yaml`` (relative to this file): start from that file, and let every
+    top-level key given here replace its value. One level: the rules stay in one file while
+    a local profile swaps ``receivers`` and ``route`` (``deploy/rules.local.yaml``)."""
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if base_dir is None:
+        raise RulesFileError(source, ["extends: only a rules file on disk can extend another"])
+    path = base_dir / str(parent)
+    try:
+        base = _mapping(path.read_text(encoding="utf-8"), str(path))
+    except OSError as exc:
+        raise RulesFileError(source, [f"extends: cannot read {path}: {exc.strerror}"]) from None
+    if "extends" in base:
+        raise RulesFileError(source, [f"extends: {path} extends another file (one level only)"])
+    return {**base, **raw}
+
+
+def parse_config(
+    text: str, source: str = "<rules>", base_dir: Path | None = None
+) -> AlertingConfig:
+    """Validate a rules document; ``base_dir`` resolves its ``extends:`` (see ``_extended``)."""
+    raw = _extended(_mapping(text, source), source, base_dir)
     try:
         return AlertingConfig.model_validate(raw)
     except ValidationError as exc:
@@ -134,7 +165,7 @@ def load_config(path: str | Path) -> AlertingConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RulesFileError(str(path), [f"cannot read: {exc.strerror}"]) from None
-    return parse_config(text, str(path))
+    return parse_config(text, str(path), path.parent)
 
 
 def check_sinks(config: AlertingConfig) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import faulthandler
 import logging
 import signal
@@ -19,6 +20,7 @@ from vigia.alerts.api import start_api
 from vigia.alerts.process import AlertDispatcher
 from vigia.alerts.settings import AlertsSettings
 
+from vigia.errors import PortInUse
 from vigia.health import HealthServer, broker_reachable
 from vigia.settings import Settings
 
@@ -43,7 +45,7 @@ async def serve(
         "alerts",
         registry=dispatcher.metrics.registry,
         host=settings.metrics.host,
-        port=settings.metrics.port if metrics_port is None else metrics_port,
+        port=settings.metrics.port_for("alerts") if metrics_port is None else metrics_port,
     )
     health.add_check("broker", broker_reachable(settings.bootstrap_servers))
     health.add_check("dispatcher", lambda: dispatcher.started)
@@ -55,9 +57,16 @@ async def serve(
     runner = None
     try:
         await dispatcher.start()
-        runner, port = await start_api(
-            dispatcher, options.api_token, options.api_host, options.api_port
-        )
+        try:
+            runner, port = await start_api(
+                dispatcher, options.api_token, options.api_host, options.api_port
+            )
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise PortInUse(
+                "the alerts API", options.api_host, options.api_port, "VIGIA_ALERTS_API_PORT"
+            ) from None
         log.info("alerts API on http://%s:%d, metrics on :%d", options.api_host, port, health.port)
         await dispatcher.arun(until_idle=until_idle)
     finally:

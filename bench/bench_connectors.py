@@ -70,7 +70,12 @@ def bench_gdelt_parser(repeats: int = 7) -> dict:
     return {"lines": lines, "bytes": len(text.encode()), "timings": timings}
 
 
-def main(repeats: int = 3) -> None:
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="file_replay throughput and the GDELT parser")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement")
+    repeats = parser.parse_args().repeat
     runs = sorted((bench_file_replay() for _ in range(repeats)), key=lambda r: r["loop_rate"])
     replay = runs[len(runs) // 2]  # the median run
     parser = bench_gdelt_parser()

@@ -103,6 +103,9 @@ def _synthetic_lines(n: int = 100_000) -> list[str]:
 
 
 def main() -> None:
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # --help only
     lines = [
         "# Normalisation, geocoding and merging on the bundled real data",
         "",

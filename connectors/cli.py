@@ -36,11 +36,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _instances(file: Path | None, settings: Settings) -> list[InstanceSpec]:
-    try:
-        return load_instances(file or settings.connectors_file)
-    except ConnectorError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    # A bad file or an unknown name raises ConfigError, a UserError: one line, exit 2.
+    return load_instances(file or settings.connectors_file)
 
 
 @connectors_app.command("list")
@@ -126,11 +123,13 @@ def run(
     from vigia.connectors.runner import ConnectorRunner
 
     from vigia.health import HealthServer, broker_reachable
+    from vigia.kafka.clients import require_broker
 
     settings = Settings()
     specs = select(_instances(file, settings), names or [])
+    require_broker(settings)
     runner = ConnectorRunner(settings, specs)
-    port = settings.metrics.port if metrics_port is None else metrics_port
+    port = settings.metrics.port_for("connectors") if metrics_port is None else metrics_port
     if port:
         health = HealthServer("connectors", host=settings.metrics.host, port=port)
         health.add_check("broker", broker_reachable(settings.bootstrap_servers))
@@ -144,7 +143,10 @@ def run(
     failed = False
     for status in statuses.values():
         if status.up:
-            console.print(f"[green]{status.name}[/green]: {status.records} records committed")
+            console.print(
+                f"[green]{status.name}[/green]: {status.new_records} new records committed "
+                f"this run ({status.dead_letters} dead letters; {status.records} in total)"
+            )
         else:
             failed = True
             console.print(f"[red]{status.error}[/red]")

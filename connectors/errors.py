@@ -22,6 +22,8 @@ yields it as a :class:`vigia.connectors.base.DeadRecord` and carries on.
 
 from __future__ import annotations
 
+from vigia.errors import UserError
+
 
 class ConnectorError(Exception):
     """Base of every connector failure; ``instance`` is the configured instance name."""
@@ -82,7 +84,9 @@ class ClientError(PermanentError):
     kind = "http_4xx"
 
 
-class ConfigError(PermanentError):
+class ConfigError(PermanentError, UserError):
+    """Also a :class:`vigia.errors.UserError`: the command line prints it on one line, exit 2."""
+
     kind = "config"
 
 

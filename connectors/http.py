@@ -5,11 +5,18 @@ exponential backoff and jitter (stamina); a 429's ``Retry-After`` replaces the
 computed wait. Any other 4xx is raised at once as a permanent error. Every error
 message names the method, the URL and the status, with the instance's secrets
 masked (see :func:`vigia.connectors.secrets.redact`).
+
+Each scheduled retry is logged once, as a warning naming the connector instance, the
+method, the URL (so the host) and what failed: stamina's own log hook writes only
+``stamina.retry_scheduled`` with the details in ``extra``, which a plain log shows as 52
+anonymous lines. Importing this module replaces that hook for the process (stamina is
+used by connectors only); stamina's Prometheus counter stays.
 """
 
 from __future__ import annotations
 
 import email.utils
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +35,19 @@ from vigia.connectors.errors import (
 )
 from vigia.connectors.metrics import ConnectorMetrics
 from vigia.connectors.secrets import redact
+
+log = logging.getLogger(__name__)
+
+
+def log_retry(details: stamina.instrumentation.RetryDetails) -> None:
+    """stamina hook, run when a retry is scheduled; the error already names the connector
+    instance and the masked URL (see :meth:`HttpClient._once`)."""
+    log.warning("%s; retry %d in %.1fs", details.caused_by, details.retry_num, details.wait_for)
+
+
+stamina.instrumentation.set_on_retry_hooks(
+    [log_retry, stamina.instrumentation.PrometheusOnRetryHook]
+)
 
 
 class RetryPolicy(BaseModel):

@@ -46,7 +46,10 @@ class InstanceStatus:
     up: bool | None = None
     error: str | None = None
     error_kind: str | None = None
+    #: Records committed since the instance first ran (stored with its cursor).
     records: int = 0
+    #: Records and dead letters committed by this process (a re-run that finds nothing: 0).
+    new_records: int = 0
     dead_letters: int = 0
     #: Records of countries outside the instance's ``countries`` (not produced).
     out_of_scope: int = 0
@@ -285,6 +288,7 @@ class ConnectorRunner:
             )
         await asyncio.to_thread(inst.writer.commit, offset, marker)
         status.cursor, status.records = cursor, offset.records
+        status.new_records += records
         status.dead_letters += dead
         self.metrics.records.labels(inst.spec.name).inc(records)
         if dead:

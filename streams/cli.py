@@ -41,17 +41,31 @@ def worker(
     from vigia.streams.counting.config import load_plan
     from vigia.streams.worker import build_app, run_until_idle, run_worker
 
+    from vigia.errors import UserError
     from vigia.health import HealthServer, broker_reachable
+    from vigia.kafka.clients import require_broker
     from vigia.settings import load_settings
+    from vigia.topics import connector_instances
 
     settings = load_settings()
+    if settings.connectors_file.is_file():
+        known = connector_instances(settings.connectors_file)
+        # A misspelt instance would read an empty raw topic and exit 0 having done nothing.
+        unknown = [name for name in connectors or () if name not in known]
+        if unknown:
+            raise UserError(
+                f"no connector instance {', '.join(unknown)} in {settings.connectors_file} "
+                f"(instances: {', '.join(known)})"
+            )
+        report_unmapped_sources(known, connectors)
     plan = load_plan(config or settings.detectors_file)
+    require_broker(settings)
     registry = CollectorRegistry()
     health = HealthServer(
         "streams",
         registry=registry,
         host=settings.metrics.host,
-        port=settings.metrics.port if metrics_port is None else metrics_port,
+        port=settings.metrics.port_for("streams") if metrics_port is None else metrics_port,
     )
     health.add_check("broker", broker_reachable(settings.bootstrap_servers))
     health.start()
@@ -66,8 +80,8 @@ def worker(
 
             summary = asyncio.run(main())
             typer.echo(
-                f"{summary.records_in} records, {summary.detections} detections, "
-                f"{summary.dead_letters} dead letters in {summary.seconds:.1f}s"
+                f"this run: {summary.records_in} records read, {summary.detections} "
+                f"detections, {summary.dead_letters} dead letters in {summary.seconds:.1f}s"
             )
         else:
             app = build_app(settings, plan, connectors=connectors or None, registry=registry)
@@ -76,12 +90,34 @@ def worker(
         health.stop()
 
 
+def report_unmapped_sources(sources: dict[str, str | None], selected: list[str] | None) -> None:
+    """Warn at start-up about instances whose configured source no mapper reads: every record
+    of theirs would become a dead letter."""
+    import logging
+
+    from vigia.streams.normalize import family
+
+    for name, source in sources.items():
+        if source and (not selected or name in selected) and family(source) is None:
+            logging.getLogger("vigia.streams").warning(
+                "connector instance %s has source %r, which no mapper reads: its records "
+                "will be dead letters (vigia dlq list --source %s)",
+                name,
+                source,
+                name,
+            )
+
+
 def backtest(
-    data: list[Path] = typer.Option(..., "--data", help="Bundled CSV files (repeatable)"),
+    data: list[Path] = typer.Option(
+        ..., "--data", help="Bundled CSV files (repeatable)", exists=True, dir_okay=False
+    ),
     start: dt.datetime = typer.Option(..., "--from", formats=["%Y-%m-%d"]),
     end: dt.datetime = typer.Option(..., "--to", formats=["%Y-%m-%d"]),
-    config: Path = typer.Option(Path("deploy/detectors.yaml"), "--config"),
-    labels: Path = typer.Option(None, "--labels", help="CSV of (region, period) true events"),
+    config: Path = typer.Option(Path("deploy/detectors.yaml"), "--config", exists=True),
+    labels: Path = typer.Option(
+        None, "--labels", help="CSV of (region, period) true events", exists=True
+    ),
     out: Path = typer.Option(Path("var/backtest"), "--out"),
 ) -> None:
     """Run mappers, geocoding, counting and detectors over files, offline (no broker)."""

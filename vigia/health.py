@@ -16,6 +16,7 @@ raises counts as failed with the exception as detail.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import socket
@@ -28,6 +29,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from vigia.errors import PortInUse
+
 log = logging.getLogger(__name__)
 
 CheckResult = bool | tuple[bool, str]
@@ -35,14 +38,17 @@ Check = Callable[[], CheckResult]
 
 
 class HealthServer:
-    """Serve metrics and health for one component on ``host:port`` (port 0 picks a free one)."""
+    """Serve metrics and health for one component on ``host:port`` (port 0 picks a free one).
+
+    Raises :class:`vigia.errors.PortInUse` when the port is taken (the CLI: one line, exit 2).
+    """
 
     def __init__(
         self,
         component: str,
         *,
         registry: CollectorRegistry = REGISTRY,
-        host: str = "0.0.0.0",
+        host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.component = component
@@ -53,7 +59,12 @@ class HealthServer:
         # A registry shared by two servers in one process keeps the first one's gauge.
         with contextlib.suppress(ValueError):
             registry.register(_ReadinessCollector(self))
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        try:
+            self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(f"{component} /metrics and /health", host, port) from None
+            raise
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 

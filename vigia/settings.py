@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
@@ -142,8 +142,28 @@ class LocalBrokerSettings(BaseModel):
 
 
 class MetricsSettings(BaseModel):
-    host: str = "0.0.0.0"
-    port: int = 9464
+    """Where a long-running component serves ``/metrics`` and ``/health``.
+
+    Each component has its own default port, so the pieces run side by side on one host
+    as the docs and the Prometheus configuration expect; ``VIGIA_METRICS__PORT`` (or
+    ``--metrics-port``) overrides it. Loopback by default, like the alerts API: a
+    container sets ``VIGIA_METRICS__HOST=0.0.0.0`` (docker-compose.yml does).
+    """
+
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, description="Unset: the component's default")
+
+    DEFAULT_PORTS: ClassVar[dict[str, int]] = {
+        "connectors": 9464,
+        "demo": 9464,
+        "streams": 9465,
+        "alerts": 9466,
+    }
+
+    def port_for(self, component: str) -> int:
+        """The configured port, else ``component``'s default (9464 connectors and the demo,
+        9465 the stream worker, 9466 the alerts service)."""
+        return self.port if self.port is not None else self.DEFAULT_PORTS[component]
 
 
 class WorkerSettings(BaseModel):

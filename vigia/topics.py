@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -33,6 +34,29 @@ class TopicSpec:
             config.setdefault("min.cleanable.dirty.ratio", "0.1")
         config.update(self.extra_config)
         return config
+
+
+def connector_instances(path: Path) -> dict[str, str | None]:
+    """Instance name → configured ``config.source`` (``None`` when the connector type decides)
+    of a connectors file (``instances: [{name: …}, …]``). One raw topic per instance: the
+    worker reads them, ``vigia topics create`` creates them.
+
+    Raises :class:`vigia.errors.UserError` when the file is missing.
+    """
+    import yaml
+
+    from vigia.errors import UserError
+
+    if not path.is_file():
+        raise UserError(f"connectors file {path} not found: pass --connector NAME")
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    items = document.get("instances", []) if isinstance(document, dict) else []
+    found = {}
+    for item in items:
+        if isinstance(item, dict) and "name" in item:
+            config = item.get("config") if isinstance(item.get("config"), dict) else {}
+            found[item["name"]] = config.get("source")
+    return found
 
 
 def record_key(source: str, source_id: str | int) -> str:
@@ -108,6 +132,11 @@ class Topics:
     def alert_outbox(self) -> str:
         return self._name("state", "alert-outbox")
 
+    @property
+    def dlq_replays(self) -> str:
+        """Dead letters already replayed (``vigia dlq replay``), so a replay is idempotent."""
+        return self._name("state", "dlq-replays")
+
     def specs(self, connectors: Iterable[str] = ()) -> list[TopicSpec]:
         """Every topic to create, including one raw topic per connector instance."""
         p = self.partitions
@@ -125,5 +154,6 @@ class Topics:
             TopicSpec(self.silences, 1, compacted=True),
             TopicSpec(self.notification_log, 1, compacted=True),
             TopicSpec(self.alert_outbox, 1, compacted=True),
+            TopicSpec(self.dlq_replays, 1, compacted=True),
         ]
         return specs

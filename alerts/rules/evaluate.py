@@ -35,6 +35,12 @@ def department_of(detection: Detection) -> str:
     return region.department_code or region.code[:2]
 
 
+BASE_LABEL_NAMES = (
+    "alertname", "rule", "signal", "detector", "region_level", "region", "region_name",
+    "department", "period", "period_kind", "severity",
+)  # fmt: skip  # what base_labels sets (silences warn about names outside these and rules')
+
+
 def base_labels(rule: Rule, detection: Detection, severity: Severity) -> dict[str, str]:
     region = detection.region
     return {

@@ -175,17 +175,19 @@ class SeverityPolicy(_Strict):
 
 DEFAULT_ANNOTATIONS = {
     "summary": "{{ signal }} {{ 'rose' if observed >= (expected or 0) else 'fell' }} in "
-    "{{ region.name }} ({{ period.label }}): {{ observed | round(1) }} observed",
+    "{{ region.name }} ({{ period.label }}): {{ observed | num }} observed",
     "summary_es": "{{ signal }} {{ 'subió' if observed >= (expected or 0) else 'bajó' }} en "
-    "{{ region.name }} ({{ period.label }}): {{ observed | round(1) }} observado",
-    "description": "{{ detector }} saw {{ observed | round(1) }} against an expected "
-    "{{ expected | round(1) if expected is not none else 'n/a' }} (threshold "
-    "{{ threshold | round(1) if threshold is not none else 'n/a' }}, score "
-    "{{ score | round(3) if score is not none else 'n/a' }}).",
-    "description_es": "{{ detector }} observó {{ observed | round(1) }} frente a un esperado de "
-    "{{ expected | round(1) if expected is not none else 'n/d' }} (umbral "
-    "{{ threshold | round(1) if threshold is not none else 'n/d' }}, puntaje "
-    "{{ score | round(3) if score is not none else 'n/d' }}).",
+    "{{ region.name }} ({{ period.label }}): {{ observed | num }} observado",
+    "description": "{{ detector }} saw {{ observed | num }} against an expected "
+    "{{ expected | num if expected is not none else 'n/a' }} (threshold "
+    "{{ threshold | num if threshold is not none else 'n/a' }}, "
+    "{{ 'p' if score_kind == 'p_value' else score_kind }} = "
+    "{{ score | num if score is not none else 'n/a' }}).",
+    "description_es": "{{ detector }} observó {{ observed | num }} frente a un esperado de "
+    "{{ expected | num if expected is not none else 'n/d' }} (umbral "
+    "{{ threshold | num if threshold is not none else 'n/d' }}, "
+    "{{ 'p' if score_kind == 'p_value' else score_kind }} = "
+    "{{ score | num if score is not none else 'n/d' }}).",
 }
 
 

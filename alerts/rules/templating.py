@@ -15,7 +15,11 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from vigia.numbers import fmt_number
+
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+# `x | num`: significant digits, never a small expected value or p-value rounded to 0.
+_ENV.filters["num"] = fmt_number
 
 
 @functools.lru_cache(maxsize=1024)

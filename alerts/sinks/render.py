@@ -10,7 +10,6 @@ no I/O besides reading the templates once.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from urllib.parse import urlencode
 import jinja2
 from vigia.alerts.sinks.messages import MESSAGES, SCORE_KINDS, signal_label
 
+from vigia.numbers import fmt_number
 from vigia.schema import Alert, EvidenceItem, Notification, Region, RegionLevel
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -43,17 +43,6 @@ class RenderOptions:
             api_url=config.api_url,
             max_alerts=config.max_alerts,
         )
-
-
-def fmt_number(value: float | None) -> str:
-    """Counts without decimals, small p-values in scientific notation, others to 2 places."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    if abs(value) < 0.001:
-        return f"{value:.2e}"
-    return f"{value:,.2f}"
 
 
 def dashboard_link(base: str | None, region: Region) -> str | None:

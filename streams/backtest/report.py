@@ -21,6 +21,7 @@ from vigia.streams.backtest.svg import series_svg
 from vigia.streams.counting.periods import FREQ, parse_label, period_label
 from vigia.streams.detectors.base import SeriesContext
 
+from vigia.numbers import fmt_number
 from vigia.schema import Detection
 
 CSV_FIELDS = [
@@ -208,7 +209,7 @@ def write_html(result: BacktestResult, out: Path, title: str = "Vigía backtest"
             )
             parts.append(
                 f"<p>Largest: {top.period.label} observed {top.observed:g}"
-                f" (threshold {top.threshold if top.threshold is not None else '–'}),"
+                f" (threshold {fmt_number(top.threshold)}),"
                 f" {top.severity.value}. {evidence}</p>"
             )
         parts.append("</section>")

@@ -45,6 +45,7 @@ from vigia.streams.detectors.base import Detector, DetectorResult, SeriesContext
 from vigia.streams.detectors.registry import UnknownDetectorError, create_detector
 from vigia.streams.detectors.severity import SeverityPolicy, suggest_severity
 
+from vigia.errors import UserError
 from vigia.schema import PeriodKind, RegionLevel, Severity
 
 FREQ_BY_PERIOD: dict[PeriodKind, int] = {
@@ -55,8 +56,10 @@ FREQ_BY_PERIOD: dict[PeriodKind, int] = {
 }
 
 
-class DetectorsConfigError(ValueError):
-    """The detectors file is invalid; ``problems`` holds ``(field path, message)`` pairs."""
+class DetectorsConfigError(ValueError, UserError):
+    """The detectors file is invalid; ``problems`` holds ``(field path, message)`` pairs.
+
+    A :class:`vigia.errors.UserError`: the command line prints it on one line, exit 2."""
 
     def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
         self.source, self.problems = source, problems

@@ -43,7 +43,7 @@ from vigia.streams.worker.partitions import COUNT_TABLES, MERGE_TABLES, TABLES, 
 
 from vigia.schema import DrugKind, PeriodKind, RegionLevel
 from vigia.settings import Settings
-from vigia.topics import Topics
+from vigia.topics import Topics, connector_instances
 
 
 def picture_rules() -> list[SeriesRule]:
@@ -62,17 +62,8 @@ def picture_rules() -> list[SeriesRule]:
 def raw_topic_names(settings: Settings, topics: Topics, instances: Sequence[str] | None) -> list:
     """Raw topics to read: the given connector instances, else those of the connectors file."""
     if instances is None:
-        instances = _instances_from_file(settings.connectors_file)
+        instances = list(connector_instances(settings.connectors_file))
     return [topics.raw(name) for name in instances]
-
-
-def _instances_from_file(path: Path) -> list[str]:
-    import yaml
-
-    if not path.is_file():
-        raise FileNotFoundError(f"connectors file {path} not found: pass the raw topics")
-    data = yaml.safe_load(path.read_text()) or {}
-    return [item["name"] for item in data.get("instances", [])]
 
 
 def build_app(
@@ -200,7 +191,7 @@ def build_app(
 
     if bulk:
         check_assumptions()
-        install_bulk_consumer(app, raw_names, handler.handle_messages)
+        install_bulk_consumer(app, raw_names, handler.handle_messages, handler.caught_up)
 
     @app.agent(source, name="normalise-count-detect", concurrency=1)
     async def normalise_count_detect(stream):

@@ -84,6 +84,7 @@ def aiokafka_producer(app: Any) -> Any:
 class BulkConsumer(AiokafkaConsumer):
     bulk_topics: frozenset[str] = frozenset()
     bulk_handler: BulkHandler | None = None
+    bulk_idle: Callable[[], None] | None = None  # after an empty fetch: caught up
 
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - faust loop
         if self.bulk_handler is None:
@@ -117,6 +118,11 @@ class BulkConsumer(AiokafkaConsumer):
         records, active = await self._wait_next_records(1.0)
         if records is None or self.should_stop or not self.flow_active:
             return
+        if not records and active and self.bulk_idle is not None:
+            # A fetch with nothing to give: every assigned partition is read to its end.
+            # Only now can the lag read 0: a transactional topic's end offset counts the
+            # commit marker after the last record, so end - (last offset + 1) stays 1.
+            self.bulk_idle()
         generation_id = self.app.consumer_generation_id
         batch: list = []
         taken: list[tuple[TP, list[int]]] = []
@@ -169,11 +175,18 @@ class BulkTransport(AiokafkaTransport):
     Consumer = BulkConsumer
 
 
-def install_bulk_consumer(app: Any, topics: list[str], handler: BulkHandler) -> None:
-    """Make ``app`` deliver ``topics`` to ``handler`` in fetch-sized lists (before start)."""
+def install_bulk_consumer(
+    app: Any, topics: list[str], handler: BulkHandler, idle: Callable[[], None] | None = None
+) -> None:
+    """Make ``app`` deliver ``topics`` to ``handler`` in fetch-sized lists (before start);
+    ``idle`` runs after a fetch that found nothing (the consumer is caught up)."""
     app.transport = BulkTransport(app.conf.broker_consumer, app)
     app.transport.Consumer = type(
         "VigiaBulkConsumer",
         (BulkConsumer,),
-        {"bulk_topics": frozenset(topics), "bulk_handler": staticmethod(handler)},
+        {
+            "bulk_topics": frozenset(topics),
+            "bulk_handler": staticmethod(handler),
+            "bulk_idle": staticmethod(idle) if idle else None,
+        },
     )

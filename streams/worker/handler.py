@@ -46,6 +46,7 @@ from vigia.streams.worker.partitions import (
 
 from vigia.codec import UndecodableRecord, decode
 from vigia.countries import iso3_of_alpha2
+from vigia.dlq import FirstOfEachLog
 from vigia.schema import (
     MARKER_HEADER,
     ConflictIncident,
@@ -103,6 +104,7 @@ class BatchHandler:
         #: Set by the app: which connector instances went silent (``None``: not watched).
         self.staleness: StalenessWatch | None = None
         self.dead_letters_out = 0
+        self.first_dead_letters = FirstOfEachLog(log)
         self.last_batch_at = 0.0
         self.first_batch_at = 0.0
         #: Process CPU seconds at the start of the first batch and the end of the last one.
@@ -272,6 +274,13 @@ class BatchHandler:
             )
         await sender.flush()
 
+    def caught_up(self) -> None:
+        """The consumer found nothing more to read: report no lag on the raw topics.
+
+        Runs after an empty fetch (see ``transport.BulkConsumer``); never raises."""
+        for topic in {topic for topic, _ in self.positions}:
+            self.metrics.consumer_lag.labels(topic).set(0)
+
     def _account(
         self,
         messages: Sequence[Any],
@@ -300,6 +309,8 @@ class BatchHandler:
         for error_type, n in Counter(d.error_type for d in result.dead_letters).items():
             m.dead_letters.labels(error_type).inc(n)
         self.dead_letters_out += len(result.dead_letters)
+        for letter in result.dead_letters:
+            self.first_dead_letters.note(letter)
         if result.dead_letters:
             m.events_out.labels(self.topics.dlq).inc(len(result.dead_letters))
         for level, n in result.unresolved.items():

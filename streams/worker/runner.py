@@ -218,8 +218,22 @@ def _drained(handler, ends: dict[tuple[str, int], int]) -> bool:
 
 def run_worker(settings: Settings, app: faust.App, *, loglevel: str = "info") -> None:
     """Run until interrupted (SIGINT/SIGTERM stop it cleanly and commit offsets)."""
-    from faust.worker import Worker
-
     ensure_topics(settings, app)
     tune_gc()
-    Worker(app, loglevel=loglevel, quiet=True, override_logging=False).execute_from_commandline()
+    faust_worker(app, loglevel).execute_from_commandline()
+
+
+def faust_worker(app: faust.App, loglevel: str = "info", stdout=None):
+    """faust's Worker with our logging; its start-up spinner only on a terminal.
+
+    The spinner writes cursor codes (``\\b\\x1b[?25h``) even when stdout is a file or a pipe,
+    which then sit in the log; without a TTY there is nothing to animate."""
+    import sys
+
+    from faust.worker import Worker
+
+    stdout = stdout or sys.stdout
+    worker = Worker(app, loglevel=loglevel, quiet=True, override_logging=False, stdout=stdout)
+    if not (hasattr(stdout, "isatty") and stdout.isatty()):
+        worker.spinner = None
+    return worker

@@ -97,8 +97,11 @@ async def test_list_filter_get_and_acknowledge(api, isolated_settings) -> None:
     )
     assert response.status == 200
     assert (await response.json())["state"] == "acknowledged"
-    again = await client.post(f"/api/v1/alerts/{fp}/ack", json={"by": "ana"}, headers=AUTH)
-    assert again.status == 409
+    # a second ack is idempotent: the same answer, the first acknowledgement kept
+    again = await client.post(f"/api/v1/alerts/{fp}/ack", json={"by": "luis"}, headers=AUTH)
+    assert again.status == 200
+    second = await again.json()
+    assert second["acknowledged_by"] == "ana" and second["state"] == "acknowledged"
     missing = await client.post(f"/api/v1/alerts/{fp}/ack", json={}, headers=AUTH)
     assert missing.status == 400
     # the acknowledgement is on the compacted alerts topic

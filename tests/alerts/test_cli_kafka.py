@@ -4,6 +4,7 @@ picked up by a running dispatcher; the dispatcher's metrics on /metrics."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import httpx
 import pytest
@@ -127,3 +128,77 @@ def test_cli_silence_and_ack_reach_a_running_dispatcher(isolated_settings, https
     stored = load_alerts(isolated_settings, topics)
     assert {a.state for a in stored.values()} == {AlertState.FIRING, AlertState.ACKNOWLEDGED}
     assert len(load_silences(isolated_settings, topics)) == 1
+
+
+def _invoke(settings, *args: str):
+    return runner.invoke(
+        app,
+        list(args),
+        env={"VIGIA_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix, "COLUMNS": "200"},
+    )
+
+
+def test_alerts_list_show_ack_and_silences_as_an_operator_types_them(isolated_settings):
+    """Filters, --json, --limit, show by prefix, ack without --by and twice, silence expire
+    by prefix, and a warning for a silence on a label nothing uses."""
+    import getpass
+    import json
+
+    from vigia.alerts.clock import ManualClock
+    from vigia.alerts.engine import AlertEngine
+    from vigia.alerts.state import StateWriter
+
+    from tests.alerts.factories import config
+    from vigia.kafka.admin import create_topics
+
+    topics = Topics(isolated_settings.kafka.topic_prefix)
+    create_topics(isolated_settings, topics.specs(()))
+    engine = AlertEngine(config(), ManualClock(dt.datetime(2024, 3, 11, 12, tzinfo=dt.UTC)))
+    made = [t.alert for r in (MEDELLIN, ITUANGO, TUMACO) for t in engine.ingest(detection(r))]
+    writer = StateWriter(isolated_settings, topics, origin="test")
+    try:
+        for alert in made:
+            writer.alert(alert)
+        writer.flush()
+    finally:
+        writer.close()
+
+    rows = [json.loads(line) for line in vigia(isolated_settings, "alerts", "list", "--json")
+            .splitlines()]  # fmt: skip
+    assert sorted(r["region"] for r in rows) == ["05001", "05361", "52835"]
+    antioquia = vigia(isolated_settings, "alerts", "list", "--json", "--region", "05")
+    assert sorted(json.loads(line)["region"] for line in antioquia.splitlines()) == [
+        "05001",
+        "05361",
+    ]
+    assert (
+        len(vigia(isolated_settings, "alerts", "list", "--json", "--limit", "1").splitlines()) == 1
+    )
+    limited = vigia(isolated_settings, "alerts", "list", "--limit", "2")
+    assert "3 alerts (newest 2 shown" in limited
+    assert vigia(isolated_settings, "alerts", "list", "--json", "--state", "resolved") == ""
+
+    tumaco = next(a for a in made if a.labels["region"] == "52835")
+    shown = vigia(isolated_settings, "alerts", "show", tumaco.fingerprint[:10])
+    assert f"fingerprint: {tumaco.fingerprint}" in shown and "region: 52835" in shown
+
+    # the hint printed in every alert, pasted as is: no --by needed
+    acked = vigia(isolated_settings, "alerts", "ack", tumaco.fingerprint)
+    assert f"acknowledged {tumaco.fingerprint}" in acked and getpass.getuser() in acked
+    again = vigia(isolated_settings, "alerts", "ack", tumaco.fingerprint[:8], "--by", "luis")
+    assert "already acknowledged by " + getpass.getuser() in again
+    stored = load_alerts(isolated_settings, topics)[tumaco.fingerprint]
+    assert stored.acknowledged_by == getpass.getuser() and stored.revision == tumaco.revision + 1
+
+    ambiguous = _invoke(isolated_settings, "alerts", "show", "")
+    assert ambiguous.exit_code == 2 and len(ambiguous.output.strip().splitlines()) == 1
+
+    result = _invoke(isolated_settings, "silence", "add", 'departmen="52"', "--comment", "typo")
+    assert result.exit_code == 0, result.output
+    assert "'departmen'" in result.output and "did you mean 'department'" in result.output
+    silence_id = result.output.strip().splitlines()[-1]
+    assert load_silences(isolated_settings, topics)[silence_id].created_by == getpass.getuser()
+    quiet = _invoke(isolated_settings, "silence", "add", 'department="52"', "--comment", "ok")
+    assert quiet.exit_code == 0 and "warning" not in quiet.output
+    expired = vigia(isolated_settings, "silence", "expire", silence_id[:8])
+    assert f"expired {silence_id}" in expired

@@ -59,6 +59,8 @@ def test_acknowledge_sticks_through_revision_and_not_on_resolved(engine: AlertEn
     acked = engine.acknowledge(t.alert.fingerprint, "ana", "checking")
     assert acked.alert.state == AlertState.ACKNOWLEDGED
     assert acked.alert.annotations["ack_comment"] == "checking"
+    again = engine.acknowledge(t.alert.fingerprint, "luis")  # idempotent: nothing changes
+    assert again.alert == acked.alert and again.routes == []
     [t2] = engine.ingest(detection(observed=30, revision=1))
     assert t2.alert.state == AlertState.ACKNOWLEDGED and t2.alert.acknowledged_by == "ana"
     engine.ingest(detection(alarm=False, revision=2))

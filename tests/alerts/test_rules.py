@@ -75,9 +75,18 @@ def test_labels_and_bilingual_annotations(rules: RuleSet) -> None:
     assert hit.annotations["summary"] == "Violence spike in Medellín"
     assert hit.annotations["summary_es"] == "Pico de violencia en Medellín"
     # default description templates fill in the numbers in both languages
-    assert "12.0" in hit.annotations["description"]
-    assert "observó" in hit.annotations["description_es"]
+    assert "saw 12 against an expected 3 (threshold" in hit.annotations["description"]
+    assert "observó 12 frente a un esperado de 3" in hit.annotations["description_es"]
     assert hit.annotations["dashboard_url"].endswith("var-region=05001")
+
+
+def test_small_expected_values_and_p_values_keep_significant_digits(rules: RuleSet) -> None:
+    det = detection(COLOMBIA, detector="farrington", observed=3, expected=0.0147, score=5.19e-07,
+                    score_kind="p_value")  # fmt: skip
+    [hit] = rules.evaluate(det)
+    assert hit.annotations["description"] == (
+        "farrington saw 3 against an expected 0.015 (threshold 4.01, p = 5.2e-07)."
+    )
 
 
 def test_country_region_has_department_co(rules: RuleSet) -> None:
@@ -127,3 +136,31 @@ def test_env_vars_are_expanded(monkeypatch) -> None:
     cfg = parse_config(text)
     assert cfg.receiver("oncall").sink["url"] == "http://hooks.example/x"
     assert cfg.receiver("default").sink["language"] == "es"
+
+
+def test_a_rules_file_extends_another_and_replaces_its_receivers_and_route(tmp_path):
+    from pathlib import Path
+
+    from vigia.alerts.config import load_config
+
+    deploy = Path(__file__).resolve().parents[2] / "deploy"
+    shipped, local = load_config(deploy / "rules.yaml"), load_config(deploy / "rules.local.yaml")
+    assert [r.name for r in local.rules] == [r.name for r in shipped.rules]
+    assert len(local.inhibit_rules) == len(shipped.inhibit_rules)
+    assert {r.sink["type"] for r in local.receivers} == {"jsonl", "console"}
+    critical = {"severity": "critical", "alertname": "fatalities_record"}
+    assert [r.opts.receiver for r in local.route_tree().match(critical)] == [
+        "local-file",
+        "console",
+    ]
+    assert [r.opts.receiver for r in local.route_tree().match({"severity": "info"})] == [
+        "local-file"
+    ]
+
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("extends: c.yaml\n")
+    with pytest.raises(RulesFileError, match="one level only"):
+        load_config(tmp_path / "a.yaml")
+    (tmp_path / "d.yaml").write_text("extends: missing.yaml\n")
+    with pytest.raises(RulesFileError, match="cannot read"):
+        load_config(tmp_path / "d.yaml")

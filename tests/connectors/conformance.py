@@ -10,6 +10,7 @@ exactly once; a malformed record goes to the DLQ and the run carries on.
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import pytest
@@ -90,11 +91,16 @@ class ConnectorConformance:
                 rest = [r.source_id for r in _records(collect(spec, item.cursor))]
                 assert sorted(produced + rest) == expected, f"resuming from {item.cursor}"
 
-    def test_retries_on_500(self, scenario, httpserver):
+    def test_retries_on_500(self, scenario, httpserver, caplog):
         httpserver.expect_oneshot_request(scenario.fail_path).respond_with_data("boom", status=500)
         scenario.serve(httpserver)
         metrics = fresh_metrics()
-        items = collect(scenario.spec(httpserver), scenario.initial_cursor, metrics)
+        with caplog.at_level(logging.WARNING, logger="vigia.connectors.http"):
+            items = collect(scenario.spec(httpserver), scenario.initial_cursor, metrics)
+        # one warning per scheduled retry, naming the instance and the host
+        [retry] = [r.getMessage() for r in caplog.records if "retry 1 in" in r.getMessage()]
+        assert f"connector {scenario.instance!r}" in retry, retry
+        assert f"{httpserver.host}:{httpserver.port}" in retry and "HTTP 500" in retry, retry
         assert sorted(r.source_id for r in _records(items)) == sorted(scenario.expected_ids())
         labels = {"connector": scenario.instance}
         assert metric(metrics, "vigia_connector_requests_total", status="500", **labels) == 1

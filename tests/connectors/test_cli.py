@@ -6,9 +6,9 @@ from pathlib import Path
 
 import yaml
 from typer.testing import CliRunner
-from vigia.connectors.cli import connectors_app
 
 from tests.connectors import scenarios as s
+from vigia.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
 TYPES = ("acled", "ucdp_ged", "gdelt_events", "rss", "gdelt_doc", "socrata",
@@ -16,7 +16,8 @@ TYPES = ("acled", "ucdp_ged", "gdelt_events", "rss", "gdelt_doc", "socrata",
 
 
 def _invoke(*args: str):
-    return CliRunner().invoke(connectors_app, list(args), env={"COLUMNS": "220"})
+    # Through the root command: it maps expected errors (ConfigError) to one line, exit 2.
+    return CliRunner().invoke(app, ["connectors", *args], env={"COLUMNS": "220"})
 
 
 def test_list_shows_every_type_and_the_configured_instances():

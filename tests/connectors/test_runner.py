@@ -138,13 +138,15 @@ def test_a_fenced_instance_recovers_on_its_next_run_without_duplicates(isolated_
         await asyncio.to_thread(first.ensure_topics)
         assert (await first.poll_instance("police_local")).records == 20
         # Another process takes over the instance: its producer fences ours.
-        assert (await second.poll_instance("police_local")).up
+        taken = await second.poll_instance("police_local")
+        # nothing new for the second process: 0 this run, 20 in total
+        assert taken.up and taken.new_records == 0 and taken.records == 20
         path.write_text("".join(lines[:41]), encoding="utf-8")  # 20 more rows arrive
         fenced = await first.poll_instance("police_local")
         assert fenced.up is False and fenced.error_kind == "kafka" and "Fenced" in fenced.error
         recovered = await first.poll_instance("police_local")
         assert recovered.up, recovered.error
-        assert recovered.records == 40
+        assert recovered.records == 40 and recovered.new_records == 40  # 20 + 20 by `first`
         await first.aclose()
         await second.aclose()
 

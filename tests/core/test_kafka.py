@@ -172,3 +172,23 @@ def _list_topics(settings: Settings) -> list[str]:
         return admin.list_topics()
     finally:
         admin.close()
+
+
+def test_topics_create_makes_the_raw_topic_of_every_configured_instance(
+    kafka_settings, topic_prefix, tmp_path
+):
+    from typer.testing import CliRunner
+
+    from vigia.cli import app
+    from vigia.kafka.admin import admin_client
+
+    connectors = tmp_path / "connectors.yaml"
+    connectors.write_text("instances:\n  - {name: replay_a, type: file_replay}\n")
+    env = {"VIGIA_KAFKA__TOPIC_PREFIX": topic_prefix, "VIGIA_CONNECTORS_FILE": str(connectors)}
+    result = CliRunner().invoke(app, ["topics", "create"], env=env)
+    assert result.exit_code == 0, result.output
+    admin = admin_client(kafka_settings)
+    try:
+        assert f"{topic_prefix}.raw.replay_a" in admin.list_topics()
+    finally:
+        admin.close()

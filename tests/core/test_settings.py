@@ -10,6 +10,7 @@ def test_environment_uses_prefix_and_nested_delimiter(monkeypatch):
     monkeypatch.delenv("VIGIA_KAFKA__BOOTSTRAP_SERVERS", raising=False)
     monkeypatch.setenv("VIGIA_KAFKA__TOPIC_PREFIX", "staging")
     monkeypatch.setenv("VIGIA_BROKER__PORT", "19092")
+    monkeypatch.delenv("VIGIA_KAFKA__BOOTSTRAP_SERVERS", raising=False)  # the local broker's
     settings = Settings()
     assert settings.kafka.topic_prefix == "staging"
     assert settings.broker.port == 19092
@@ -52,3 +53,15 @@ def test_secret_files_are_read(monkeypatch, tmp_path):
     monkeypatch.setenv("VIGIA_KAFKA__SASL_MECHANISM", "PLAIN")
     settings = Settings(_secrets_dir=secrets)
     assert settings.kafka.sasl_password.get_secret_value() == "from-file"
+
+
+def test_each_component_has_its_own_metrics_port_on_loopback(monkeypatch):
+    from vigia.settings import Settings
+
+    monkeypatch.delenv("VIGIA_METRICS__PORT", raising=False)
+    metrics = Settings().metrics
+    assert metrics.host == "127.0.0.1"  # like the alerts API; containers set 0.0.0.0
+    ports = {c: metrics.port_for(c) for c in ("connectors", "streams", "alerts", "demo")}
+    assert ports == {"connectors": 9464, "streams": 9465, "alerts": 9466, "demo": 9464}
+    monkeypatch.setenv("VIGIA_METRICS__PORT", "9999")
+    assert Settings().metrics.port_for("alerts") == 9999

@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 from vigia.alerts.clock import ManualClock
-from vigia.alerts.rules_file import load_config
 from vigia.alerts.engine import AlertEngine
+from vigia.alerts.rules_file import load_config
 from vigia.streams.backtest.readers import read_records
 from vigia.streams.normalize import map_raw
 

@@ -38,7 +38,7 @@ def _alarms(detections) -> dict[str, tuple]:
     }
 
 
-async def test_replay_of_bundled_data_matches_the_backtest(isolated_settings):
+async def test_replay_of_bundled_data_matches_the_backtest(isolated_settings, caplog):
     settings = isolated_settings
     topics = Topics(settings.kafka.topic_prefix)
     app = build_app(settings, bundled_plan(), connectors=["ucdp", "seizures", "coca"])
@@ -71,6 +71,9 @@ async def test_replay_of_bundled_data_matches_the_backtest(isolated_settings):
     assert "unknown source 'nowhere'" in by_type["MappingError"].reason
     assert RawRecord.from_bytes(by_type["MappingError"].original) == bad_record
     assert by_type["MappingError"].topic == topics.raw("ucdp")
+    # The worker logged each (source, error type) once, with its reason.
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("dead letter")]
+    assert len(logged) == 2 and any("unknown source 'nowhere'" in m for m in logged), logged
 
 
 def _reset_offsets(settings, group: str, topic: str) -> None:

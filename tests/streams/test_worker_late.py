@@ -117,3 +117,45 @@ async def test_a_bug_in_the_batch_path_stops_the_worker_instead_of_skipping_data
     with pytest.raises(RuntimeError, match="bug in a mapper"):
         await run_until_idle(settings, app, idle=1.0, timeout=60)
     assert app.vigia.records_in == 0  # nothing was acknowledged: it is read again on restart
+
+
+async def test_the_lag_reads_0_once_a_transactional_raw_topic_is_read(isolated_settings):
+    """Connectors write raw topics in transactions: the end offset counts the commit
+    marker after the last record, which the lag must not report as a record behind."""
+    import asyncio
+
+    from vigia.kafka.clients import make_producer
+
+    settings = isolated_settings
+    topics = Topics(settings.kafka.topic_prefix)
+    raw = topics.raw("ucdp")
+    registry = CollectorRegistry()
+    app = build_app(settings, _plan(), connectors=["ucdp"], registry=registry)
+    ensure_topics(settings, app)
+    template = sorted_records(UCDP)[0]
+    producer = make_producer(settings, transactional_id=f"{topics.prefix}.test-lag")
+    try:
+        producer.init_transactions()
+        producer.begin_transaction()
+        for n in range(3):
+            record = _ucdp(template, n, "2010-03-02", 1)
+            producer.send(raw, key=record.key.encode(), value=record.to_bytes())
+        producer.commit_transaction()
+    finally:
+        producer.close()
+
+    def lag():
+        return registry.get_sample_value("vigia_stream_consumer_lag", {"topic": raw})
+
+    await app.start()
+    try:
+        # a condition, not a duration: wait (at most 2 min) until all is read and the
+        # lag says so; before the fix it stayed at 1 for the commit marker
+        for _ in range(1200):
+            if app.vigia.records_in == 3 and lag() == 0:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await app.stop()
+    assert app.vigia.records_in == 3
+    assert lag() == 0

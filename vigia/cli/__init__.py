@@ -8,9 +8,12 @@ import typer
 
 from vigia.cli.broker import broker_app, topics_app
 from vigia.cli.demo import demo
+from vigia.cli.dlq import dlq_app
+from vigia.cli.errors import VigiaGroup
 
 app = typer.Typer(
     name="vigia",
+    cls=VigiaGroup,  # expected errors → one line, exit 2 (vigia/cli/errors.py)
     help="Vigía: monitoring and alerting for armed-conflict and drug-trade signals (Colombia).",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -18,6 +21,7 @@ app = typer.Typer(
 app.add_typer(broker_app, name="broker")
 app.add_typer(topics_app, name="topics")
 app.command("demo")(demo)
+app.add_typer(dlq_app, name="dlq")
 
 
 def _mount_package_commands() -> None:
@@ -46,6 +50,11 @@ def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debu
             logging.getLogger(name).setLevel(logging.WARNING)
         # kafka-python 3 warns whenever a poll runs over 100 ms, which a busy 2-core box does.
         logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
+        # A client closing while a metadata refresh is in flight logs "Metadata refresh:
+        # failed Cancelled" at ERROR, the first line of every `connectors run`: not an error.
+        logging.getLogger("kafka.cluster").addFilter(
+            lambda record: "Cancelled" not in record.getMessage()
+        )
         logging.getLogger("abc").setLevel(logging.WARNING)  # mode's services log as "abc"
 
 

@@ -6,9 +6,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vigia.kafka.clients import require_broker
 from vigia.kafka.local_broker import BrokerError, LocalBroker
 from vigia.settings import Settings
-from vigia.topics import Topics
+from vigia.topics import Topics, connector_instances
 
 console = Console()
 broker_app = typer.Typer(
@@ -82,7 +83,14 @@ def topics_create(
     from vigia.kafka.admin import create_topics
 
     settings = Settings()
-    names = connector or _configured_connector_names(settings)
+    require_broker(settings)
+    # the raw topic of every instance of the connectors file (it used to read a key that
+    # file does not have, so raw topics were left to the broker's auto-creation)
+    names = connector or (
+        list(connector_instances(settings.connectors_file))
+        if settings.connectors_file.is_file()
+        else []
+    )
     count = partitions or settings.kafka.partitions
     outcomes = create_topics(settings, Topics(settings.kafka.topic_prefix, count).specs(names))
     table = Table("topic", "partitions", "cleanup", "result")
@@ -102,21 +110,11 @@ def topics_list() -> None:
     """List the topics on the cluster."""
     from vigia.kafka.admin import admin_client
 
-    admin = admin_client(Settings())
+    settings = Settings()
+    require_broker(settings)
+    admin = admin_client(settings)
     try:
         for name in sorted(admin.list_topics()):
             console.print(name)
     finally:
         admin.close()
-
-
-def _configured_connector_names(settings: Settings) -> list[str]:
-    """Connector instance names from the connectors file, if there is one."""
-    import yaml
-
-    path = settings.connectors_file
-    if not path.is_file():
-        return []
-    document = yaml.safe_load(path.read_text()) or {}
-    instances = document.get("connectors", document) if isinstance(document, dict) else document
-    return [item["name"] for item in instances or [] if isinstance(item, dict) and "name" in item]

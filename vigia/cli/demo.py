@@ -48,12 +48,15 @@ def demo(
     serve_for: float = typer.Option(
         0.0, help="Keep serving /metrics this many seconds after the run (0: exit at once)"
     ),
-    metrics_port: int = typer.Option(9464, help="Port of /metrics and /health"),
+    metrics_port: int | None = typer.Option(
+        None, help="Port of /metrics and /health (default: VIGIA_METRICS__PORT, else 9464)"
+    ),
     alerts_file: Path = typer.Option(Path("var/demo/alerts.jsonl"), help="Notifications log"),
 ) -> None:
     """Run the pipeline on the bundled real data through a real local Kafka broker."""
     from prometheus_client import REGISTRY
 
+    from vigia.errors import PortInUse
     from vigia.health import HealthServer, broker_reachable
     from vigia.kafka.admin import create_topics
     from vigia.kafka.local_broker import LocalBroker
@@ -80,10 +83,12 @@ def demo(
     console.print(f"{len(outcomes)} topics under {topics.prefix!r} ({created} created)")
 
     _stage(3, "Metrics")
+    if metrics_port is None:
+        metrics_port = settings.metrics.port_for("demo")
     try:
         health = HealthServer("demo", registry=REGISTRY, host="127.0.0.1", port=metrics_port)
-    except OSError as exc:
-        console.print(f"port {metrics_port} is taken ({exc.strerror}); using a free one")
+    except PortInUse:
+        console.print(f"port {metrics_port} is taken; using a free one")
         health = HealthServer("demo", registry=REGISTRY, host="127.0.0.1", port=0)
     health.add_check("broker", broker_reachable(settings.bootstrap_servers))
     health.start()
@@ -115,12 +120,12 @@ def _run_connectors(settings: Settings) -> None:
     runner = ConnectorRunner(settings, instances)
     with console.status("replaying…"):
         statuses = runner.run_once()
-    table = Table("instance", "up", "records", "dead letters", "error")
+    table = Table("instance", "up", "records this run", "dead letters this run", "error")
     for name, status in statuses.items():
         table.add_row(
             name,
             "yes" if status.up else "[red]no[/]",
-            str(status.records),
+            str(status.new_records),
             str(status.dead_letters),
             status.error or "",
         )
@@ -146,7 +151,7 @@ def _run_worker(settings: Settings) -> None:
     with console.status("processing…"):
         summary = asyncio.run(main())
     console.print(
-        f"{summary.records_in} raw records → {summary.detections} detections, "
+        f"this run: {summary.records_in} raw records → {summary.detections} detections, "
         f"{summary.dead_letters} dead letters, in {summary.seconds:.1f}s"
     )
 

@@ -57,3 +57,18 @@ def read_to_end(settings: Settings, topic: str, timeout: float = 60.0) -> list:
         return records
     finally:
         consumer.close()
+
+
+def require_broker(settings: Settings, timeout: float = 3.0) -> None:
+    """Fail fast when no bootstrap server accepts a TCP connection.
+
+    Called by commands before they create a client: kafka-python otherwise retries for
+    30 s and logs every attempt before giving up. Raises
+    :class:`vigia.errors.BrokerUnreachable` (the CLI: one line, exit 2).
+    """
+    from vigia.errors import BrokerUnreachable
+    from vigia.health import broker_reachable
+
+    ok, detail = broker_reachable(settings.bootstrap_servers, timeout)()
+    if not ok:
+        raise BrokerUnreachable(settings.bootstrap_servers, detail)

@@ -7,13 +7,13 @@ from vigia.alerts.sinks.render import (
     RenderOptions,
     alert_context,
     dashboard_link,
-    fmt_number,
     render_html,
     render_subject,
     render_text,
 )
 from vigia.alerts.sinks.testing import sample_alert, sample_notification
 
+from vigia.numbers import fmt_number
 from vigia.schema import AlertState, Region, RegionLevel
 
 OPTIONS = {
@@ -46,7 +46,7 @@ def test_text_explains_the_alert(lang):
         "Santander de Quilichao", "19698", "Cauca", "(19)", "3.0094, -76.4849",  # where
         "2024-W10", "2024-03-04",  # which period
         "14", "3.20", "4.38", "9",  # observed, expected, ratio, threshold
-        "4.20e-04",  # the p-value
+        "4.2e-04",  # the p-value
         "negbin", "alpha=0.01", "baseline_weeks=52",  # detector and parameters
         "2024-03-06", "EMC FARC dissidents", "https://ucdp.uu.se/event/501234",  # evidence
         "acled, gdelt, ucdp",  # corroborating sources
@@ -115,5 +115,8 @@ def test_numbers():
     assert fmt_number(14.0) == "14"
     assert fmt_number(1234) == "1,234"
     assert fmt_number(3.14159) == "3.14"
-    assert fmt_number(0.00042) == "4.20e-04"
+    assert fmt_number(0.00042) == "4.2e-04"
+    assert fmt_number(5.19e-07) == "5.2e-07"  # p-values keep significant digits
+    assert fmt_number(0.0147) == "0.015"  # a small expected value is not rounded to 0
+    assert fmt_number(0.5) == "0.50" and fmt_number(16.908543097889766) == "16.91"
     assert fmt_number(None) == "–"
