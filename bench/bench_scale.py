@@ -116,12 +116,24 @@ def run(settings, prefix: str, workers: int, total: int, partitions: int) -> dic
 
     topics = Topics(prefix, partitions)
     names = [topics.raw(s) for s in SOURCES]
+    workdir = REPO / "var" / "bench-scale" / prefix
+    workdir.mkdir(parents=True, exist_ok=True)
+    connectors = workdir / "connectors.yaml"
+    connectors.write_text(
+        "instances:\n"
+        + "".join(
+            f"  - {{name: {s}, type: file_replay, schedule: once, "
+            f"config: {{source: {s}, path: {connectors}}}}}\n"
+            for s in SOURCES
+        )
+    )
     env = {
         **os.environ,
+        "VIGIA_CONNECTORS_FILE": str(connectors),
         "VIGIA_KAFKA__TOPIC_PREFIX": prefix,
         "VIGIA_KAFKA__BOOTSTRAP_SERVERS": settings.bootstrap_servers,
         "VIGIA_KAFKA__PARTITIONS": str(partitions),
-        "VIGIA_DATA_DIR": str(REPO / "var" / "bench-scale" / prefix),
+        "VIGIA_DATA_DIR": str(workdir),
         # Fetches of 4 MiB per partition: progress is committed often enough to sample.
         "VIGIA_WORKER__FETCH_MAX_BYTES": str(4 << 20),
     }

@@ -14,6 +14,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+import yaml
 from vigia.streams.backtest.relabel import relabel
 from vigia.streams.backtest.run import run_backtest
 from vigia.streams.counting.config import load_plan
@@ -50,8 +51,26 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _connectors_file(settings) -> Path:
+    """The instances the workers read (``vigia worker -c`` accepts only configured ones)."""
+    path = Path(settings.data_dir) / "connectors.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    instances = [
+        {
+            "name": name,
+            "type": "file_replay",
+            "schedule": "once",
+            "config": {"source": name, "path": str(path)},
+        }
+        for name in ("ucdp", "seizures")
+    ]
+    path.write_text(yaml.safe_dump({"instances": instances}))
+    return path
+
+
 def _workers(settings, n: int) -> list[subprocess.Popen]:
     env = {
+        "VIGIA_CONNECTORS_FILE": str(_connectors_file(settings)),
         **os.environ,
         "VIGIA_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix,
         "VIGIA_KAFKA__BOOTSTRAP_SERVERS": settings.bootstrap_servers,
