@@ -25,6 +25,7 @@ from vigia.alerts.inhibit import Inhibitor
 from vigia.alerts.lifecycle import LifecycleError, acknowledge, fingerprint, transition
 from vigia.alerts.nflog import Decision, NflogEntry, decide, entry_key, next_entry
 from vigia.alerts.silences import Silence, Silencer
+from vigia.alerts.web.history import RevisionLog
 
 from vigia.schema import Alert, AlertState, Detection, Notification
 
@@ -66,6 +67,7 @@ class AlertEngine:
         self.nflog: dict[str, NflogEntry] = {}
         self.groups = GroupSet()
         self._muted: dict[str, str] = {}  # fingerprint → "silenced" | "inhibited"
+        self.revisions = RevisionLog()  # what the alert page shows as its history
 
     # -- restoring state after a restart -------------------------------------------
 
@@ -73,6 +75,7 @@ class AlertEngine:
         """Adopt an alert read back from the alerts topic (last write per key wins)."""
         self._count(self.alerts.get(alert.fingerprint), alert)
         self.alerts[alert.fingerprint] = alert
+        self.revisions.record(alert)
 
     def restore_nflog(self, entry: NflogEntry) -> None:
         self.nflog[entry.key] = entry
@@ -117,6 +120,7 @@ class AlertEngine:
     def _apply(self, alert: Alert, previous: Alert | None, now: dt.datetime) -> Transition:
         self._count(previous, alert)
         self.alerts[alert.fingerprint] = alert
+        self.revisions.record(alert)
         if self.metrics is not None:
             self.metrics.transition(alert)
         return Transition(alert, previous, [r.path for r in self._route(alert, now)])
