@@ -115,7 +115,9 @@ class AlertDispatcher:
         self.options = alerts_settings or AlertsSettings()
         self.topics = Topics(settings.kafka.topic_prefix)
         self.metrics = AlertMetrics(registry)
-        self.engine = AlertEngine(self.config, clock, self.metrics)
+        self.engine = AlertEngine(
+            self.config, clock, self.metrics, public_url=self.options.public_url
+        )
         self.origin = f"dispatcher-{uuid.uuid4().hex[:8]}"
         self.gates = Gates()
         self._deliverer_factory = deliverer_factory

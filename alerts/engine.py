@@ -54,8 +54,17 @@ class Transition:
 
 
 class AlertEngine:
-    def __init__(self, config: AlertingConfig, clock: Clock = system_clock, metrics=None) -> None:
+    def __init__(
+        self,
+        config: AlertingConfig,
+        clock: Clock = system_clock,
+        metrics=None,
+        *,
+        public_url: str | None = None,
+    ) -> None:
         self.config = config
+        #: Base URL of the alert pages: new alerts link to theirs (``generator_url``).
+        self.public_url = public_url.rstrip("/") if public_url else None
         self.clock = clock
         self.metrics = metrics
         self.rules = config.rule_set()
@@ -106,6 +115,8 @@ class AlertEngine:
             previous = self.alerts.get(fp)
             alert = transition(previous, hit, now)
             if alert is not None:
+                if self.public_url and alert.generator_url is None:
+                    alert.generator_url = f"{self.public_url}/alerts/{alert.fingerprint}"
                 transitions.append(self._apply(alert, previous, now))
         return transitions
 

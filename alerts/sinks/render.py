@@ -208,10 +208,15 @@ def render_text(notification: Notification, options: RenderOptions) -> str:
     )
 
 
-def render_html(notification: Notification, options: RenderOptions) -> str:
-    """HTML for e-mail bodies (every value escaped)."""
+def render_html(
+    notification: Notification,
+    options: RenderOptions,
+    pictures: dict[str, str] | None = None,
+) -> str:
+    """HTML for e-mail bodies (every value escaped). ``pictures``: fingerprint → markup of
+    the alert's chart (an ``<img>`` or inline SVG, built and escaped by the caller)."""
     return _HTML.get_template("notification.html.j2").render(
-        notification_context(notification, options)
+        notification_context(notification, options) | {"pictures": pictures or {}}
     )
 
 

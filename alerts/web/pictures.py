@@ -9,13 +9,16 @@ SVG strings; :func:`to_png` converts one for e-mail clients that show no SVG.
 
 from __future__ import annotations
 
+import html
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from vigia.alerts.sinks.messages import signal_label
 
 from vigia.charts import MapPoint, region_map_svg, series_svg
 from vigia.geo import load_divipola
-from vigia.schema import Detection, RegionLevel
+from vigia.schema import Alert, Detection, RegionLevel
 
 log = logging.getLogger(__name__)
 
@@ -87,3 +90,34 @@ def to_png(svg: str, scale: float = 1.0) -> bytes | None:
     except Exception:  # a picture must never stop a notification
         log.exception("could not convert a chart to PNG; sending SVG")
         return None
+
+
+@dataclass(frozen=True)
+class MailPicture:
+    """An alert's chart for an HTML e-mail: a PNG attached under ``cid``, or the SVG inline."""
+
+    cid: str
+    png: bytes | None
+    svg: str
+    alt: str
+
+    def html(self) -> str:
+        """The markup the message body shows (escaped here: templates insert it as is)."""
+        if self.png is None:
+            return self.svg
+        return f'<img src="cid:{html.escape(self.cid)}" alt="{html.escape(self.alt)}">'
+
+
+def mail_pictures(alerts: Iterable[Alert], language: str, *, small: bool = False):
+    """Fingerprint → :class:`MailPicture` of each alert's series chart."""
+    pictures = {}
+    for alert in alerts:
+        svg = chart_svg(alert.detection, language, small=small)
+        pictures[alert.fingerprint] = MailPicture(
+            cid=f"chart-{alert.fingerprint}-{alert.revision}@vigia",
+            png=to_png(svg, scale=2.0),  # sharp on high-density screens
+            svg=svg,
+            alt=f"{alert.detection.signal} · {alert.detection.region.name} · "
+            f"{alert.detection.period.label}",
+        )
+    return pictures
