@@ -40,6 +40,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from vigia.alerts.clock import Clock, system_clock
 from vigia.alerts.config import AlertingConfig, load_config
+from vigia.alerts.digest.compose import Digests
 from vigia.alerts.engine import AlertEngine, Outgoing, Transition
 from vigia.alerts.gate import GatedSink, Gates
 from vigia.alerts.lifecycle import LifecycleError
@@ -118,6 +119,7 @@ class AlertDispatcher:
         self.engine = AlertEngine(
             self.config, clock, self.metrics, public_url=self.options.public_url
         )
+        self.digests = Digests(self.config.digests)
         self.origin = f"dispatcher-{uuid.uuid4().hex[:8]}"
         self.gates = Gates()
         self._deliverer_factory = deliverer_factory
@@ -286,6 +288,9 @@ class AlertDispatcher:
         transitions += self._apply_external(self.reader.poll(0))
         started = time.perf_counter()
         sent = await self._deliver(self.engine.flush_due())
+        sent += await self._deliver(
+            self.digests.due(self.engine.alerts, self.engine.nflog, self.engine.clock())
+        )
         await asyncio.to_thread(self.writer.flush)
         if consumed:
             # everything these detections caused is acknowledged by now; an async commit
