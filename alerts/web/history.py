@@ -12,6 +12,10 @@ from collections import deque
 from vigia.schema import Alert
 
 
+def _identity(alert: Alert) -> tuple:
+    return (alert.revision, alert.state, alert.updated_at, alert.acknowledged_at)
+
+
 class RevisionLog:
     def __init__(self, per_alert: int = 10) -> None:
         self.per_alert = per_alert
@@ -22,7 +26,8 @@ class RevisionLog:
         versions = self._versions.get(alert.fingerprint)
         if versions is None:
             versions = self._versions[alert.fingerprint] = deque(maxlen=self.per_alert)
-        if versions and versions[-1] == alert:
+        # a cheap identity: a restored record equal to the last kept one is the same version
+        if versions and _identity(versions[-1]) == _identity(alert):
             return
         versions.append(alert)
 
