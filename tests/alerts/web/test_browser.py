@@ -11,6 +11,7 @@ Selenium blocks, so each browser step runs in a thread while the loop serves.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,32 @@ async def test_ack_form_is_refused_without_the_token_and_works_with_it(served) -
     assert alert.state is AlertState.ACKNOWLEDGED
     assert alert.acknowledged_by == "analyst@example.org"
     assert len(dispatcher.engine.revisions.versions(fingerprint)) == 2
+
+
+async def test_silence_form_needs_the_token_and_silences_the_alerts_region(served) -> None:
+    dispatcher, base, browser, shots = served
+    fingerprint = sorted(dispatcher.engine.alerts)[1]
+    alert = dispatcher.engine.alerts[fingerprint]
+
+    def submit(token: str | None) -> str:
+        browser.get(f"{base}/alerts/{fingerprint}?lang=es")
+        form = browser.find_element(By.ID, "silence-form")
+        form.find_element(By.NAME, "by").send_keys("ana")
+        form.find_element(By.NAME, "comment").send_keys("operativo conocido")
+        duration = form.find_element(By.NAME, "duration")
+        duration.clear()
+        duration.send_keys("2h")
+        if token is not None:
+            form.find_element(By.NAME, "token").send_keys(token)
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        _shot(browser, shots, f"silence-{'with' if token else 'without'}-token")
+        return browser.find_element(By.ID, "flash").text
+
+    assert (await asyncio.to_thread(submit, None)).startswith("Rechazado")
+    assert dispatcher.engine.silencer.by_id == {}
+    assert (await asyncio.to_thread(submit, TOKEN)).startswith("Silenciada hasta")
+    (silence,) = dispatcher.engine.silencer.by_id.values()
+    assert silence.created_by == "ana"
+    assert silence.ends_at - silence.starts_at == dt.timedelta(hours=2)
+    now = dispatcher.engine.clock()
+    assert dispatcher.engine.silencer.muting(alert.labels, now)
