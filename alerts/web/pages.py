@@ -17,6 +17,7 @@ from vigia.alerts.sinks.render import RenderOptions, alert_context, fmt_number
 from vigia.alerts.web.i18n import words
 from vigia.alerts.web.pictures import chart_svg, evidence_points, map_svg
 
+from vigia.geo import load_divipola
 from vigia.schema import Alert, RegionLevel
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -121,8 +122,10 @@ def render_list(
     filters: Filters = Filters(),
     other_language: str | None = None,
     limit: int = 500,
+    filter_form: bool = True,
 ) -> str:
-    """The list, newest change first, filtered by ``filters``."""
+    """The list, newest change first (ties keep the given order), filtered by ``filters``;
+    ``filter_form`` is off for static files, which cannot answer a query."""
     t = words(language)
     found = sorted(
         (a for a in alerts if filters.matches(a)), key=lambda a: a.updated_at, reverse=True
@@ -150,4 +153,8 @@ def render_list(
         severities=["critical", "warning", "info"],
         list_link=link(""),
         other_language=other_language,
+        filter_form=filter_form,
+        departments=sorted(
+            (code, d.name.title()) for code, d in load_divipola().departments.items()
+        ),
     )

@@ -74,6 +74,13 @@ def write_preview(detections_file: Path, out: Path, language: str = "en") -> Pre
         pages.append(page)
     index = out / "index.html"
     index.write_text(
-        render_list(alerts.values(), language, link=link, limit=len(alerts)), encoding="utf-8"
+        render_list(
+            sorted(alerts.values(), key=lambda a: a.detection.period.start, reverse=True),
+            language,
+            link=link,
+            limit=len(alerts),
+            filter_form=False,
+        ),
+        encoding="utf-8",
     )
     return PreviewResult(pages=pages, index=index, errors=errors)

@@ -18,6 +18,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 from vigia.alerts.api import make_app
 from vigia.alerts.config import parse_config
 from vigia.alerts.dispatcher import AlertDispatcher
@@ -206,3 +207,25 @@ async def test_silence_form_needs_the_token_and_silences_the_alerts_region(serve
     assert silence.ends_at - silence.starts_at == dt.timedelta(hours=2)
     now = dispatcher.engine.clock()
     assert dispatcher.engine.silencer.muting(alert.labels, now)
+
+
+async def test_list_filters_by_department_and_severity(served) -> None:
+    _, base, browser, shots = served
+
+    def filtered() -> tuple[str, str, list[str]]:
+        browser.get(f"{base}/alerts?lang=en")
+        Select(browser.find_element(By.NAME, "department")).select_by_value("81")
+        browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
+        by_department = browser.find_element(By.ID, "total").text
+        _shot(browser, shots, "list-department-81")
+        browser.get(f"{base}/alerts?lang=en&severity=warning&signal=fatalities")
+        regions = [
+            row.find_elements(By.TAG_NAME, "td")[3].text
+            for row in browser.find_elements(By.CLASS_NAME, "alert-row")
+        ]
+        return by_department, browser.current_url, regions
+
+    by_department, url, regions = await asyncio.to_thread(filtered)
+    assert by_department == "1 alerts"
+    assert "severity=warning" in url
+    assert sorted(regions) == ["Colombia", "Meta"]
