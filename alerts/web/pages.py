@@ -30,6 +30,14 @@ _ENV = jinja2.Environment(
 )
 _ENV.filters["num"] = fmt_number
 
+
+def _web_links(urls: Iterable[str]) -> list[str]:
+    """Only http(s) links: a source's ``javascript:`` or ``data:`` URL is not made a link."""
+    return [u for u in urls if u.lower().startswith(("https://", "http://"))]
+
+
+_ENV.filters["web_links"] = _web_links
+
 Link = Callable[[str], str]
 
 

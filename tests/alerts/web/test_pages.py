@@ -56,8 +56,10 @@ def test_filters_by_country_department_signal_severity_state() -> None:
 def test_page_has_chart_map_evidence_history_and_escapes_text() -> None:
     alert = _alerts()[0]
     alert.detection.evidence[0].summary = "<script>alert(1)</script>"
+    alert.detection.evidence[0].source_urls.append("javascript:alert(1)")
     html = render_alert(alert, [alert], "es", link=lambda fp: f"/alerts/{fp}")
     assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "javascript:" not in html
     assert "Historial de revisiones" in html and "Evidencia" in html
     assert html.count("class='evidence exact'") == len(alert.detection.evidence)
     assert 'id="ack-form"' in html and 'id="silence-form"' in html
