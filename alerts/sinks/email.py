@@ -122,9 +122,9 @@ class EmailSink(AlertSink):
 
     async def send(self, notification: Notification) -> None:
         """Send one message; raises Recoverable/PermanentSinkError by SMTP reply class."""
-        message = self.build_message(notification)
         try:
-            await asyncio.to_thread(self._deliver, message)
+            # building draws PNG charts (tens of ms each): off the event loop, like the SMTP talk
+            await asyncio.to_thread(lambda: self._deliver(self.build_message(notification)))
         except SinkError:
             raise
         except Exception as exc:  # classify everything smtplib and ssl can raise

@@ -13,6 +13,7 @@ import html
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from vigia.alerts.sinks.messages import signal_label
 
@@ -77,9 +78,11 @@ def map_svg(detection: Detection, language: str = "en", *, small: bool = False) 
     return region_map_svg(title, department, points, width=260 if small else 420)
 
 
+@lru_cache(maxsize=256)
 def to_png(svg: str, scale: float = 1.0) -> bytes | None:
     """PNG bytes of an SVG, or ``None`` when cairosvg (or its Cairo library) is missing
-    or fails: callers then send the SVG itself."""
+    or fails: callers then send the SVG itself. Cached: a retried or repeated message
+    draws the same charts again (the SVG text is the key: same alert, revision, language)."""
     try:
         import cairosvg
     except (ImportError, OSError):  # OSError: the Cairo shared library is missing
