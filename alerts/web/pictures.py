@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import html
 import logging
+import multiprocessing as mp
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -78,18 +80,39 @@ def map_svg(detection: Detection, language: str = "en", *, small: bool = False) 
     return region_map_svg(title, department, points, width=260 if small else 420)
 
 
+_POOL: ProcessPoolExecutor | None = None
+
+
+def _convert(svg: str, scale: float) -> bytes:
+    import cairosvg
+
+    return cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale)
+
+
+def _pool() -> ProcessPoolExecutor:
+    """One converter process, started on first use ("spawn": the dispatcher has threads).
+
+    cairosvg is mostly Python: converting in the dispatcher's process held the GIL for
+    tens of milliseconds per chart and delayed the event loop's outbox writes."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+    return _POOL
+
+
 @lru_cache(maxsize=256)
 def to_png(svg: str, scale: float = 1.0) -> bytes | None:
     """PNG bytes of an SVG, or ``None`` when cairosvg (or its Cairo library) is missing
-    or fails: callers then send the SVG itself. Cached: a retried or repeated message
+    or fails: callers then send the SVG itself. Converted in a separate process (see
+    :func:`_pool`); blocks the calling thread. Cached: a retried or repeated message
     draws the same charts again (the SVG text is the key: same alert, revision, language)."""
     try:
-        import cairosvg
+        import cairosvg  # noqa: F401 - only to know whether conversion is possible
     except (ImportError, OSError):  # OSError: the Cairo shared library is missing
         log.warning("cairosvg unavailable: pictures are sent as SVG")
         return None
     try:
-        return cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale)
+        return _pool().submit(_convert, svg, scale).result(timeout=120)
     except Exception:  # a picture must never stop a notification
         log.exception("could not convert a chart to PNG; sending SVG")
         return None
