@@ -1,6 +1,7 @@
 """The alerting HTTP API (aiohttp), served by ``vigia alerts serve`` next to the dispatcher.
 
-Routes (JSON; every route but ``/health`` needs ``Authorization: Bearer <token>``)::
+Routes (JSON; every route but ``/health`` needs ``Authorization: Bearer <token>``; the HTML
+pages under ``/alerts`` are :mod:`vigia.alerts.web.routes`)::
 
     GET    /health                          liveness, no token
     GET    /api/v1/alerts                   ?state=&severity=&department=&rule=&active=
@@ -29,6 +30,7 @@ from pydantic import SecretStr, ValidationError
 from vigia.alerts.durations import parse_duration
 from vigia.alerts.lifecycle import LifecycleError
 from vigia.alerts.silences import Silence, SilenceStatus
+from vigia.alerts.web.routes import add_page_routes, is_page
 
 from vigia.codec import describe_validation_error
 from vigia.schema import Alert
@@ -45,20 +47,20 @@ def _error(status: int, message: str) -> web.Response:
     return _json({"error": message}, status)
 
 
+def token_matches(token: SecretStr | None, given: str) -> bool:
+    """Constant-time comparison; no configured token matches nothing."""
+    expected = token.get_secret_value().encode() if token else b""
+    return bool(expected) and hmac.compare_digest(given.strip().encode(), expected)
+
+
 @web.middleware
 async def bearer_auth(request: web.Request, handler):
-    if request.path == "/health":
+    # The HTML pages check the token of each form themselves (vigia.alerts.web.routes).
+    if request.path == "/health" or is_page(request.path):
         return await handler(request)
-    token: SecretStr | None = request.app[TOKEN]
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
-    expected = token.get_secret_value().encode() if token else b""
-    if not (
-        token is not None
-        and expected
-        and scheme.lower() == "bearer"
-        and hmac.compare_digest(given.strip().encode(), expected)
-    ):
+    if not (scheme.lower() == "bearer" and token_matches(request.app[TOKEN], given)):
         return web.json_response(
             {"error": "missing or invalid bearer token"},
             status=401,
@@ -201,6 +203,7 @@ def make_app(dispatcher: Any, token: SecretStr | None) -> web.Application:
     app.router.add_post("/api/v1/silences", create_silence)
     app.router.add_get("/api/v1/silences/{id}", get_silence)
     app.router.add_delete("/api/v1/silences/{id}", expire_silence)
+    add_page_routes(app, dispatcher, lambda given: token_matches(token, given))
     return app
 
 

@@ -454,3 +454,24 @@ def silence_expire(
     finally:
         writer.close()
     console.print(f"expired {silence_id}")
+
+
+@alerts_app.command("preview")
+def alerts_preview(
+    detections: Path = typer.Argument(..., help="Detections JSONL, e.g. a backtest's"),
+    out: Path = typer.Option(Path("var/preview"), "--out", help="Folder for the HTML pages"),
+    lang: str = typer.Option("en", "--lang", help="en or es"),
+) -> None:
+    """Render the alert page of every detection as static HTML (no broker)."""
+    from vigia.alerts.web.preview import write_preview
+
+    if lang not in ("en", "es"):
+        console.print(f"[red]error:[/red] --lang must be en or es, not {lang!r}", highlight=False)
+        raise typer.Exit(2)
+    if not detections.is_file():
+        console.print(f"[red]error:[/red] no such file: {detections}", highlight=False)
+        raise typer.Exit(2)
+    result = write_preview(detections, out, lang)
+    for error in result.errors:
+        console.print(f"[red]skipped[/red] {error}", highlight=False)
+    console.print(f"{len(result.pages)} pages in {out}; open {result.index}", highlight=False)

@@ -25,6 +25,7 @@ from vigia.alerts.lifecycle import acknowledge, fingerprint, transition
 from vigia.alerts.nflog import Decision, NflogEntry, decide, entry_key, next_entry
 from vigia.alerts.rules_file import AlertingConfig
 from vigia.alerts.silences import Silence, Silencer
+from vigia.alerts.web.history import RevisionLog
 
 from vigia.schema import Alert, Detection, Notification
 
@@ -72,8 +73,12 @@ class AlertEngine:
         clock: Clock = system_clock,
         metrics=None,
         silencer: Silencer | None = None,
+        *,
+        public_url: str | None = None,
     ) -> None:
         self.config = config
+        #: Base URL of the alert pages: new alerts link to theirs (``generator_url``).
+        self.public_url = public_url.rstrip("/") if public_url else None
         self.clock = clock
         self.metrics = metrics
         self.rules = config.rule_set()
@@ -85,6 +90,7 @@ class AlertEngine:
         self.nflog: dict[str, NflogEntry] = {}
         self.groups = GroupSet()
         self._muted: dict[str, str] = {}  # fingerprint → "silenced" | "inhibited"
+        self.revisions = RevisionLog()  # what the alert page shows as its history
 
     # -- restoring state after a restart -------------------------------------------
 
@@ -92,6 +98,7 @@ class AlertEngine:
         """Adopt an alert read back from the alerts topic (last write per key wins)."""
         self._count(self.alerts.get(alert.fingerprint), alert)
         self.alerts[alert.fingerprint] = alert
+        self.revisions.record(alert)
 
     def restore_nflog(self, entry: NflogEntry) -> None:
         self.nflog[entry.key] = entry
@@ -122,6 +129,8 @@ class AlertEngine:
             previous = self.alerts.get(fp)
             alert = transition(previous, hit, now)
             if alert is not None:
+                if self.public_url and alert.generator_url is None:
+                    alert.generator_url = f"{self.public_url}/alerts/{alert.fingerprint}"
                 transitions.append(self._apply(alert, previous, now))
         return transitions
 
@@ -139,6 +148,7 @@ class AlertEngine:
     def _apply(self, alert: Alert, previous: Alert | None, now: dt.datetime) -> Transition:
         self._count(previous, alert)
         self.alerts[alert.fingerprint] = alert
+        self.revisions.record(alert)
         if self.metrics is not None:
             self.metrics.transition(alert)
         return Transition(alert, previous, [r.path for r in self._route(alert, now)])

@@ -53,6 +53,7 @@ from prometheus_client import CollectorRegistry
 from vigia.alerts.alert_metrics import AlertMetrics
 from vigia.alerts.clock import Clock, system_clock
 from vigia.alerts.delivery import Deliverer, build_deliverer, keep_alive, load_sinks
+from vigia.alerts.digest.compose import Digests
 from vigia.alerts.engine import AlertEngine, Outgoing, Transition
 from vigia.alerts.gate import GatedSink, Gates
 from vigia.alerts.lifecycle import LifecycleError
@@ -100,7 +101,10 @@ class AlertDispatcher:
         self.topics = Topics(settings.kafka.topic_prefix)
         self.metrics = AlertMetrics(registry)
         #: the engines of the partitions this process owns, seen as one
-        self.engine = EngineShards(self.config, clock, self.metrics)
+        self.engine = EngineShards(
+            self.config, clock, self.metrics, public_url=self.options.public_url
+        )
+        self.digests = Digests(self.config.digests)
         self.origin = f"{DISPATCHER}{uuid.uuid4().hex[:8]}"
         self.gates = Gates()
         self.deliverer: Deliverer | None = None
@@ -356,6 +360,11 @@ class AlertDispatcher:
         transitions += self._apply_external(self.reader.poll(0))
         started = time.perf_counter()
         sent = await self._deliver(self.engine.flush_due())
+        if 0 in self.engine.by_partition:
+            # One dispatcher sends the digests: the owner of partition 0 (their log
+            # entries live there); a digest lists the alerts this process owns.
+            due = self.digests.due(self.engine.alerts, self.engine.nflog, self.engine.clock())
+            sent += await self._deliver([(0, o) for o in due])
         if time.monotonic() - self._expired_at >= self.options.expire_interval_seconds:
             self._expired_at = time.monotonic()
             self._expire(self.engine.by_partition.items())

@@ -18,6 +18,7 @@ from typing import Any, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from vigia.alerts.digest.subscription import Subscription
 from vigia.alerts.dispatch.route import Route, RouteSpec
 from vigia.alerts.inhibit import InhibitRule
 from vigia.alerts.rules.evaluate import RuleSet
@@ -67,6 +68,9 @@ class AlertingConfig(BaseModel):
     route: RouteSpec
     inhibit_rules: list[InhibitRule] = Field(default_factory=list)
     rules: list[Rule] = Field(min_length=1)
+    digests: list[Subscription] = Field(
+        default_factory=list, description="Scheduled digests (vigia.alerts.digest)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -83,6 +87,12 @@ class AlertingConfig(BaseModel):
             if node.opts.receiver not in known:
                 raise ValueError(
                     f"route {node.path}: receiver {node.opts.receiver!r} is not declared "
+                    f"(known: {', '.join(sorted(known))})"
+                )
+        for digest in self.digests:
+            if digest.receiver not in known:
+                raise ValueError(
+                    f"digest {digest.name}: receiver {digest.receiver!r} is not declared "
                     f"(known: {', '.join(sorted(known))})"
                 )
         for rule in self.rules:

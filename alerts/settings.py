@@ -15,6 +15,13 @@ class AlertsSettings(BaseSettings):
         default=None, description="Bearer token for the API; unset means every call gets 401"
     )
     api_url: str = Field(default="http://127.0.0.1:8087", description="Where the CLI finds it")
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Base URL analysts reach the alert pages at (e.g. https://vigia.example.org); "
+        "each alert's generator_url becomes <public_url>/alerts/<fingerprint>, which every sink "
+        "carries (webhook JSON, Slack button, e-mail link, Alertmanager generatorURL)",
+    )
     consumer_group: str | None = Field(
         default=None, description="Consumer group of the dispatcher; default <prefix>.alerts"
     )

@@ -82,8 +82,11 @@ def owned_state(
 class EngineShards:
     """One :class:`AlertEngine` per owned partition, sharing one silencer and metrics."""
 
-    def __init__(self, config: AlertingConfig, clock: Clock, metrics) -> None:
+    def __init__(
+        self, config: AlertingConfig, clock: Clock, metrics, *, public_url: str | None = None
+    ) -> None:
         self.config = config
+        self.public_url = public_url
         self.clock = clock
         self.metrics = metrics
         self.silencer = Silencer()
@@ -92,7 +95,9 @@ class EngineShards:
     def restore(self, partition: int, state: PartitionState) -> AlertEngine:
         """A partition was assigned: build its engine from its state and re-form its
         groups (their flushes ask the log, so nothing already sent repeats)."""
-        engine = AlertEngine(self.config, self.clock, self.metrics, self.silencer)
+        engine = AlertEngine(
+            self.config, self.clock, self.metrics, self.silencer, public_url=self.public_url
+        )
         for alert in state.alerts:
             engine.restore_alert(alert)
         for entry in state.nflog:

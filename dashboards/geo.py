@@ -1,6 +1,6 @@
 """Department centroids for the geomap: where to draw a department's active alerts.
 
-Computed from the DIVIPOLA tables that :mod:`vigia.streams.geo.divipola` ships (mean of
+Computed from the DIVIPOLA tables that :mod:`vigia.geo.divipola` ships (mean of
 each department's municipality centroids), plus ``CO`` for national-level alerts
 (mean of every municipality). The lookup is committed as
 ``dashboards/department_centroids.csv`` and embedded in the Conflict monitor's
@@ -33,7 +33,7 @@ class Centroid:
 
 def compute_centroids() -> list[Centroid]:
     """The 33 departments and ``CO``, sorted by code, from the shipped DIVIPOLA data."""
-    from vigia.streams.geo.divipola import load_divipola
+    from vigia.geo.divipola import load_divipola
 
     divipola = load_divipola()
     rows = [

@@ -376,6 +376,20 @@ class EvidenceItem(BaseModel):
     #: Keys (``<source>:<id>``) of the other records merged into this incident: the
     #: other sources that reported it (their links are in ``source_urls``).
     corroborated_by: list[str] = Field(default_factory=list)
+    #: Where the event happened, as far as it is known: its municipality (whose DIVIPOLA
+    #: centroid places it on a map) and the source's own point, when it gives one.
+    municipality_code: str | None = Field(default=None, pattern=r"^\d{5}$")
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class SeriesPoint(BaseModel):
+    """One period of a detection's series: its label and its count (or amount)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: str
+    value: float
 
 
 class Detection(WireModel):
@@ -400,6 +414,9 @@ class Detection(WireModel):
     revision: int = Field(default=0, ge=0, description="0 first time; +1 each re-evaluation")
     evidence: list[EvidenceItem] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
+    #: The series up to and including ``period``, oldest first (the last few years at
+    #: most), so alert pages and e-mails can chart it without the counting state.
+    history: list[SeriesPoint] = Field(default_factory=list)
     detected_at: AwareDatetime = Field(default_factory=utcnow)
 
     @property

@@ -25,6 +25,7 @@ from pydantic import Field, SecretStr, model_validator
 from vigia.alerts.sinks.base import AlertSink, SinkConfig
 from vigia.alerts.sinks.errors import PermanentSinkError, RecoverableSinkError, SinkError
 from vigia.alerts.sinks.render import RenderOptions, render_html, render_subject, render_text
+from vigia.alerts.web.pictures import mail_pictures
 
 from vigia.schema import Notification
 
@@ -76,7 +77,16 @@ class EmailSink(AlertSink):
         message["Message-ID"] = f"<{notification.idempotency_key}.{self.name}@vigia>"
         message["X-Vigia-Idempotency-Key"] = notification.idempotency_key
         message.set_content(render_text(notification, options))
-        message.add_alternative(render_html(notification, options), subtype="html")
+        # Charts as PNG parts of a multipart/related body (most clients show no SVG); the
+        # SVG goes inline when PNG conversion is unavailable.
+        shown = (notification.firing + notification.resolved)[: options.max_alerts]
+        pictures = mail_pictures(shown, options.language, small=len(shown) > 1)
+        markup = {fp: p.html() for fp, p in pictures.items()}
+        message.add_alternative(render_html(notification, options, markup), subtype="html")
+        body = message.get_payload()[1]
+        for picture in pictures.values():
+            if picture.png is not None:
+                body.add_related(picture.png, "image", "png", cid=f"<{picture.cid}>")
         return message
 
     def _tls_context(self) -> ssl.SSLContext:
@@ -112,9 +122,9 @@ class EmailSink(AlertSink):
 
     async def send(self, notification: Notification) -> None:
         """Send one message; raises Recoverable/PermanentSinkError by SMTP reply class."""
-        message = self.build_message(notification)
         try:
-            await asyncio.to_thread(self._deliver, message)
+            # building draws PNG charts (tens of ms each): off the event loop, like the SMTP talk
+            await asyncio.to_thread(lambda: self._deliver(self.build_message(notification)))
         except SinkError:
             raise
         except Exception as exc:  # classify everything smtplib and ssl can raise

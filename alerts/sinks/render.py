@@ -10,12 +10,14 @@ no I/O besides reading the templates once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
+from vigia.alerts.digest import labels as digest
 from vigia.alerts.sinks.messages import MESSAGES, SCORE_KINDS, signal_label
 
 from vigia.numbers import fmt_number
@@ -138,18 +140,37 @@ def alert_context(alert: Alert, options: RenderOptions) -> dict[str, Any]:
 
 
 def notification_context(notification: Notification, options: RenderOptions) -> dict[str, Any]:
-    """The template context of a whole notification: its alerts, firing first."""
-    lang = options.language if options.language in MESSAGES else "en"
+    """The template context of a whole notification: its alerts, firing first.
+
+    A digest (:mod:`vigia.alerts.digest`) is rendered in its subscription's language,
+    with its alerts in sections (new, ongoing, resolved)."""
+    labels = notification.group_labels
+    lang = labels.get(digest.LANGUAGE) or options.language
+    lang = lang if lang in MESSAGES else "en"
+    options = replace(options, language=lang)
     ordered = notification.firing + notification.resolved
     shown = ordered[: options.max_alerts]
+    alerts = [alert_context(a, options) for a in shown]
+    summary = None
+    if digest.DIGEST in labels:
+        since = dt.datetime.fromisoformat(labels[digest.SINCE])
+        sections = [digest.section(a, since) for a in ordered]
+        for context, name in zip(alerts, sections, strict=False):
+            context["section"] = name
+        summary = MESSAGES[lang]["digest_title"].format(
+            name=labels[digest.DIGEST],
+            until=labels[digest.UNTIL][:16].replace("T", " "),
+            **{name: sections.count(name) for name in digest.SECTIONS},
+        )
     return {
+        "digest": summary,
         "t": MESSAGES[lang],
         "lang": lang,
         "receiver": notification.receiver,
         "group_labels": sorted(notification.group_labels.items()),
         "n_firing": len(notification.firing),
         "n_resolved": len(notification.resolved),
-        "alerts": [alert_context(a, options) for a in shown],
+        "alerts": alerts,
         "hidden": len(ordered) - len(shown),
         "idempotency_key": notification.idempotency_key,
     }
@@ -182,6 +203,8 @@ def render_subject(notification: Notification, options: RenderOptions) -> str:
     """One line: the state and the first alert's summary (plus how many more)."""
     context = notification_context(notification, options)
     t = context["t"]
+    if context["digest"]:
+        return t["subject"].format(state=t["digest"], summary=context["digest"])
     first = context["alerts"][0] if context["alerts"] else None
     state = t["firing"] if notification.firing else t["resolved"]
     summary = first["summary"] if first else notification.group_key
@@ -197,10 +220,15 @@ def render_text(notification: Notification, options: RenderOptions) -> str:
     )
 
 
-def render_html(notification: Notification, options: RenderOptions) -> str:
-    """HTML for e-mail bodies (every value escaped)."""
+def render_html(
+    notification: Notification,
+    options: RenderOptions,
+    pictures: dict[str, str] | None = None,
+) -> str:
+    """HTML for e-mail bodies (every value escaped). ``pictures``: fingerprint → markup of
+    the alert's chart (an ``<img>`` or inline SVG, built and escaped by the caller)."""
     return _HTML.get_template("notification.html.j2").render(
-        notification_context(notification, options)
+        notification_context(notification, options) | {"pictures": pictures or {}}
     )
 
 

@@ -60,19 +60,16 @@ def slack_payload(notification: Notification, options: RenderOptions) -> dict[st
                 "text": {"type": "mrkdwn", "text": _clip(render_mrkdwn(alert, t), SECTION_LIMIT)},
             }
         )
-        if alert["dashboard_url"]:
-            blocks.append(
-                {
-                    "type": "actions",
-                    "elements": [
-                        {
-                            "type": "button",
-                            "text": {"type": "plain_text", "text": t["dashboard"]},
-                            "url": alert["dashboard_url"],
-                        }
-                    ],
-                }
+        buttons = [
+            {"type": "button", "text": {"type": "plain_text", "text": t[word]}, "url": url}
+            for word, url in (
+                ("dashboard", alert["dashboard_url"]),
+                ("open_page", alert["generator_url"]),
             )
+            if url
+        ]
+        if buttons:
+            blocks.append({"type": "actions", "elements": buttons})
         hints = (
             f"{t['acknowledge']}: `{alert['ack_cli']}` · {t['silence']}: `{alert['silence_cli']}`"
         )

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from rich.table import Table
 from vigia.streams.backtest.run import BacktestResult
-from vigia.streams.backtest.svg import series_svg
 from vigia.streams.counting.periods import FREQ, parse_label, period_label
 from vigia.streams.detectors.base import SeriesContext
 
+from vigia.charts import series_svg
 from vigia.numbers import fmt_number
 from vigia.schema import Detection
 

@@ -29,13 +29,21 @@ from vigia.streams.counting.signals import family_of_signal, level_of_code
 from vigia.streams.counting.state import CountState
 from vigia.streams.detectors.base import Detector, DetectorResult, SeriesContext
 
-from vigia.schema import Detection, EvidenceItem, PeriodKind
+from vigia.schema import Detection, EvidenceItem, PeriodKind, SeriesPoint
 
 log = logging.getLogger(__name__)
 
 #: Above this many non-zero periods in a window, zeros are filled in by numpy (its call
 #: overhead is worth it; below, a Python loop is faster).
 _SCATTER_IN_NUMPY = 24
+#: Periods of the series a detection carries for its chart (``Detection.history``): the
+#: last few years, short enough to keep a detection a few kilobytes.
+HISTORY_POINTS = {
+    PeriodKind.DAY: 120,
+    PeriodKind.WEEK: 156,
+    PeriodKind.MONTH: 60,
+    PeriodKind.YEAR: 20,
+}
 
 
 class Evaluator:
@@ -203,9 +211,17 @@ class Evaluator:
         self.state.verdicts[key] = [revision, result.alarm, result.observed]
         region = self.regions.region(code)
         period = make_period(kind, index)
-        return self._detection(
+        detection = self._detection(
             rule, name, detector, result, context.signal, code, region, period, revision
         )
+        # Only emitted detections pay for their chart's series (a read, no detector run).
+        points = self.series(context.signal, code, kind, index, HISTORY_POINTS[kind])
+        first = index - len(points) + 1
+        detection.history = [
+            SeriesPoint(label=period_label(kind, first + i), value=float(v))
+            for i, v in enumerate(points)
+        ]
+        return detection
 
     def _detection(
         self,
@@ -231,6 +247,10 @@ class Evaluator:
                 source_urls=item[6],
                 actors=item[7],
                 corroborated_by=item[9] if len(item) > 9 else (),  # older items: 8–9 fields
+                # items stored before places were kept have 10 fields
+                municipality_code=item[10] if len(item) > 10 else None,
+                latitude=item[11] if len(item) > 11 else None,
+                longitude=item[12] if len(item) > 12 else None,
             )
             for item in items
         ]

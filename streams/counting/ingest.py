@@ -92,11 +92,12 @@ def evidence_item(
     event: CanonicalEvent, weight: float | None = None, origin: str | None = None
 ) -> tuple:
     """``(weight, key, source, date, summary, fatalities, urls, actors, origin,
-    corroborated_by)`` of an event (``weight``: its :func:`event_weight`, when the caller
-    has it; ``origin``: its ledger key — ``cluster:<id>`` for a merged incident — by which
-    a revision finds the item again; the event's key when omitted). Tuples all the way
-    down: stored for as long as the bucket lives, they leave the garbage collector's
-    scans after the first; a restart recovers them as (equivalent) JSON lists."""
+    corroborated_by, municipality_code, latitude, longitude)`` of an event (``weight``:
+    its :func:`event_weight`, when the caller has it; ``origin``: its ledger key —
+    ``cluster:<id>`` for a merged incident — by which a revision finds the item again;
+    the event's key when omitted). Tuples all the way down: stored for as long as the
+    bucket lives, they leave the garbage collector's scans after the first; a restart
+    recovers them as (equivalent) JSON lists."""
     incident = isinstance(event, ConflictIncident)
     key = event.key
     return (
@@ -110,6 +111,10 @@ def evidence_item(
         tuple(event.actors) if incident else (),
         key if origin is None else origin,
         tuple(event.corroborated_by) if incident else (),
+        # where it happened, for the alert page's map
+        event.location.municipality_code,
+        event.location.latitude,
+        event.location.longitude,
     )
 
 

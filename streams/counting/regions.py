@@ -1,4 +1,4 @@
-"""Region names for detections, from the DIVIPOLA list shipped with :mod:`vigia.streams.geo`.
+"""Region names for detections, from the DIVIPOLA list shipped in the core (:mod:`vigia.geo`).
 
 Counting only keeps codes; a detection carries the region's name, department and
 centroid so an analyst can read it. Unknown codes keep their code as the name
@@ -7,35 +7,29 @@ centroid so an analyst can read it. Unknown codes keep their code as the name
 
 from __future__ import annotations
 
-import csv
 from functools import lru_cache
-from importlib import resources
 
 from vigia.streams.counting.signals import COUNTRY_CODE, level_of_code
 
+from vigia.geo import load_divipola
 from vigia.schema import Region, RegionLevel
 
 
 class RegionDirectory:
-    """Code → :class:`Region`, built once from the package's DIVIPOLA CSV files."""
+    """Code → :class:`Region`, over the core's DIVIPOLA tables (:mod:`vigia.geo`)."""
 
     def __init__(self) -> None:
-        self.departments: dict[str, str] = {}
-        self.municipalities: dict[str, tuple[str, str]] = {}
-        self.centroids: dict[str, tuple[float, float]] = {}
-        data = resources.files("vigia.streams.geo") / "data"
-        with (data / "divipola_codigos_municipios.csv").open(encoding="utf-8-sig") as fh:
-            for row in csv.DictReader(fh):
-                dept, muni = row["Codigo Departamento"], row["Codigo Municipio"]
-                self.departments[dept] = row["Nombre Departamento"].title()
-                self.municipalities[muni] = (row["Nombre Municipio"].title(), dept)
-        with (data / "divipola_municipios_centroides.csv").open(encoding="utf-8-sig") as fh:
-            for row in csv.DictReader(fh):
-                code = row["COD_MPIO"].replace(",", "").zfill(5)
-                try:
-                    self.centroids[code] = (float(row["LATITUD"]), float(row["LONGITUD"]))
-                except ValueError:
-                    continue
+        divipola = load_divipola()
+        # Title case reads better in messages than DANE's upper case ("Medellín").
+        self.departments: dict[str, str] = {
+            code: d.name.title() for code, d in divipola.departments.items()
+        }
+        self.municipalities: dict[str, tuple[str, str]] = {
+            code: (m.name.title(), m.department_code) for code, m in divipola.municipalities.items()
+        }
+        self.centroids: dict[str, tuple[float, float]] = {
+            code: (m.latitude, m.longitude) for code, m in divipola.municipalities.items()
+        }
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one directory per process, codes are few
     def region(self, code: str) -> Region:

@@ -4,9 +4,10 @@ Use :func:`default_geocoder` (built once per process) or build a :class:`Geocode
 :func:`find_places` finds municipalities and departments named in free text (news).
 """
 
-from vigia.streams.geo.divipola import Department, Divipola, Municipality, load_divipola
 from vigia.streams.geo.geocoder import GeocodeOutcome, Geocoder, default_geocoder
 from vigia.streams.geo.names import fold, place_key
+
+from vigia.geo.divipola import Department, Divipola, Municipality, load_divipola
 
 __all__ = [
     "Department",

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from vigia.streams.geo.divipola import Divipola, load_divipola
 from vigia.streams.geo.names import (
     DEPARTMENT_ALIASES,
     LOCAL_ALIASES,
@@ -39,6 +38,7 @@ from vigia.streams.geo.names import (
     place_key,
 )
 
+from vigia.geo.divipola import Divipola, load_divipola
 from vigia.schema import GeoPrecision, Location
 
 if TYPE_CHECKING:

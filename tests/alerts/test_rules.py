@@ -141,7 +141,7 @@ def test_env_vars_are_expanded(monkeypatch) -> None:
 def test_a_rules_file_extends_another_and_replaces_its_receivers_and_route(tmp_path):
     from pathlib import Path
 
-    from vigia.alerts.config import load_config
+    from vigia.alerts.rules_file import load_config
 
     deploy = Path(__file__).resolve().parents[2] / "deploy"
     shipped, local = load_config(deploy / "rules.yaml"), load_config(deploy / "rules.local.yaml")

@@ -97,5 +97,7 @@ def test_the_wheel_holds_one_top_level_package_under_the_new_name(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"vigia"}
-    assert "vigia/streams/geo/data/divipola_codigos_municipios.csv" in names
+    assert "vigia/geo/data/divipola_codigos_municipios.csv" in names
+    assert "vigia/geo/data/departments.geojson" in names
     assert "vigia/alerts/templates/notification.html.j2" in names
+    assert "vigia/alerts/web/templates/alert.html.j2" in names

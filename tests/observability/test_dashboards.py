@@ -69,7 +69,7 @@ def test_every_panel_queries_prometheus_with_defined_variables(name: str) -> Non
 
 
 def test_centroids_cover_every_department_inside_colombia() -> None:
-    from vigia.streams.geo.divipola import load_divipola
+    from vigia.geo.divipola import load_divipola
 
     centroids = geo.read_committed()
     codes = [c.code for c in centroids]

@@ -62,6 +62,8 @@ async def test_slack_block_kit_message(httpserver):
     assert "<https://ucdp.uu.se/event/501234|[1]>" in sections[0]
     buttons = [b["elements"][0] for b in blocks if b["type"] == "actions"]
     assert buttons[0]["url"].endswith("?var-department=19&var-municipality=19698")
+    pages = [b["elements"][1]["url"] for b in blocks if b["type"] == "actions"]
+    assert pages[0].startswith("http://vigia.local/alerts/")  # the alert page (generator_url)
     assert notification.idempotency_key in blocks[-1]["elements"][0]["text"]
     assert len(blocks) <= 50
 

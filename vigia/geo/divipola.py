@@ -47,12 +47,7 @@ def _official_name(name: str) -> str:
 
 
 def _read(filename: str) -> list[dict[str, str]]:
-    text = (
-        resources.files("vigia.streams.geo")
-        .joinpath("data")
-        .joinpath(filename)
-        .read_text("utf-8-sig")
-    )
+    text = resources.files("vigia.geo").joinpath("data").joinpath(filename).read_text("utf-8-sig")
     return list(csv.DictReader(text.splitlines()))
 
 

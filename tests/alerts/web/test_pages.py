@@ -1,0 +1,75 @@
+"""Language negotiation, filters and the rendered page, without a server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from vigia.alerts.simulate import read_detections
+from vigia.alerts.web.i18n import negotiate
+from vigia.alerts.web.pages import Filters, render_alert
+from vigia.alerts.web.pictures import chart_svg, map_svg, to_png
+from vigia.alerts.web.preview import preview_alert
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "ucdp_detections.jsonl"
+
+
+def _alerts():
+    return [preview_alert(d) for _, d in read_detections(DATA)[0]]
+
+
+@pytest.mark.parametrize(
+    ("query", "header", "expected"),
+    [
+        ("es", "en-GB,en;q=0.9", "es"),
+        ("EN", "es", "en"),
+        (None, "es-CO,es;q=0.9,en;q=0.8", "es"),
+        (None, "fr-FR,fr;q=0.9,es;q=0.5,en;q=0.4", "es"),
+        (None, "en;q=0.3,es;q=0.7", "es"),
+        (None, "fr", "en"),
+        (None, None, "en"),
+        ("xx", "es;q=0", "en"),
+    ],
+)
+def test_language_negotiation(query, header, expected) -> None:
+    assert negotiate(query, header) == expected
+
+
+def test_filters_by_country_department_signal_severity_state() -> None:
+    alerts = _alerts()
+    by_region = {a.detection.region.level.value: a for a in alerts}
+
+    def codes(**kw) -> set[str]:
+        return {a.detection.region.code for a in alerts if Filters(**kw).matches(a)}
+
+    assert codes() == {"81736", "50", "CO"}
+    assert codes(country="co") == codes()
+    assert codes(country="VE") == set()
+    assert codes(department="81") == {"81736"}
+    assert codes(department="50") == {"50"}
+    assert codes(signal="fatalities") == codes()
+    assert codes(signal="incidents") == set()
+    assert codes(severity="critical") == {by_region["municipality"].detection.region.code}
+    assert codes(state="resolved") == set()
+
+
+def test_page_has_chart_map_evidence_history_and_escapes_text() -> None:
+    alert = _alerts()[0]
+    alert.detection.evidence[0].summary = "<script>alert(1)</script>"
+    alert.detection.evidence[0].source_urls.append("javascript:alert(1)")
+    html = render_alert(alert, [alert], "es", link=lambda fp: f"/alerts/{fp}")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "javascript:" not in html
+    assert "Historial de revisiones" in html and "Evidencia" in html
+    assert html.count("class='evidence exact'") == len(alert.detection.evidence)
+    assert 'id="ack-form"' in html and 'id="silence-form"' in html
+
+
+def test_chart_marks_the_alarm_and_png_conversion_works() -> None:
+    detection = _alerts()[0].detection
+    svg = chart_svg(detection, "en")
+    assert svg.count("class='alarm'") == 1
+    assert "class='band'" in svg  # expected and threshold of the evaluation
+    png = to_png(svg)
+    assert png is not None and png.startswith(b"\x89PNG")
+    assert "data-code='81'" in map_svg(detection)  # Arauca highlighted
