@@ -121,6 +121,18 @@ class EngineShards:
     def nflog(self) -> ChainMap[str, NflogEntry]:
         return ChainMap(*(e.nflog for e in self.by_partition.values()))
 
+    def versions(self, fingerprint: str) -> list:
+        """An alert's recent versions (the alert page's history), from its partition."""
+        for engine in self.by_partition.values():
+            if fingerprint in engine.alerts:
+                return engine.revisions.versions(fingerprint)
+        return []
+
+    @property
+    def revisions(self) -> EngineShards:
+        """The revision log over every owned partition (``versions(fingerprint)``)."""
+        return self
+
     @property
     def groups(self) -> Iterator[AggregationGroup]:
         for engine in self.by_partition.values():

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 from vigia.alerts.clock import ManualClock
-from vigia.alerts.rules_file import parse_config
 from vigia.alerts.process import AlertDispatcher
+from vigia.alerts.rules_file import parse_config
 from vigia.alerts.settings import AlertsSettings
 from vigia.alerts.simulate import read_detections
 

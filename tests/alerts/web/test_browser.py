@@ -20,8 +20,8 @@ from pydantic import SecretStr
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 from vigia.alerts.api import make_app
-from vigia.alerts.rules_file import parse_config
 from vigia.alerts.process import AlertDispatcher
+from vigia.alerts.rules_file import parse_config
 from vigia.alerts.settings import AlertsSettings
 from vigia.alerts.simulate import read_detections
 
