@@ -34,6 +34,7 @@ import logging
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from vigia.alerts.nflog import NflogEntry, entry_from_notification
 from vigia.alerts.settings import AlertsSettings
 from vigia.alerts.silences import Silence
 from vigia.alerts.state import StateReader, StateWriter, latest
+from vigia.alerts.state_guard import StateGuard
 
 from vigia.codec import UndecodableRecord, decode
 from vigia.kafka.admin import create_topics
@@ -81,7 +83,7 @@ def build_deliverer(
     }
     return Deliverer(
         sinks,
-        CallbackKafkaOutbox(settings, topics.alert_outbox),
+        CallbackKafkaOutbox(settings, topics.alert_outbox, registry=registry),
         dead_letters=KafkaDeadLetters(settings, topics.alerts_dlq),
         metrics=DeliveryMetrics(registry) if registry is not None else None,
     )
@@ -139,9 +141,12 @@ class AlertDispatcher:
             ThreadPoolExecutor(max_workers=64, thread_name_prefix="alerts-io")
         )
         await asyncio.to_thread(create_topics, self.settings, t.specs())
-        self.writer = StateWriter(self.settings, t, self.origin)
+        guard = StateGuard(self.settings, t, registry=self.metrics.registry)
+        self.writer = StateWriter(self.settings, t, self.origin, guard=guard)
         self.reader = await asyncio.to_thread(
-            StateReader, self.settings, [t.alerts, t.notification_log, t.silences]
+            partial(StateReader, guard=guard),
+            self.settings,
+            [t.alerts, t.notification_log, t.silences],
         )
         history = await asyncio.to_thread(self.reader.read_to_end)
         # from now on only other writers' records matter: silences, acknowledgements
