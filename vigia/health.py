@@ -42,7 +42,7 @@ class HealthServer:
         component: str,
         *,
         registry: CollectorRegistry = REGISTRY,
-        host: str = "0.0.0.0",
+        host: str = "127.0.0.1",  # loopback unless asked: /metrics tells a lot about the system
         port: int = 0,
     ) -> None:
         self.component = component

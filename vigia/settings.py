@@ -130,7 +130,8 @@ class LocalBrokerSettings(BaseModel):
 
 
 class MetricsSettings(BaseModel):
-    host: str = "0.0.0.0"
+    # loopback by default; containers set VIGIA_METRICS__HOST=0.0.0.0 (docker-compose.yml)
+    host: str = "127.0.0.1"
     port: int = 9464
 
 

@@ -15,10 +15,18 @@ RULES = REPO / "deploy" / "rules.yaml"
 runner = CliRunner()
 
 
-def test_shipped_rules_pass_check_including_sinks() -> None:
+def test_shipped_rules_pass_check_including_sinks(monkeypatch) -> None:
+    monkeypatch.setenv("VIGIA_WEBHOOK_SECRET", "a-deployment-key-5e1f0c")
     result = runner.invoke(app, ["rules", "check", str(RULES)])
     assert result.exit_code == 0, result.output
     assert "9 rules" in result.output and "3 inhibition rules" in result.output
+
+
+def test_check_refuses_the_example_webhook_key(monkeypatch) -> None:
+    monkeypatch.delenv("VIGIA_WEBHOOK_SECRET", raising=False)
+    result = runner.invoke(app, ["rules", "check", str(RULES)])
+    assert result.exit_code == 1
+    assert "VIGIA_WEBHOOK_SECRET" in result.output and "secret: is the public" in result.output
 
 
 def test_check_names_the_bad_field(tmp_path: Path) -> None:
