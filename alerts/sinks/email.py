@@ -112,7 +112,10 @@ class EmailSink(AlertSink):
 
     async def send(self, notification: Notification) -> None:
         """Send one message; raises Recoverable/PermanentSinkError by SMTP reply class."""
-        message = self.build_message(notification)
+        try:
+            message = self.build_message(notification)
+        except ValueError as exc:  # e.g. a header the email package refuses: retrying won't help
+            raise PermanentSinkError(f"{self._target()}: cannot build the message: {exc}") from None
         try:
             await asyncio.to_thread(self._deliver, message)
         except SinkError:
