@@ -256,3 +256,59 @@ async def test_attempts_per_receiver_are_bounded(tmp_path, registry):
     results = await asyncio.gather(*(deliverer.submit("slow", n) for n in notifications))
     assert [r.outcome for r in results] == ["delivered"] * 12
     assert SlowSink.peak == 3
+
+
+class FlakyOutbox(SqliteOutbox):
+    """A real SQLite outbox whose writes fail ``fail_puts`` / ``fail_clears`` times first
+    (what a broker restart does to the Kafka outbox)."""
+
+    def __init__(self, path, *, fail_puts: int = 0, fail_clears: int = 0) -> None:
+        super().__init__(path)
+        self.fail_puts, self.fail_clears = fail_puts, fail_clears
+        self.puts = 0
+
+    async def put(self, entry):
+        self.puts += 1
+        if self.puts > 1 and self.fail_puts:  # the first put (durability) succeeds
+            self.fail_puts -= 1
+            raise ConnectionError("broker not available")
+        await super().put(entry)
+
+    async def clear(self, key):
+        if self.fail_clears:
+            self.fail_clears -= 1
+            raise ConnectionError("broker not available")
+        await super().clear(key)
+
+
+async def test_a_broker_error_between_retries_does_not_end_the_delivery(
+    httpserver, tmp_path, registry
+):
+    """Finding 7: the attempt-count write failing ended the delivery with the entry
+    left in the outbox until a restart."""
+    receiver = DedupingReceiver(script=[503, 503])
+    httpserver.expect_request("/hook").respond_with_handler(receiver)
+    outbox = FlakyOutbox(tmp_path / "o", fail_puts=2)
+    deliverer, _ = deliverer_for({"hook": webhook(httpserver)}, outbox, registry)
+    notification = sample_notification(receiver="hook")
+    result = await deliverer.submit("hook", notification)
+    assert result.outcome == "delivered" and result.attempts == 3
+    assert await outbox.pending() == []
+    assert receiver.processed == [notification.idempotency_key]
+
+
+async def test_a_failed_clear_after_2xx_is_retried_not_resent_at_restart(
+    httpserver, tmp_path, registry
+):
+    """Finding 7: a failed clear after a 2xx left the entry; the next start sent again."""
+    receiver = DedupingReceiver()
+    httpserver.expect_request("/hook").respond_with_handler(receiver)
+    outbox = FlakyOutbox(tmp_path / "o", fail_clears=3)
+    deliverer, sleep = deliverer_for({"hook": webhook(httpserver)}, outbox, registry)
+    result = await deliverer.submit("hook", sample_notification(receiver="hook"))
+    assert result.outcome == "delivered" and len(sleep.delays) == 3
+    assert await outbox.pending() == []  # a restart finds nothing to send again
+    restarted, _ = deliverer_for({"hook": webhook(httpserver)}, SqliteOutbox(tmp_path / "o"),
+                                 CollectorRegistry())  # fmt: skip
+    assert await restarted.recover() == []
+    assert len(receiver.requests) == 1
