@@ -12,7 +12,9 @@ For each ``(receiver, notification)``:
 
 A process killed anywhere leaves the entry in the outbox; :meth:`Deliverer.recover`
 at the next start sends it again with the same idempotency key (and the attempt
-count it had reached). The same key is never delivered twice concurrently.
+count it had reached). The same key is never delivered twice concurrently, and the
+notifications of one (receiver, group) are delivered one at a time, in the order they
+were enqueued (recovery starts them oldest first).
 
 Outbox trouble after the entry is durable never ends a delivery early: a failed
 attempt-count update is logged and the retries go on (a restart then repeats a few
@@ -98,6 +100,10 @@ class Deliverer:
         self._clock = clock
         self._inflight: dict[str, asyncio.Task[DeliveryResult]] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
+        # one lock per (receiver, group): a group's notifications go out in the order
+        # they were enqueued (asyncio.Lock wakes waiters first come, first served), even
+        # when an earlier one is waiting out a receiver's outage between retries
+        self._groups: dict[tuple[str, str], tuple[asyncio.Lock, list[int]]] = {}
 
     # -- public API -------------------------------------------------------------------
 
@@ -191,6 +197,18 @@ class Deliverer:
         return await self._deliver(entry)
 
     async def _deliver(self, entry: OutboxEntry) -> DeliveryResult:
+        group = (entry.receiver, entry.notification.group_key)
+        lock, users = self._groups.setdefault(group, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                return await self._deliver_in_order(entry)
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._groups[group]  # nobody holds or waits: keep the map small
+
+    async def _deliver_in_order(self, entry: OutboxEntry) -> DeliveryResult:
         sink = self.sinks.get(entry.receiver)
         if sink is None:
             error = PermanentSinkError(f"no sink configured for receiver {entry.receiver!r}")

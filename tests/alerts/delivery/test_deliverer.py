@@ -20,6 +20,7 @@ from vigia.alerts.delivery import (
 from vigia.alerts.sinks.base import AlertSink, SinkConfig
 from vigia.alerts.sinks.registry import load_sink
 from vigia.alerts.sinks.testing import sample_alert, sample_notification
+from werkzeug import Response
 
 from tests.alerts.delivery.receiver import SECRET, DedupingReceiver
 from tests.alerts.sinks.suite import RecordingSleep
@@ -251,11 +252,43 @@ async def test_attempts_per_receiver_are_bounded(tmp_path, registry):
         {"slow": sink}, SqliteOutbox(tmp_path / "o"), DeliveryPolicy(max_concurrency=3)
     )
     notifications = [
-        sample_notification(receiver="slow", idempotency_key=f"k{i}") for i in range(12)
+        sample_notification(receiver="slow", idempotency_key=f"k{i}").model_copy(
+            update={"group_key": f"group {i}"}  # one group's notifications go one at a time
+        )
+        for i in range(12)
     ]
     results = await asyncio.gather(*(deliverer.submit("slow", n) for n in notifications))
     assert [r.outcome for r in results] == ["delivered"] * 12
     assert SlowSink.peak == 3
+
+
+async def test_a_group_is_delivered_in_order_across_an_outage(httpserver, tmp_path, registry):
+    """The first notification of a group waits out 503s; the next one must not overtake it."""
+    failures = {"k1": 3}  # only the group's first notification meets the outage
+    delivered: list[str] = []
+
+    def receiver(request):
+        key = request.headers["Idempotency-Key"]
+        if failures.get(key, 0) > 0:
+            failures[key] -= 1
+            return Response("down", status=503)
+        delivered.append(key)
+        return Response("ok")
+
+    httpserver.expect_request("/hook").respond_with_handler(receiver)
+    deliverer, _ = deliverer_for({"hook": webhook(httpserver)}, SqliteOutbox(tmp_path / "o"),
+                                 registry, max_attempts=6)  # fmt: skip
+    first, second, other = (
+        sample_notification(receiver="hook", idempotency_key=key).model_copy(
+            update={"group_key": group}
+        )
+        for key, group in (("k1", "g"), ("k2", "g"), ("k3", "h"))
+    )
+    tasks = [await deliverer.enqueue("hook", n) for n in (first, second, other)]
+    results = await asyncio.gather(*tasks)
+    assert [r.outcome for r in results] == ["delivered"] * 3
+    assert [k for k in delivered if k in ("k1", "k2")] == ["k1", "k2"]
+    assert "k3" in delivered  # another group is not held up by it
 
 
 class FlakyOutbox(SqliteOutbox):
