@@ -38,7 +38,11 @@ def base_rows() -> dict[str, tuple[list[Any], str]]:
     """Mapper family → (real-format rows, payload format)."""
     news = json.loads((FIXTURES / "news_items.json").read_text("utf-8"))
     police = json.loads((FIXTURES / "socrata_police_rows.json").read_text("utf-8"))
-    gdelt = (FIXTURES / "gdelt_export_sample.tsv").read_text("utf-8")
+    # the real sample's Colombian rows are all out of scope (no material conflict); the
+    # derived rows are the ones that become incidents, so both are fuzzed
+    gdelt = (FIXTURES / "gdelt_export_sample.tsv").read_text("utf-8") + (
+        FIXTURES / "gdelt_export_derived_colombia.tsv"
+    ).read_text("utf-8")
     rows = {
         "acled": (json.loads((FIXTURES / "acled_api_response.json").read_text())["data"], "json"),
         "ucdp": (_csv("ucdp_ged_sample.csv"), "csv"),
