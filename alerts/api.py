@@ -69,6 +69,31 @@ async def bearer_auth(request: web.Request, handler):
     return await handler(request)
 
 
+async def _json_object(request: web.Request) -> dict[str, Any] | web.Response:
+    """The body as a JSON object, or the 400 answer saying why it is not one."""
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _error(400, "body must be JSON (UTF-8)")
+    if not isinstance(body, dict):
+        return _error(400, "body must be a JSON object")
+    return body
+
+
+def _limit(query: Any, default: int = 500) -> int:
+    """``?limit=`` as a non-negative integer; ValueError says what is wrong."""
+    raw = query.get("limit")
+    if raw is None:
+        return default
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise ValueError(f"limit must be an integer, not {raw[:40]!r}") from None
+    if limit < 0:
+        raise ValueError("limit must be 0 or more")
+    return limit
+
+
 def _alert_view(alert: Alert) -> dict[str, Any]:
     return alert.model_dump(mode="json")
 
@@ -81,6 +106,10 @@ async def health(request: web.Request) -> web.Response:
 async def list_alerts(request: web.Request) -> web.Response:
     engine = request.app[DISPATCHER].engine
     q = request.query
+    try:
+        limit = _limit(q)
+    except ValueError as exc:
+        return _error(400, str(exc))
     found = []
     for alert in engine.alerts.values():
         if "state" in q and alert.state.value != q["state"]:
@@ -95,7 +124,6 @@ async def list_alerts(request: web.Request) -> web.Response:
             continue
         found.append(alert)
     found.sort(key=lambda a: a.updated_at, reverse=True)
-    limit = int(q.get("limit", "500"))
     return _json({"alerts": [_alert_view(a) for a in found[:limit]], "total": len(found)})
 
 
@@ -107,16 +135,20 @@ async def get_alert(request: web.Request) -> web.Response:
 
 
 async def ack_alert(request: web.Request) -> web.Response:
-    try:
-        body = await request.json()
-    except json.JSONDecodeError:
-        return _error(400, "body must be JSON")
-    by = str(body.get("by") or "").strip()
-    if not by:
-        return _error(400, "by: who acknowledges is required")
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
+    by, comment = body.get("by"), body.get("comment")
+    if not isinstance(by, str) or not by.strip():
+        return _error(400, "by: who acknowledges is required (a string)")
+    if comment is not None and not isinstance(comment, str):
+        # stored in the alert's annotations (strings only) on the compacted alerts topic
+        return _error(400, "comment must be a string")
+    if len(by) > 200 or len(comment or "") > 2000:
+        return _error(400, "by is capped at 200 characters, comment at 2000")
     try:
         alert = await request.app[DISPATCHER].acknowledge(
-            request.match_info["fingerprint"], by, body.get("comment")
+            request.match_info["fingerprint"], by.strip(), comment
         )
     except KeyError:
         return _error(404, "no such alert")
@@ -155,17 +187,14 @@ def silence_from_body(body: dict[str, Any], now: dt.datetime) -> Silence:
 
 async def create_silence(request: web.Request) -> web.Response:
     d = request.app[DISPATCHER]
-    try:
-        body = await request.json()
-    except json.JSONDecodeError:
-        return _error(400, "body must be JSON")
-    if not isinstance(body, dict):
-        return _error(400, "body must be a JSON object")
+    body = await _json_object(request)
+    if isinstance(body, web.Response):
+        return body
     try:
         silence = silence_from_body(body, d.engine.clock())
     except ValidationError as exc:
         return _error(400, describe_validation_error(exc))
-    except ValueError as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         return _error(400, str(exc))
     if "id" in body and d.engine.silencer.get(silence.id) is None:
         return _error(404, "no such silence to update")

@@ -173,9 +173,14 @@ def alerts_serve(
 ) -> None:
     """Run the dispatcher with its HTTP API until interrupted."""
     from vigia.alerts.serve import serve
+    from vigia.alerts.sinks.errors import SinkConfigError
 
     settings, _ = _settings()
-    asyncio.run(serve(settings, rules, until_idle=until_idle, metrics_port=metrics_port))
+    try:
+        asyncio.run(serve(settings, rules, until_idle=until_idle, metrics_port=metrics_port))
+    except SinkConfigError as exc:  # e.g. the example webhook key: a user error, one line
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 def current_user() -> str:

@@ -10,6 +10,7 @@ from pydantic import BeforeValidator, PlainSerializer
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_MAX_SECONDS = 100 * 366 * 86400
 
 
 def parse_duration(value: object) -> dt.timedelta:
@@ -19,6 +20,8 @@ def parse_duration(value: object) -> dt.timedelta:
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError(f"duration {value} is negative")
+        if value > _MAX_SECONDS:
+            raise ValueError(f"duration {value} is longer than 100 years")
         return dt.timedelta(seconds=value)
     text = str(value).strip()
     if text == "0":
@@ -26,7 +29,11 @@ def parse_duration(value: object) -> dt.timedelta:
     parts = _PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"bad duration {value!r}: use e.g. 30s, 5m, 4h, 1d or 1h30m")
-    return dt.timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+    seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    # timedelta overflows near 2.7 million years (and a silence that long is a mistake)
+    if seconds > _MAX_SECONDS:
+        raise ValueError(f"duration {value!r} is longer than 100 years")
+    return dt.timedelta(seconds=seconds)
 
 
 def format_duration(delta: dt.timedelta) -> str:

@@ -117,11 +117,16 @@ def acknowledge(alert: Alert, by: str, now: dt.datetime, comment: str | None = N
         raise LifecycleError(f"alert {alert.fingerprint} is resolved; nothing to acknowledge")
     if not by.strip():
         raise LifecycleError("an acknowledgement needs the analyst's name")
+    if comment is not None and not isinstance(comment, str):
+        raise LifecycleError("an acknowledgement's comment must be a string")
     annotations = dict(alert.annotations)
     if comment:
         annotations["ack_comment"] = comment
-    return alert.model_copy(
-        update={
+    # validated, not model_copy: this value is written to the compacted alerts topic
+    # and read back at every start-up, so it must be a valid Alert
+    return Alert.model_validate(
+        alert.model_dump()
+        | {
             "state": AlertState.ACKNOWLEDGED,
             "acknowledged_by": by,
             "acknowledged_at": now,

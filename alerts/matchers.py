@@ -4,6 +4,12 @@ Used by routes, inhibition rules and silences. Regular expressions are anchored
 (they must match the whole label value), as in Alertmanager. A label that is
 absent counts as the empty string, so ``team=""`` matches alerts without ``team``.
 
+Regular expressions use RE2 (``google-re2``), as Alertmanager does (Go's regexp is
+RE2): matching takes time linear in the label value, so a silence such as
+``region_name=~"(.|.|.|.)*X"`` cannot freeze the dispatcher's event loop as it did with
+Python's backtracking ``re``. RE2 has no backreferences or lookaround; a pattern using
+them is refused when parsed.
+
 Parsing errors raise :class:`ValueError` naming the bad matcher; inside a pydantic
 model they surface as a validation error on the field that holds it.
 """
@@ -14,9 +20,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
+import re2
 from pydantic import BeforeValidator, PlainSerializer
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # the ValueError below says what is wrong; no stderr noise
 
 
 class MatchOp(StrEnum):
@@ -36,7 +46,7 @@ class Matcher:
     name: str
     op: MatchOp
     value: str
-    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _regex: Any = field(default=None, compare=False, repr=False)  # a compiled re2 pattern
 
     @classmethod
     def make(cls, name: str, op: MatchOp | str, value: str) -> Matcher:
@@ -44,9 +54,10 @@ class Matcher:
         regex = None
         if op in (MatchOp.RE, MatchOp.NRE):
             try:
-                regex = re.compile(f"(?:{value})")
-            except re.error as exc:
-                raise ValueError(f"bad regular expression {value!r} for {name}: {exc}") from exc
+                regex = re2.compile(f"(?:{value})", _RE2_OPTIONS)
+            except re2.error as exc:
+                why = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+                raise ValueError(f"bad regular expression {value!r} for {name}: {why}") from None
         return cls(name, op, value, regex)
 
     @classmethod

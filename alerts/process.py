@@ -45,6 +45,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ from vigia.alerts.settings import AlertsSettings
 from vigia.alerts.shards import EngineShards, owned_state
 from vigia.alerts.silences import Silence
 from vigia.alerts.state import DISPATCHER, StateReader, StateRecord, StateWriter
+from vigia.alerts.state_guard import StateGuard
 
 from vigia.codec import UndecodableRecord, decode
 from vigia.kafka.admin import create_topics
@@ -136,10 +138,15 @@ class AlertDispatcher:
             ThreadPoolExecutor(max_workers=64, thread_name_prefix="alerts-io")
         )
         await asyncio.to_thread(create_topics, self.settings, t.specs())
-        self.writer = StateWriter(self.settings, t, self.origin)
+        # a record on a state topic that does not decode is skipped, dead-lettered and
+        # counted (never a crash loop); writes are validated before they are sent
+        self.guard = StateGuard(self.settings, t, registry=self.metrics.registry)
+        self.writer = StateWriter(self.settings, t, self.origin, guard=self.guard)
         # silences apply everywhere: read them all; of the alerts only what others write
         # from now on matters (acknowledgements made with the CLI)
-        self.reader = await asyncio.to_thread(StateReader, self.settings, [t.silences, t.alerts])
+        self.reader = await asyncio.to_thread(
+            partial(StateReader, guard=self.guard), self.settings, [t.silences, t.alerts]
+        )
         await asyncio.to_thread(self.reader.skip_to_end, [t.alerts])
         self._apply_external(await asyncio.to_thread(self.reader.read_to_end))
         # every sink waits behind a gate until its notification's log entry is durable
@@ -250,7 +257,9 @@ class AlertDispatcher:
         """Rebuild the gained partitions' engines from the state topics, repair the log
         from their outbox entries, re-form their groups and recover their deliveries."""
         t = self.topics
-        reader = await asyncio.to_thread(StateReader, self.settings, [t.alerts, t.notification_log])
+        reader = await asyncio.to_thread(
+            partial(StateReader, guard=self.guard), self.settings, [t.alerts, t.notification_log]
+        )
         try:
             records = await asyncio.to_thread(reader.read_to_end)
         finally:

@@ -30,6 +30,7 @@ from typing import Any
 from kafka import TopicPartition
 from vigia.alerts.nflog import NflogEntry
 from vigia.alerts.silences import Silence
+from vigia.alerts.state_guard import POISON, StateGuard
 
 from vigia.kafka.clients import make_consumer, make_producer
 from vigia.schema import Alert
@@ -71,9 +72,19 @@ def _headers(record: Any) -> tuple[str | None, int | None]:
 class StateReader:
     """Reads the state topics to their end, then tails them (no consumer group)."""
 
-    def __init__(self, settings: Settings, topics: Iterable[str], timeout: float = 30.0):
+    def __init__(
+        self,
+        settings: Settings,
+        topics: Iterable[str],
+        timeout: float = 30.0,
+        *,
+        guard: StateGuard | None = None,
+    ):
         self.topics = list(topics)
         self.timeout = timeout
+        # every value is checked against its topic's model as it is read: a poison
+        # record is dead-lettered and skipped here, so no caller can crash on it
+        self.guard = guard or StateGuard(settings)
         self.consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
         deadline = time.monotonic() + timeout
         assignment = []
@@ -115,15 +126,22 @@ class StateReader:
             self.consumer.seek(tp, offset)
 
     def poll(self, timeout_ms: int = 0) -> list[StateRecord]:
+        """Records read since the last poll; undecodable ones are skipped (see the guard)."""
         batch = self.consumer.poll(timeout_ms=timeout_ms)
-        return [
-            StateRecord(r.topic, r.key.decode() if r.key else "", r.value, *_headers(r))
-            for records in batch.values()
-            for r in records
-        ]
+        out = []
+        for records in batch.values():
+            for r in records:
+                key = r.key.decode(errors="replace") if r.key else ""
+                decoded = self.guard.decode(
+                    r.topic, key, r.value, partition=r.partition, offset=r.offset
+                )
+                if decoded is not POISON:
+                    out.append(StateRecord(r.topic, key, r.value, *_headers(r)))
+        return out
 
     def close(self) -> None:
         self.consumer.close()
+        self.guard.close()
 
 
 class PartitionHint:
@@ -161,8 +179,11 @@ def record_headers(origin: bytes, owner: int | None) -> list[tuple[str, bytes]]:
 class StateWriter:
     """Produces state records with an ``origin`` header; ``flush`` waits for every ack."""
 
-    def __init__(self, settings: Settings, topics: Topics, origin: str) -> None:
+    def __init__(
+        self, settings: Settings, topics: Topics, origin: str, *, guard: StateGuard | None = None
+    ) -> None:
         self.topics = topics
+        self.guard = guard or StateGuard(settings, topics)
         self.origin = origin.encode()
         self.producer = make_producer(settings, linger_ms=2)
         self.partition = PartitionHint(self.producer)
@@ -170,6 +191,7 @@ class StateWriter:
         self._lock = threading.Lock()  # records are sent on the loop, flushed in threads
 
     def _send(self, topic: str, key: str, value: bytes | None, owner: int | None = None) -> None:
+        self.guard.validate_write(topic, value)  # raises PoisonWrite: never write poison
         headers = record_headers(self.origin, owner)
         future = self.producer.send(
             topic, key=key.encode(), value=value, headers=headers, partition=self.partition(topic)

@@ -44,6 +44,18 @@ from vigia.schema import RawRecord
 Cursor = dict[str, Any]
 
 
+def configured_urls(config: BaseModel) -> list[str]:
+    """The http(s) URLs in a connector's configuration (``url``, ``base_url``, ``*_url``):
+    the origins its credentials are bound to (see :mod:`vigia.connectors.origin`)."""
+    found = []
+    for name in type(config).model_fields:
+        value = getattr(config, name, None)
+        is_url = name == "url" or name.endswith("_url")
+        if is_url and isinstance(value, str) and value.lower().startswith(("http://", "https://")):
+            found.append(value)
+    return found
+
+
 class ConnectorConfig(BaseModel):
     """Base of every connector's configuration block. Unknown fields are errors."""
 
@@ -171,6 +183,7 @@ class Connector(ABC):
                 self.config.http,
                 secrets=self.secrets,
                 transport=self.context.transport,
+                home=configured_urls(self.config),
             )
         return self._http
 

@@ -2,7 +2,14 @@
 
 A request that fails with a transport error, a 5xx or a 429 is retried with
 exponential backoff and jitter (stamina); a 429's ``Retry-After`` replaces the
-computed wait. Any other 4xx is raised at once as a permanent error. Every error
+computed wait. Any other 4xx is raised at once as a permanent error.
+
+Every request passes the instance's :class:`~vigia.connectors.origin.OriginGuard` (its
+credentials stay with its configured origins, redirects and next links included). A
+response must arrive whole within ``http.deadline`` seconds (a recoverable transport
+error otherwise) and is read at most ``http.max_bytes`` bytes far, decompressed (a
+permanent :class:`ResponseTooLarge` beyond), so a slow or huge answer cannot hold or
+exhaust the process. Every error
 message names the method, the URL and the status, with the instance's secrets
 masked (see :func:`vigia.connectors.secrets.redact`).
 
@@ -15,6 +22,7 @@ used by connectors only); stamina's Prometheus counter stays.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import logging
 import time
@@ -28,12 +36,14 @@ from vigia.connectors.errors import (
     AuthError,
     ClientError,
     NotFound,
+    PermanentError,
     RateLimited,
     RecoverableError,
     ServerError,
     TransportError,
 )
 from vigia.connectors.metrics import ConnectorMetrics
+from vigia.connectors.origin import OriginGuard, OriginPolicy
 from vigia.connectors.secrets import redact
 
 log = logging.getLogger(__name__)
@@ -48,6 +58,12 @@ def log_retry(details: stamina.instrumentation.RetryDetails) -> None:
 stamina.instrumentation.set_on_retry_hooks(
     [log_retry, stamina.instrumentation.PrometheusOnRetryHook]
 )
+
+
+class ResponseTooLarge(PermanentError):
+    """An answer bigger than ``http.max_bytes`` (decompressed)."""
+
+    kind = "too_large"
 
 
 class RetryPolicy(BaseModel):
@@ -66,7 +82,14 @@ class HttpSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    timeout: float = Field(default=30.0, gt=0, description="Seconds per request")
+    timeout: float = Field(default=30.0, gt=0, description="Seconds per read/connect")
+    deadline: float = Field(
+        default=300.0, gt=0, description="Seconds for a whole answer, redirects included"
+    )
+    max_bytes: int = Field(
+        default=256 << 20, ge=1024, description="Largest answer body, after decompression"
+    )
+    origins: OriginPolicy = Field(default_factory=OriginPolicy)
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     user_agent: str = "vigia-connectors/0.1 (+https://github.com/vigia)"
 
@@ -95,16 +118,19 @@ class HttpClient:
         settings: HttpSettings | None = None,
         secrets: Callable[[], list[SecretStr]] = list,
         transport: httpx.AsyncBaseTransport | None = None,
+        home: list[str] | None = None,
     ) -> None:
         self.instance = instance
         self.metrics = metrics
         self.settings = settings or HttpSettings()
         self._secrets = secrets
+        self.origins = OriginGuard(home or [], self.settings.origins, secrets)
         self._client = httpx.AsyncClient(
             timeout=self.settings.timeout,
-            follow_redirects=True,
+            follow_redirects=True,  # each hop passes the origin guard below
             headers={"User-Agent": self.settings.user_agent},
             transport=transport,
+            event_hooks={"request": [self.origins.check]},
         )
 
     async def aclose(self) -> None:
@@ -141,7 +167,16 @@ class HttpClient:
         started = time.perf_counter()
         labels = self.metrics.requests
         try:
-            response = await self._client.request(method, url, **kwargs)
+            async with asyncio.timeout(self.settings.deadline):
+                request = self._client.build_request(method, url, **kwargs)
+                response = await self._read(await self._client.send(request, stream=True))
+        except TimeoutError:
+            labels.labels(self.instance, "transport_error").inc()
+            self.metrics.errors.labels(self.instance, TransportError.kind).inc()
+            raise TransportError(
+                self._mask(f"{method} {url}: no whole answer within {self.settings.deadline}s"),
+                instance=self.instance,
+            ) from None
         except httpx.HTTPError as exc:
             labels.labels(self.instance, "transport_error").inc()
             self.metrics.errors.labels(self.instance, TransportError.kind).inc()
@@ -160,6 +195,43 @@ class HttpClient:
         error = self._error_for(method, response)
         self.metrics.errors.labels(self.instance, error.kind).inc()
         raise error
+
+    async def _read(self, response: httpx.Response) -> httpx.Response:
+        """The streamed ``response`` read whole, up to ``max_bytes`` once decompressed."""
+        cap = self.settings.max_bytes
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise self._too_large(response, f"declares {declared} bytes")
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():  # decoded: a gzip bomb stops here too
+                size += len(chunk)
+                if size > cap:
+                    raise self._too_large(response, f"passed {cap} bytes")
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        # the body is decoded already: the rebuilt response must not decode it again
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=b"".join(chunks),
+            request=response.request,
+            extensions=response.extensions,
+        )
+
+    def _too_large(self, response: httpx.Response, why: str) -> ResponseTooLarge:
+        self.metrics.errors.labels(self.instance, ResponseTooLarge.kind).inc()
+        return ResponseTooLarge(
+            self._mask(f"{response.request.method} {response.request.url}: answer {why} "
+                       f"(http.max_bytes is {self.settings.max_bytes})"),
+            instance=self.instance,
+        )  # fmt: skip
 
     def _error_for(self, method: str, response: httpx.Response) -> Exception:
         status = response.status_code

@@ -48,7 +48,7 @@ class HealthServer:
         component: str,
         *,
         registry: CollectorRegistry = REGISTRY,
-        host: str = "127.0.0.1",
+        host: str = "127.0.0.1",  # loopback unless asked: /metrics tells a lot about the system
         port: int = 0,
     ) -> None:
         self.component = component

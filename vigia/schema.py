@@ -28,6 +28,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    field_validator,
     model_validator,
 )
 
@@ -506,6 +507,10 @@ class Notification(WireModel):
 # Operations
 
 
+#: A dead letter's reason is for people: the bad value itself travels in ``original``.
+REASON_CHARS = 2000
+
+
 class DeadLetter(WireModel):
     """A record that could not be processed, with why, and its bytes untouched."""
 
@@ -517,7 +522,7 @@ class DeadLetter(WireModel):
 
     stage: Literal["connector", "normalize", "stream", "alerts"]
     component: str = Field(description="Connector instance, agent or sink name")
-    reason: str
+    reason: str = Field(description=f"Why, capped at {REASON_CHARS} characters")
     error_type: str
     original: bytes = Field(description="The original bytes, base64 in JSON")
     original_key: str | None = None
@@ -525,6 +530,13 @@ class DeadLetter(WireModel):
     partition: int | None = None
     offset: int | None = None
     occurred_at: AwareDatetime = Field(default_factory=utcnow)
+
+    @field_validator("reason")
+    @classmethod
+    def _capped(cls, reason: str) -> str:
+        if len(reason) <= REASON_CHARS:
+            return reason
+        return f"{reason[: REASON_CHARS - 40]}… [reason cut at {REASON_CHARS} characters]"
 
 
 class ConnectorOffset(WireModel):

@@ -12,7 +12,17 @@ For each ``(receiver, notification)``:
 
 A process killed anywhere leaves the entry in the outbox; :meth:`Deliverer.recover`
 at the next start sends it again with the same idempotency key (and the attempt
-count it had reached). The same key is never delivered twice concurrently.
+count it had reached). The same key is never delivered twice concurrently, and the
+notifications of one (receiver, group) are delivered one at a time, in the order they
+were enqueued (recovery starts them oldest first).
+
+Outbox trouble after the entry is durable never ends a delivery early: a failed
+attempt-count update is logged and the retries go on (a restart then repeats a few
+attempts), and the clear after a success (or a dead letter) is retried with backoff
+until it is acknowledged, so a receiver that answered 2xx is not sent the
+notification again at the next start. The promise is at least once, with the same
+idempotency key on every attempt; a repeat happens only for a delivery in flight
+when the process died.
 """
 
 from __future__ import annotations
@@ -91,6 +101,10 @@ class Deliverer:
         self._inflight: dict[str, asyncio.Task[DeliveryResult]] = {}
         self._owner: dict[str, int | None] = {}  # key in flight → its partition
         self._limits: dict[str, asyncio.Semaphore] = {}
+        # one lock per (receiver, group): a group's notifications go out in the order
+        # they were enqueued (asyncio.Lock wakes waiters first come, first served), even
+        # when an earlier one is waiting out a receiver's outage between retries
+        self._groups: dict[tuple[str, str], tuple[asyncio.Lock, list[int]]] = {}
 
     # -- public API -------------------------------------------------------------------
 
@@ -217,6 +231,18 @@ class Deliverer:
         return await self._deliver(entry)
 
     async def _deliver(self, entry: OutboxEntry) -> DeliveryResult:
+        group = (entry.receiver, entry.notification.group_key)
+        lock, users = self._groups.setdefault(group, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                return await self._deliver_in_order(entry)
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._groups[group]  # nobody holds or waits: keep the map small
+
+    async def _deliver_in_order(self, entry: OutboxEntry) -> DeliveryResult:
         sink = self.sinks.get(entry.receiver)
         if sink is None:
             error = PermanentSinkError(f"no sink configured for receiver {entry.receiver!r}")
@@ -233,7 +259,7 @@ class Deliverer:
             async with limit:
                 error = await self._attempt(sink, entry.notification, policy)
             if error is None:
-                await self.outbox.clear(entry.key)
+                await self._clear(entry.key, policy)
                 self.metrics.outbox_depth.set(len(self.outbox))
                 self.metrics.deliveries.labels(sink.type_name, entry.receiver, "delivered").inc()
                 return DeliveryResult(entry.receiver, entry.key, "delivered", entry.attempts)
@@ -242,7 +268,12 @@ class Deliverer:
             entry.last_error = str(error)
             if entry.attempts >= policy.max_attempts:
                 continue  # the check at the top writes the dead letter
-            await self.outbox.put(entry)  # persist the attempt count
+            try:
+                await self.outbox.put(entry)  # persist the attempt count
+            except Exception as exc:  # the entry is durable already; only the count is older
+                log.warning(
+                    "attempt count of %s not persisted (%s); retrying anyway", entry.key, exc
+                )
             retry_after = getattr(error, "retry_after", None)
             delay = backoff_delay(entry.attempts, policy, self._rand(), retry_after)
             log.warning(
@@ -253,6 +284,23 @@ class Deliverer:
                 delay,
             )
             await self._sleep(delay)
+
+    async def _clear(self, key: str, policy: DeliveryPolicy) -> None:
+        """Clear ``key`` from the outbox, retrying until the outbox acknowledges.
+
+        Giving up here would leave a delivered notification in the outbox, to be sent
+        again at the next start: an avoidable duplicate. Cancellation (shutdown) stops it.
+        """
+        failures = 0
+        while True:
+            try:
+                await self.outbox.clear(key)
+                return
+            except Exception as exc:
+                failures += 1
+                delay = backoff_delay(failures, policy, self._rand(), None)
+                log.warning("outbox clear of %s failed (%s); retrying in %.1fs", key, exc, delay)
+                await self._sleep(delay)
 
     async def _attempt(
         self, sink: AlertSink, notification: Notification, policy: DeliveryPolicy
@@ -297,7 +345,7 @@ class Deliverer:
                 return DeliveryResult(
                     entry.receiver, entry.key, "pending", entry.attempts, str(exc)
                 )
-        await self.outbox.clear(entry.key)
+        await self._clear(entry.key, self.policies.get(entry.receiver, self.policy))
         self.metrics.outbox_depth.set(len(self.outbox))
         self.metrics.dead_letters.labels(entry.receiver).inc()
         self.metrics.deliveries.labels(sink_type, entry.receiver, "dead_lettered").inc()

@@ -34,11 +34,18 @@ def load_sinks(receivers: Mapping[str, Mapping[str, Any]]) -> dict[str, AlertSin
     return sinks
 
 
-def build_outbox(settings: Settings, store: Literal["kafka", "sqlite"] = "kafka") -> Outbox:
-    """The outbox: the compacted ``alert_outbox`` topic, or ``<data_dir>/alert-outbox.sqlite``."""
+def build_outbox(
+    settings: Settings,
+    store: Literal["kafka", "sqlite"] = "kafka",
+    registry: CollectorRegistry | None = None,
+) -> Outbox:
+    """The outbox: the compacted ``alert_outbox`` topic, or ``<data_dir>/alert-outbox.sqlite``
+    (``registry`` counts undecodable outbox entries)."""
     if store == "sqlite":
         return SqliteOutbox(settings.data_dir / "alert-outbox.sqlite")
-    return KafkaOutbox(settings, Topics(settings.kafka.topic_prefix).alert_outbox)
+    return KafkaOutbox(
+        settings, Topics(settings.kafka.topic_prefix).alert_outbox, registry=registry
+    )
 
 
 def build_deliverer(
@@ -54,7 +61,7 @@ def build_deliverer(
     topics = Topics(settings.kafka.topic_prefix)
     return Deliverer(
         sinks,
-        build_outbox(settings, store),
+        build_outbox(settings, store, registry),
         policy,
         KafkaDeadLetters(settings, topics.alerts_dlq),
         policies=policies,

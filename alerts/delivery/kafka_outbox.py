@@ -21,6 +21,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from kafka import TopicPartition
+from prometheus_client import CollectorRegistry
 from vigia.alerts.delivery.outbox import Outbox, OutboxEntry, owned
 from vigia.alerts.state import PartitionHint
 
@@ -31,8 +32,16 @@ from vigia.settings import Settings
 class KafkaOutbox(Outbox):
     """Outbox entries as records of a compacted topic; each write awaited until acked."""
 
-    def __init__(self, settings: Settings, topic: str, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        topic: str,
+        *,
+        timeout: float = 30.0,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
         self.settings = settings
+        self.registry = registry  # where undecodable entries are counted
         self.topic = topic
         self.timeout = timeout
         self._producer: Any = None
@@ -93,7 +102,10 @@ class KafkaOutbox(Outbox):
         self._keys.discard(key)
 
     def _read_all(self) -> dict[str, OutboxEntry]:
+        from vigia.alerts.state_guard import POISON, StateGuard
+
         consumer = make_consumer(self.settings, group_id=None, isolation_level="read_uncommitted")
+        guard = StateGuard(self.settings, registry=self.registry)
         try:
             deadline = time.monotonic() + self.timeout
             partitions = consumer.partitions_for_topic(self.topic)
@@ -106,20 +118,27 @@ class KafkaOutbox(Outbox):
             consumer.assign(assignment)
             consumer.seek_to_beginning(*assignment)
             ends = consumer.end_offsets(assignment)
-            latest: dict[str, bytes | None] = {}
+            latest: dict[str, OutboxEntry | None] = {}
             while any(consumer.position(tp) < ends[tp] for tp in assignment):
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"outbox topic {self.topic} not read to its end in time")
                 for records in consumer.poll(timeout_ms=500).values():
                     for record in records:
-                        latest[record.key.decode()] = record.value
-            return {
-                key: OutboxEntry.from_bytes(value)
-                for key, value in latest.items()
-                if value is not None
-            }
+                        key = record.key.decode(errors="replace") if record.key else ""
+                        entry = guard.decode(
+                            self.topic,
+                            key,
+                            record.value,
+                            model=OutboxEntry,
+                            partition=record.partition,
+                            offset=record.offset,
+                        )
+                        if entry is not POISON:  # a poison entry is skipped, not fatal
+                            latest[key] = entry
+            return {key: entry for key, entry in latest.items() if entry is not None}
         finally:
             consumer.close()
+            guard.close()
 
     async def pending(self, owners: Collection[int] | None = None) -> list[OutboxEntry]:
         entries = await asyncio.to_thread(self._read_all)

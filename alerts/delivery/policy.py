@@ -14,7 +14,9 @@ class DeliveryPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_attempts: int = Field(default=6, ge=1, description="Attempts before a dead letter.")
+    # 10 attempts wait 1+2+…+256 s: a receiver down for up to ~8 minutes loses nothing
+    # (6 gave up after ~31 s, so a one-minute outage dead-lettered everything in it)
+    max_attempts: int = Field(default=10, ge=1, description="Attempts before a dead letter.")
     initial_backoff: float = Field(default=1.0, ge=0, description="Seconds before the 2nd try.")
     multiplier: float = Field(default=2.0, ge=1.0)
     max_backoff: float = Field(default=300.0, ge=0, description="Cap of one backoff.")

@@ -120,11 +120,17 @@ class EmailSink(AlertSink):
             # Some recipients got it: a retry would duplicate it for them.
             log.warning("%s: recipients refused: %s", self._target(), sorted(refused))
 
+    def _message(self, notification: Notification) -> EmailMessage:
+        try:
+            return self.build_message(notification)
+        except ValueError as exc:  # e.g. a header the email package refuses: retrying won't help
+            raise PermanentSinkError(f"{self._target()}: cannot build the message: {exc}") from None
+
     async def send(self, notification: Notification) -> None:
         """Send one message; raises Recoverable/PermanentSinkError by SMTP reply class."""
         try:
             # building draws PNG charts (tens of ms each): off the event loop, like the SMTP talk
-            await asyncio.to_thread(lambda: self._deliver(self.build_message(notification)))
+            await asyncio.to_thread(lambda: self._deliver(self._message(notification)))
         except SinkError:
             raise
         except Exception as exc:  # classify everything smtplib and ssl can raise

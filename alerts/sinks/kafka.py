@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from kafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
+from pydantic import model_validator
 from vigia.alerts.sinks.base import AlertSink, SinkConfig
 from vigia.alerts.sinks.errors import PermanentSinkError, RecoverableSinkError
 
@@ -34,6 +35,23 @@ class KafkaSinkConfig(SinkConfig):
     topic_prefix: str | None = None  # default: settings.kafka.topic_prefix
     bootstrap_servers: str | None = None  # default: the configured cluster
     timeout: float = 30.0
+
+    @model_validator(mode="after")
+    def _notifications_need_their_own_topic(self) -> Self:
+        # the default topic is the compacted alerts topic, read back as Alert records
+        # at every start-up: notifications written there would poison it
+        if self.records == "notifications" and not self.topic:
+            raise ValueError("records: notifications needs a topic of its own (topic: ...)")
+        if self.records == "notifications" and self.topic and _is_state_topic(self.topic):
+            raise ValueError(f"topic {self.topic!r} is a state topic; notifications need another")
+        return self
+
+
+def _is_state_topic(topic: str) -> bool:
+    """Whether ``topic`` names one of the compacted alerting state topics (any prefix)."""
+    t = Topics("")
+    suffixes = (t.alerts, t.silences, t.notification_log, t.alert_outbox)
+    return any(topic == s.lstrip(".") or topic.endswith(s) for s in suffixes)
 
 
 class KafkaSink(AlertSink):

@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from vigia.alerts.digest import labels as digest
@@ -63,6 +63,31 @@ def dashboard_link(base: str | None, region: Region) -> str | None:
         return base
     separator = "&" if "?" in base else "?"
     return f"{base}{separator}{urlencode(query)}"
+
+
+def web_url(value: Any) -> str | None:
+    """``value`` if it is an absolute http(s) URL without whitespace, else ``None``.
+
+    Event text comes from outside (GDELT's SOURCEURL, feed links): a ``javascript:`` or
+    ``data:`` URL must never become a link in an e-mail or a Slack message.
+    """
+    if not isinstance(value, str) or any(c.isspace() or ord(c) < 32 for c in value):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    return value if parts.scheme.lower() in ("http", "https") and parts.hostname else None
+
+
+def web_urls(values: Any) -> list[str]:
+    """The http(s) URLs of ``values`` (a Jinja filter: ``e.source_urls | web_urls``)."""
+    return [u for u in (web_url(v) for v in values or ()) if u]
+
+
+def one_line(text: str) -> str:
+    """``text`` without line breaks or control characters (for subjects and headers)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 def top_evidence(evidence: list[EvidenceItem], limit: int) -> list[EvidenceItem]:
@@ -123,9 +148,10 @@ def alert_context(alert: Alert, options: RenderOptions) -> dict[str, Any]:
         "evidence": top_evidence(d.evidence, options.max_evidence),
         "evidence_total": len(d.evidence),
         "sources": sorted(set(d.sources)),
-        "dashboard_url": dashboard_link(options.dashboard_url, region)
-        or alert.annotations.get("dashboard_url"),
-        "generator_url": alert.generator_url,
+        "dashboard_url": web_url(
+            dashboard_link(options.dashboard_url, region) or alert.annotations.get("dashboard_url")
+        ),
+        "generator_url": web_url(alert.generator_url),
         "starts_at": alert.starts_at.strftime("%Y-%m-%d %H:%M UTC"),
         "revision": alert.revision,
         "acknowledged_by": alert.acknowledged_by,
@@ -176,7 +202,7 @@ def notification_context(notification: Notification, options: RenderOptions) -> 
     }
 
 
-def _mrkdwn_escape(value: Any) -> str:
+def mrkdwn_escape(value: Any) -> str:
     """Slack mrkdwn needs only ``&``, ``<`` and ``>`` escaped."""
     text = "" if value is None else str(value)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -191,7 +217,8 @@ def _environment(autoescape: bool) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["mrkdwn"] = _mrkdwn_escape
+    env.filters["mrkdwn"] = mrkdwn_escape
+    env.filters["web_urls"] = web_urls
     return env
 
 
@@ -209,7 +236,8 @@ def render_subject(notification: Notification, options: RenderOptions) -> str:
     state = t["firing"] if notification.firing else t["resolved"]
     summary = first["summary"] if first else notification.group_key
     extra = len(notification.alerts) - 1
-    subject = t["subject"].format(state=state, summary=summary)
+    # one line: a line break from event text would be a header injection in e-mail
+    subject = one_line(t["subject"].format(state=state, summary=summary))
     return f"{subject} (+{extra})" if extra > 0 else subject
 
 

@@ -15,6 +15,7 @@ from vigia.alerts.sinks.http import HttpSink, HttpSinkConfig, json_bytes
 from vigia.alerts.sinks.redact import register_secret
 from vigia.alerts.sinks.render import (
     RenderOptions,
+    mrkdwn_escape,
     notification_context,
     render_mrkdwn,
     render_subject,
@@ -79,7 +80,9 @@ def slack_payload(notification: Notification, options: RenderOptions) -> dict[st
     if context["hidden"]:
         footer = f"… {t['and_more'].format(n=context['hidden'])} · {footer}"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
-    return {"text": subject, "blocks": blocks[:50]}
+    # the top-level text is mrkdwn too (notifications, fallbacks): `<!channel>` or a
+    # `<url|label>` from event text must arrive as text, not as a mention or a link
+    return {"text": mrkdwn_escape(subject), "blocks": blocks[:50]}
 
 
 class SlackSink(HttpSink):

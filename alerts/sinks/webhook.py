@@ -13,7 +13,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr
-from vigia.alerts.sinks.errors import safe_url
+from vigia.alerts.sinks.errors import SinkConfigError, safe_url
 from vigia.alerts.sinks.http import HttpSink, HttpSinkConfig
 from vigia.alerts.sinks.redact import register_secret
 from vigia.alerts.sinks.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -29,6 +29,11 @@ class WebhookConfig(HttpSinkConfig):
     )
 
 
+#: The example HMAC keys shipped in ``deploy/rules.yaml`` and the docs: public, so never
+#: a secret. A dispatcher configured with one refuses to start.
+EXAMPLE_SECRETS = frozenset({"change-me-please-0123456789"})
+
+
 class WebhookSink(HttpSink):
     type_name = "webhook"
     Config = WebhookConfig
@@ -37,6 +42,12 @@ class WebhookSink(HttpSink):
     def __init__(
         self, name: str, config: WebhookConfig, *, clock: Callable[[], float] = time.time, **kw
     ) -> None:
+        if config.secret.get_secret_value() in EXAMPLE_SECRETS:
+            # checked when the sink is built (the dispatcher's start), not when the rules are
+            # parsed, so `vigia rules check deploy/rules.yaml` still works without the secret
+            raise SinkConfigError(
+                name, "secret", "is the public example key; set VIGIA_WEBHOOK_SECRET (16+ chars)"
+            )
         super().__init__(name, config, **kw)
         self._clock = clock
         url = urlsplit(config.url)

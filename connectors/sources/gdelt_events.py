@@ -20,6 +20,7 @@ import re
 import zipfile
 from collections.abc import AsyncIterator
 
+import httpx
 from pydantic import Field
 from vigia.connectors.base import Checkpoint, Connector, ConnectorConfig, Cursor, DeadRecord
 from vigia.connectors.errors import IntegrityError, InvalidResponse, NotFound
@@ -34,7 +35,11 @@ _SLOT = dt.timedelta(minutes=15)
 
 
 class GdeltEventsConfig(ConnectorConfig):
-    lastupdate_url: str = "http://data.gdeltproject.org/gdeltv2/lastupdate.txt"
+    # HTTPS: over plain HTTP anyone on the path can rewrite the file list and the files
+    lastupdate_url: str = "https://data.gdeltproject.org/gdeltv2/lastupdate.txt"
+    max_uncompressed_bytes: int = Field(
+        default=512 << 20, ge=1 << 20, description="Largest export CSV inside a zip"
+    )
     root_codes: list[str] = Field(
         default=[], description='EventRootCode values to keep, e.g. ["18", "19", "20"]; [] = all'
     )
@@ -60,8 +65,16 @@ class GdeltEventsConnector(Connector):
         for line in text.splitlines():
             parts = line.split()
             if len(parts) == 3 and parts[2].lower().endswith(".export.csv.zip"):
-                return int(parts[0]), parts[1].lower(), parts[2]
+                return int(parts[0]), parts[1].lower(), self._same_scheme(parts[2])
         raise InvalidResponse(f"{self.config.lastupdate_url}: no export line in {text[:200]!r}")
+
+    def _same_scheme(self, url: str) -> str:
+        """The listed file over the list's scheme: GDELT lists http:// URLs even when the
+        list itself was fetched over https, and a downgrade would leave the origin."""
+        listed, home = httpx.URL(url), httpx.URL(self.config.lastupdate_url)
+        if listed.host == home.host and listed.scheme == "http" and home.scheme == "https":
+            return str(listed.copy_with(scheme="https"))
+        return url
 
     async def poll(self, cursor: Cursor | None) -> AsyncIterator:
         size, md5, url = await self._newest()
@@ -105,7 +118,20 @@ class GdeltEventsConnector(Connector):
             raise IntegrityError(f"{url}: MD5 does not match lastupdate.txt ({md5})")
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                text = archive.read(archive.namelist()[0]).decode("utf-8", errors="replace")
+                member = archive.infolist()[0]
+                # the declared size first (cheap), then a bounded read: a zip bomb whose
+                # header lies still stops at the cap
+                cap = self.config.max_uncompressed_bytes
+                if member.file_size > cap:
+                    raise InvalidResponse(
+                        f"{url}: {member.filename} inflates to {member.file_size} bytes "
+                        f"(max_uncompressed_bytes is {cap})"
+                    )
+                with archive.open(member) as stream:
+                    raw = stream.read(cap + 1)
+                if len(raw) > cap:
+                    raise InvalidResponse(f"{url}: inflates past {cap} bytes")
+                text = raw.decode("utf-8", errors="replace")
         except (zipfile.BadZipFile, IndexError) as exc:
             raise InvalidResponse(f"{url}: not a zip archive ({exc})") from None
         for row in parse_export(text, fips_filter(self.config.countries), self.config.root_codes):

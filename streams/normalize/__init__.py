@@ -21,6 +21,7 @@ from vigia.streams.normalize.conflict import map_acled, map_ucdp
 from vigia.streams.normalize.drugs import map_coca, map_eradication, map_seizure
 from vigia.streams.normalize.errors import MappingError
 from vigia.streams.normalize.gdelt import map_gdelt
+from vigia.streams.normalize.limits import MappingLimits, check_event
 from vigia.streams.normalize.news import map_gdelt_doc, map_rss
 from vigia.streams.normalize.police import map_homicide, map_massacre
 
@@ -67,8 +68,14 @@ def family(source: str) -> str | None:
     return SOURCE_ALIASES.get(source)
 
 
-def map_raw(raw: RawRecord, geocoder: Geocoder | None = None) -> list[CanonicalEvent]:
-    """Map one raw record; raises :class:`MappingError` (never anything else for bad data)."""
+def map_raw(
+    raw: RawRecord, geocoder: Geocoder | None = None, limits: MappingLimits | None = None
+) -> list[CanonicalEvent]:
+    """Map one raw record; raises :class:`MappingError` (never anything else for bad data).
+
+    Every event is checked against the plausibility limits and size caps
+    (:mod:`~vigia.streams.normalize.limits`) before it is returned.
+    """
     mapper = MAPPERS.get(raw.source)
     if mapper is None:
         name = SOURCE_ALIASES.get(raw.source)
@@ -76,7 +83,10 @@ def map_raw(raw: RawRecord, geocoder: Geocoder | None = None) -> list[CanonicalE
             raise MappingError(f"unknown source {raw.source!r} (record {raw.key})")
         mapper = MAPPERS[name]
     try:
-        return mapper(raw, geocoder or default_geocoder())
+        events = mapper(raw, geocoder or default_geocoder())
+        for event in events:
+            check_event(event, limits)
+        return events
     except MappingError as exc:
         raise MappingError(f"{raw.key}: {exc}") from None
     except ValidationError as exc:

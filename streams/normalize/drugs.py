@@ -39,6 +39,8 @@ COUNT_UNITS = frozenset(
      "cc", "frasco", "frascos"}
 )  # fmt: skip
 
+_UNIT_TEXT = re.compile(r"^\s*[^\W\d_]+(?:[ .][^\W\d_]+)*\.?\s*$")
+
 #: Folded CLASE_BIEN → drug; checked in order, first substring wins.
 DRUG_CLASSES: tuple[tuple[str, DrugKind], ...] = (
     ("base de coca", DrugKind.COCA_BASE),
@@ -127,6 +129,9 @@ def map_seizure(raw: RawRecord, geo: Geocoder) -> list[DrugSeizure]:
     if unit is None:
         raise MappingError(f"{raw.source}: missing field 'bien_unidad_medida'")
     folded_unit = _fold_cached(unit)
+    if not _UNIT_TEXT.match(unit):
+        # folding drops punctuation: "LITRO?" would pass as litres; a unit is words only
+        raise row.error("bien_unidad_medida", unit, "unknown unit")
     if folded_unit in MASS_UNITS_KG:
         kg = quantity * MASS_UNITS_KG[folded_unit]
     elif folded_unit in COUNT_UNITS:

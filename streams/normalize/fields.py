@@ -118,7 +118,11 @@ def parse_date(text: str) -> dt.date:
     m = _DAY_FIRST.match(s)
     if m:
         return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-    return dt.date.fromisoformat(s[:10])
+    if len(s) > 10:
+        # a datetime ("2019-03-01T00:00:00.000", "2019-03-01 10:00Z"), never a date
+        # followed by garbage ("2019-03-01xyz" was read as 1 March)
+        return dt.datetime.fromisoformat(s.replace("Z", "+00:00")).date()
+    return dt.date.fromisoformat(s)
 
 
 def date_field(row: Row, *fields: str) -> dt.date:

@@ -100,7 +100,10 @@ class Row:
         return MappingError(f"{self.source}: missing field {field!r}")
 
     def error(self, field: str, value: Any, why: str) -> MappingError:
-        return MappingError(f"{self.source}: field {field!r} = {value!r}: {why}")
+        shown = repr(value)
+        if len(shown) > 80:  # the reason names the value; the dead letter keeps it whole
+            shown = f"{shown[:79]}… ({len(str(value))} characters)"
+        return MappingError(f"{self.source}: field {field!r} = {shown}: {why}")
 
 
 class _Layout:

@@ -66,6 +66,8 @@ class WebhookRecorder:
     def __init__(self, stall_first: int = 0, stall_seconds: float = 0.0) -> None:
         self.requests: list[dict] = []
         self.keys: Counter[str] = Counter()
+        #: (idempotency key, body bytes) of every recorded request, in arrival order
+        self.received: list[tuple[str, bytes]] = []
         self.lock = threading.Lock()
         self.stall_first = stall_first
         self.stall_seconds = stall_seconds
@@ -79,10 +81,12 @@ class WebhookRecorder:
             self.stalling.set()
             threading.Event().wait(self.stall_seconds)
             return Response("gone", status=503)
-        body = json.loads(request.get_data())
+        data = request.get_data()
+        body = json.loads(data)
         with self.lock:
             self.requests.append(body)
             self.keys[request.headers["Idempotency-Key"]] += 1
+            self.received.append((request.headers["Idempotency-Key"], data))
         return Response("ok", status=200)
 
     def alerts(self) -> list[dict]:

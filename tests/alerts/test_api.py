@@ -141,3 +141,31 @@ async def test_silences_crud(api, isolated_settings) -> None:
     assert (await client.delete("/api/v1/silences/nope", headers=AUTH)).status == 404
     stored = load_silences(isolated_settings, d.topics)[silence_id]
     assert stored.status(d.engine.clock()).value == "expired"
+
+
+async def test_hostile_input_answers_400_and_changes_nothing(api) -> None:
+    """Finding 10: each of these answered 500 (or, for limit=-1, all but one alert)."""
+    client, d = api
+    fp = next(iter(d.engine.alerts))
+    before = dict(d.engine.alerts)
+    ack = f"/api/v1/alerts/{fp}/ack"
+    silence = {"matchers": ['a="b"'], "created_by": "ana", "comment": "x"}
+    cases = [
+        ("GET", "/api/v1/alerts?limit=abc", {}),
+        ("GET", "/api/v1/alerts?limit=-1", {}),
+        ("POST", ack, {"json": ["by", "ana"]}),
+        ("POST", ack, {"json": {"by": "ana", "comment": {"nested": 1}}}),
+        ("POST", ack, {"json": {"by": ["ana"]}}),
+        ("POST", ack, {"data": b'{"by": "\xff\xfe"}'}),
+        ("POST", "/api/v1/silences", {"json": silence | {"duration": "99999999999w"}}),
+        ("POST", "/api/v1/silences", {"json": silence | {"duration": "1h", "starts_at": 5}}),
+        ("POST", "/api/v1/silences", {"data": b"\xff"}),
+    ]
+    for method, path, body in cases:
+        response = await client.request(method, path, headers=AUTH, **body)
+        assert response.status == 400, (path, body, await response.text())
+        assert (await response.json())["error"]
+    assert d.engine.alerts == before
+    assert d.engine.silencer.by_id == {}
+    zero = await (await client.get("/api/v1/alerts?limit=0", headers=AUTH)).json()
+    assert zero["alerts"] == [] and zero["total"] == 2

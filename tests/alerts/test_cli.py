@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import REPO
@@ -15,10 +19,18 @@ RULES = REPO / "deploy" / "rules.yaml"
 runner = CliRunner()
 
 
-def test_shipped_rules_pass_check_including_sinks() -> None:
+def test_shipped_rules_pass_check_including_sinks(monkeypatch) -> None:
+    monkeypatch.setenv("VIGIA_WEBHOOK_SECRET", "a-deployment-key-5e1f0c")
     result = runner.invoke(app, ["rules", "check", str(RULES)])
     assert result.exit_code == 0, result.output
     assert "9 rules" in result.output and "3 inhibition rules" in result.output
+
+
+def test_check_refuses_the_example_webhook_key(monkeypatch) -> None:
+    monkeypatch.delenv("VIGIA_WEBHOOK_SECRET", raising=False)
+    result = runner.invoke(app, ["rules", "check", str(RULES)])
+    assert result.exit_code == 1
+    assert "VIGIA_WEBHOOK_SECRET" in result.output and "secret: is the public" in result.output
 
 
 def test_check_names_the_bad_field(tmp_path: Path) -> None:
@@ -103,3 +115,16 @@ def test_rules_test_table_output() -> None:
     assert result.exit_code == 0, result.output
     assert "violence_spike_department ✓" in result.output
     assert "inhibited by" in result.output
+
+
+@pytest.mark.kafka
+def test_serve_refuses_the_example_key_in_one_line(kafka_settings, topic_prefix):
+    env = {k: v for k, v in os.environ.items() if k != "VIGIA_WEBHOOK_SECRET"}
+    env["VIGIA_KAFKA__TOPIC_PREFIX"] = topic_prefix
+    vigia = str(Path(sys.executable).parent / "vigia")
+    result = subprocess.run(
+        [vigia, "alerts", "serve", "--rules", str(RULES), "--metrics-port", "0"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "example key" in result.stdout and "Traceback" not in result.stdout + result.stderr

@@ -1,10 +1,12 @@
-"""Restart safety: a dispatcher killed mid-delivery delivers each notification once.
+"""Restart safety: a dispatcher killed mid-delivery delivers each notification at least once.
 
 The dispatcher runs as a real process (``vigia alerts serve``) and is killed with
 SIGKILL while the local webhook server holds a request open; the restarted
-process must deliver every notification, none twice and none rebuilt under a new
-idempotency key. A second test crashes in the narrow window between the outbox
-write and the notification-log write.
+process must deliver every notification, none rebuilt under a new idempotency key,
+and repeat only one that had reached the receiver before the kill (same key, same
+body): at least once with a stable key, the promise an outside endpoint allows.
+A second test crashes in the narrow window between the outbox write and the
+notification-log write.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def wait_for(condition, timeout: float, what: str, log: Path | None = None) -> N
     raise AssertionError(f"timed out waiting for {what}\n{tail}")
 
 
-def test_killed_mid_delivery_delivers_each_notification_once(
+def test_killed_mid_delivery_delivers_each_notification_at_least_once(
     isolated_settings, threaded_server, tmp_path
 ) -> None:
     recorder = WebhookRecorder(stall_first=1, stall_seconds=8)
@@ -100,6 +102,8 @@ def test_killed_mid_delivery_delivers_each_notification_once(
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     delivered_before = len(recorder.requests)
+    with recorder.lock:
+        in_flight_at_kill = {key for key, _ in recorder.received}
 
     second = start_dispatcher(isolated_settings, rules, log)
     try:
@@ -121,8 +125,14 @@ def test_killed_mid_delivery_delivers_each_notification_once(
             keys_per_region[alert["labels"]["region"]].add(body["idempotency_key"])
     assert sorted(keys_per_region) == DEPARTMENTS
     assert all(len(keys) == 1 for keys in keys_per_region.values()), keys_per_region
-    assert all(count == 1 for count in recorder.keys.values()), recorder.keys
-    assert len(recorder.requests) == len(DEPARTMENTS)
+    repeated = {key for key, count in recorder.keys.items() if count > 1}
+    assert repeated <= in_flight_at_kill, recorder.keys
+    assert all(count <= 2 for count in recorder.keys.values()), recorder.keys
+    bodies = defaultdict(set)
+    for key, data in recorder.received:
+        bodies[key].add(data)
+    assert all(len(b) == 1 for b in bodies.values())  # a repeat is byte-identical
+    assert len(recorder.keys) == len(DEPARTMENTS)
     assert delivered_before < len(DEPARTMENTS)  # the kill really interrupted deliveries
 
 

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.kafka
 VIGIA = str(Path(sys.executable).parent / "vigia")
 
 
-@pytest.mark.timeout(900)  # the whole demo, twice (a loaded 2-core machine takes minutes)
+# the demo subprocess may take up to its own 900 s timeout on a busy 2-core machine; the
+# suite-wide 300 s pytest-timeout killed it first (seen in the issue-15 full run)
+@pytest.mark.timeout(1200)
 def test_demo_replays_bundled_data_to_printed_alerts(kafka_settings, topic_prefix, tmp_path):
     alerts_file = tmp_path / "alerts.jsonl"
     env = {

@@ -4,8 +4,13 @@ Connectors replay the real UCDP GED and SIMCI coca files into Kafka; the stream 
 turns them into detections; the alert dispatcher (``vigia alerts serve`` as a real
 process, with the shipped ``deploy/rules.yaml``) delivers to a local webhook server, a
 local SMTP server and a real Alertmanager. The dispatcher is killed with SIGKILL while
-a webhook delivery is in flight and started again: every notification still arrives
-exactly once at each receiver, with its evidence.
+a webhook delivery is in flight and started again.
+
+The promise checked is the one the code can keep: every notification is delivered
+**at least once with a stable idempotency key**; a notification arrives twice only
+if it had reached the receiver before the kill (in flight: answered, but the outbox
+not yet cleared), and then with the same key and the same body. Exactly once to an
+outside endpoint is impossible, and asserting it made this test fail at random.
 """
 
 from __future__ import annotations
@@ -75,7 +80,7 @@ def _wait(condition, timeout: float, what: str, log: Path) -> None:
         time.sleep(0.1)
 
 
-def test_bundled_data_alerts_reach_every_receiver_once_across_a_restart(
+def test_bundled_data_alerts_reach_every_receiver_at_least_once_across_a_restart(
     isolated_settings,
     webhook,
     smtp,
@@ -128,6 +133,9 @@ def test_bundled_data_alerts_reach_every_receiver_once_across_a_restart(
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     requests_before_kill = len(recorder.requests)
+    with recorder.lock:
+        in_flight_at_kill = {key for key, _ in recorder.received}
+    mails_at_kill = {m["Message-ID"] for m in mailbox.messages}
     second = _dispatcher(settings, env, log, "--until-idle")
     try:
         assert second.wait(600) == 0, log.read_text()[-4000:]
@@ -150,9 +158,16 @@ def test_bundled_data_alerts_reach_every_receiver_once_across_a_restart(
         == 1
     )
 
-    # webhook: every notification exactly once, and every alert routed there arrived
+    # webhook: at least once with a stable key; duplicates only for what was in flight
     assert requests_before_kill < len(recorder.requests)  # the kill interrupted deliveries
-    assert recorder.keys and set(recorder.keys.values()) == {1}, recorder.keys.most_common(3)
+    assert recorder.keys
+    repeated = {key: n for key, n in recorder.keys.items() if n > 1}
+    assert set(repeated) <= in_flight_at_kill, repeated  # nothing delivered after it repeats
+    assert all(n == 2 for n in repeated.values()), repeated  # one kill, one repeat at most
+    bodies: dict[str, set[bytes]] = {}
+    for key, data in recorder.received:
+        bodies.setdefault(key, set()).add(data)
+    assert all(len(b) == 1 for b in bodies.values())  # identical key ⇒ identical body
     at_webhook = {a["fingerprint"] for a in recorder.alerts()}
     expected_at_webhook = {
         fp for fp, labels in at_alertmanager.items()
@@ -170,9 +185,11 @@ def test_bundled_data_alerts_reach_every_receiver_once_across_a_restart(
     ]
     assert ucdp_links, "UCDP evidence links reach the analysts"
 
-    # e-mail: critical alerts, each message once
+    # e-mail: critical alerts, each message at least once; a repeat only if in flight
     message_ids = Counter(m["Message-ID"] for m in mailbox.messages)
-    assert message_ids and set(message_ids.values()) == {1}, message_ids.most_common(3)
+    assert message_ids
+    repeated_mail = {mid for mid, n in message_ids.items() if n > 1}
+    assert repeated_mail <= mails_at_kill, message_ids.most_common(3)
     mailed = {fp for m in mailbox.messages for fp in re.findall(r"alerts ack ([0-9a-f]{8,})",
                                                                  _text_of(m))}  # fmt: skip
     critical = {fp for fp, labels in at_alertmanager.items() if labels["severity"] == "critical"}

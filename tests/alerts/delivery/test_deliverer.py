@@ -20,6 +20,7 @@ from vigia.alerts.delivery import (
 from vigia.alerts.sinks.base import AlertSink, SinkConfig
 from vigia.alerts.sinks.registry import load_sink
 from vigia.alerts.sinks.testing import sample_alert, sample_notification
+from werkzeug import Response
 
 from tests.alerts.delivery.receiver import SECRET, DedupingReceiver
 from tests.alerts.sinks.suite import RecordingSleep
@@ -251,8 +252,96 @@ async def test_attempts_per_receiver_are_bounded(tmp_path, registry):
         {"slow": sink}, SqliteOutbox(tmp_path / "o"), DeliveryPolicy(max_concurrency=3)
     )
     notifications = [
-        sample_notification(receiver="slow", idempotency_key=f"k{i}") for i in range(12)
+        sample_notification(receiver="slow", idempotency_key=f"k{i}").model_copy(
+            update={"group_key": f"group {i}"}  # one group's notifications go one at a time
+        )
+        for i in range(12)
     ]
     results = await asyncio.gather(*(deliverer.submit("slow", n) for n in notifications))
     assert [r.outcome for r in results] == ["delivered"] * 12
     assert SlowSink.peak == 3
+
+
+async def test_a_group_is_delivered_in_order_across_an_outage(httpserver, tmp_path, registry):
+    """The first notification of a group waits out 503s; the next one must not overtake it."""
+    failures = {"k1": 3}  # only the group's first notification meets the outage
+    delivered: list[str] = []
+
+    def receiver(request):
+        key = request.headers["Idempotency-Key"]
+        if failures.get(key, 0) > 0:
+            failures[key] -= 1
+            return Response("down", status=503)
+        delivered.append(key)
+        return Response("ok")
+
+    httpserver.expect_request("/hook").respond_with_handler(receiver)
+    deliverer, _ = deliverer_for({"hook": webhook(httpserver)}, SqliteOutbox(tmp_path / "o"),
+                                 registry, max_attempts=6)  # fmt: skip
+    first, second, other = (
+        sample_notification(receiver="hook", idempotency_key=key).model_copy(
+            update={"group_key": group}
+        )
+        for key, group in (("k1", "g"), ("k2", "g"), ("k3", "h"))
+    )
+    tasks = [await deliverer.enqueue("hook", n) for n in (first, second, other)]
+    results = await asyncio.gather(*tasks)
+    assert [r.outcome for r in results] == ["delivered"] * 3
+    assert [k for k in delivered if k in ("k1", "k2")] == ["k1", "k2"]
+    assert "k3" in delivered  # another group is not held up by it
+
+
+class FlakyOutbox(SqliteOutbox):
+    """A real SQLite outbox whose writes fail ``fail_puts`` / ``fail_clears`` times first
+    (what a broker restart does to the Kafka outbox)."""
+
+    def __init__(self, path, *, fail_puts: int = 0, fail_clears: int = 0) -> None:
+        super().__init__(path)
+        self.fail_puts, self.fail_clears = fail_puts, fail_clears
+        self.puts = 0
+
+    async def put(self, entry):
+        self.puts += 1
+        if self.puts > 1 and self.fail_puts:  # the first put (durability) succeeds
+            self.fail_puts -= 1
+            raise ConnectionError("broker not available")
+        await super().put(entry)
+
+    async def clear(self, key):
+        if self.fail_clears:
+            self.fail_clears -= 1
+            raise ConnectionError("broker not available")
+        await super().clear(key)
+
+
+async def test_a_broker_error_between_retries_does_not_end_the_delivery(
+    httpserver, tmp_path, registry
+):
+    """Finding 7: the attempt-count write failing ended the delivery with the entry
+    left in the outbox until a restart."""
+    receiver = DedupingReceiver(script=[503, 503])
+    httpserver.expect_request("/hook").respond_with_handler(receiver)
+    outbox = FlakyOutbox(tmp_path / "o", fail_puts=2)
+    deliverer, _ = deliverer_for({"hook": webhook(httpserver)}, outbox, registry)
+    notification = sample_notification(receiver="hook")
+    result = await deliverer.submit("hook", notification)
+    assert result.outcome == "delivered" and result.attempts == 3
+    assert await outbox.pending() == []
+    assert receiver.processed == [notification.idempotency_key]
+
+
+async def test_a_failed_clear_after_2xx_is_retried_not_resent_at_restart(
+    httpserver, tmp_path, registry
+):
+    """Finding 7: a failed clear after a 2xx left the entry; the next start sent again."""
+    receiver = DedupingReceiver()
+    httpserver.expect_request("/hook").respond_with_handler(receiver)
+    outbox = FlakyOutbox(tmp_path / "o", fail_clears=3)
+    deliverer, sleep = deliverer_for({"hook": webhook(httpserver)}, outbox, registry)
+    result = await deliverer.submit("hook", sample_notification(receiver="hook"))
+    assert result.outcome == "delivered" and len(sleep.delays) == 3
+    assert await outbox.pending() == []  # a restart finds nothing to send again
+    restarted, _ = deliverer_for({"hook": webhook(httpserver)}, SqliteOutbox(tmp_path / "o"),
+                                 CollectorRegistry())  # fmt: skip
+    assert await restarted.recover() == []
+    assert len(receiver.requests) == 1

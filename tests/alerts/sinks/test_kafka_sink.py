@@ -33,15 +33,16 @@ async def test_alert_records_keyed_by_fingerprint(kafka_settings, topics_factory
 
 async def test_notification_records(kafka_settings, topics_factory):
     topics = topics_factory()
+    audit = f"{topics.prefix}.audit"  # never the alerts topic: it holds Alert records only
     sink = KafkaSink(
         "audit",
-        KafkaSink.Config(records="notifications", topic=topics.alerts),
+        KafkaSink.Config(records="notifications", topic=audit),
         settings=kafka_settings,
     )
     notification = sample_notification(receiver="audit")
     await sink.send(notification)
     await sink.aclose()
-    (record,) = consume_all(kafka_settings, topics.alerts, expect=1)
+    (record,) = consume_all(kafka_settings, audit, expect=1)
     assert record.key.decode() == f"audit:{notification.idempotency_key}"
     assert Notification.from_bytes(record.value) == notification
 
