@@ -12,9 +12,9 @@ import datetime as dt
 
 import pytest
 from pydantic import ValidationError
-from vigia.alerts.config import parse_config
-from vigia.alerts.dispatcher import AlertDispatcher
 from vigia.alerts.lifecycle import LifecycleError, acknowledge
+from vigia.alerts.process import AlertDispatcher
+from vigia.alerts.rules_file import parse_config
 from vigia.alerts.settings import AlertsSettings
 from vigia.alerts.sinks.kafka import KafkaSinkConfig
 from vigia.alerts.sinks.testing import sample_alert

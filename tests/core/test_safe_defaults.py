@@ -8,7 +8,7 @@ import socket
 import pytest
 import yaml
 from pydantic import SecretStr
-from vigia.alerts.config import load_config
+from vigia.alerts.rules_file import load_config
 from vigia.alerts.sinks.errors import SinkConfigError
 from vigia.alerts.sinks.webhook import EXAMPLE_SECRETS, WebhookConfig, WebhookSink
 
