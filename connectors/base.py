@@ -93,7 +93,8 @@ class Connector(ABC):
     type_name: ClassVar[str] = ""
     #: The pydantic model of this type's configuration block.
     Config: ClassVar[type[ConnectorConfig]] = ConnectorConfig
-    #: The source family written to ``RawRecord.source`` (a config may override it).
+    #: What this type writes to ``RawRecord.source`` (a config may override it); it names
+    #: the mapper the stream stage applies to the record.
     source: ClassVar[str] = ""
 
     def __init__(
@@ -143,7 +144,7 @@ class Connector(ABC):
         return self._http
 
     @property
-    def source_family(self) -> str:
+    def record_source(self) -> str:
         return getattr(self.config, "source", None) or self.source or self.type_name
 
     def record(
@@ -160,7 +161,7 @@ class Connector(ABC):
         return RawRecord(
             connector=self.name,
             connector_type=self.type_name,
-            source=self.source_family,
+            source=self.record_source,
             source_id=str(source_id),
             payload=payload,
             payload_format=payload_format,  # type: ignore[arg-type]

@@ -230,7 +230,7 @@ class Evaluator:
                 fatalities=item[5],
                 source_urls=item[6],
                 actors=item[7],
-                corroborated_by=item[9] if len(item) > 9 else (),  # older items: 8–9 fields
+                corroborated_by=item[9],
             )
             for item in items
         ]

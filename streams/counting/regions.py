@@ -1,62 +1,53 @@
-"""Region names for detections, from the DIVIPOLA list shipped with :mod:`vigia.streams.geo`.
+"""Region names for detections, from :func:`vigia.streams.geo.divipola.load_divipola`.
 
 Counting only keeps codes; a detection carries the region's name, department and
-centroid so an analyst can read it. Unknown codes keep their code as the name
-(never an error: a count must not be lost because a name is missing).
+centroid so an analyst can read it. The names are the geocoder's (one display name per
+region). Unknown codes keep their code as the name (never an error: a count must not be
+lost because a name is missing).
 """
 
 from __future__ import annotations
 
-import csv
 from functools import lru_cache
-from importlib import resources
 
 from vigia.streams.counting.signals import COUNTRY_CODE, level_of_code
+from vigia.streams.geo.divipola import Divipola, load_divipola
 
 from vigia.schema import Region, RegionLevel
 
 
 class RegionDirectory:
-    """Code → :class:`Region`, built once from the package's DIVIPOLA CSV files."""
+    """Code → :class:`Region`, over the process's DIVIPOLA tables."""
 
-    def __init__(self) -> None:
-        self.departments: dict[str, str] = {}
-        self.municipalities: dict[str, tuple[str, str]] = {}
-        self.centroids: dict[str, tuple[float, float]] = {}
-        data = resources.files("vigia.streams.geo") / "data"
-        with (data / "divipola_codigos_municipios.csv").open(encoding="utf-8-sig") as fh:
-            for row in csv.DictReader(fh):
-                dept, muni = row["Codigo Departamento"], row["Codigo Municipio"]
-                self.departments[dept] = row["Nombre Departamento"].title()
-                self.municipalities[muni] = (row["Nombre Municipio"].title(), dept)
-        with (data / "divipola_municipios_centroides.csv").open(encoding="utf-8-sig") as fh:
-            for row in csv.DictReader(fh):
-                code = row["COD_MPIO"].replace(",", "").zfill(5)
-                try:
-                    self.centroids[code] = (float(row["LATITUD"]), float(row["LONGITUD"]))
-                except ValueError:
-                    continue
+    def __init__(self, divipola: Divipola | None = None) -> None:
+        self.divipola = divipola or load_divipola()
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one directory per process, codes are few
     def region(self, code: str) -> Region:
         level = level_of_code(code)
         if level is RegionLevel.COUNTRY:
             return Region(level=level, code=COUNTRY_CODE, name="Colombia")
+        departments = self.divipola.departments
         if level is RegionLevel.DEPARTMENT:
-            name = self.departments.get(code, code)
+            dept = departments.get(code)
+            name = dept.name if dept else code
             return Region(
                 level=level, code=code, name=name, department_code=code, department_name=name
             )
-        name, dept = self.municipalities.get(code, (code, code[:2]))
-        lat, lon = self.centroids.get(code, (None, None))
+        muni = self.divipola.municipalities.get(code)
+        if muni is None:
+            return Region(
+                level=level, code=code, name=code, department_code=code[:2],
+                department_name=departments[code[:2]].name if code[:2] in departments else code[:2],
+            )  # fmt: skip
         return Region(
             level=level,
             code=code,
-            name=name,
-            department_code=dept,
-            department_name=self.departments.get(dept, dept),
-            latitude=lat,
-            longitude=lon,
+            name=muni.name,
+            department_code=muni.department_code,
+            department_name=departments[muni.department_code].name,
+            latitude=muni.latitude,
+            longitude=muni.longitude,
         )
 
 

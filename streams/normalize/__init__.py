@@ -41,7 +41,7 @@ MAPPERS: dict[str, Mapper] = {
     "eradication": map_eradication,
 }
 
-#: Other names a connector may put in ``raw.source`` → the mapper family.
+#: Other names a connector may put in ``raw.source`` → the name of their mapper.
 SOURCE_ALIASES: dict[str, str] = {
     "ucdp_ged": "ucdp",
     "gdelt_events": "gdelt",
@@ -60,8 +60,8 @@ SOURCE_ALIASES: dict[str, str] = {
 }
 
 
-def family(source: str) -> str | None:
-    """The mapper family of a ``raw.source`` value, or None if unknown."""
+def mapper_name(source: str) -> str | None:
+    """The name of the mapper for a ``raw.source`` value, or None if unknown."""
     if source in MAPPERS:
         return source
     return SOURCE_ALIASES.get(source)
@@ -89,4 +89,4 @@ def map_raw(raw: RawRecord, geocoder: Geocoder | None = None) -> list[CanonicalE
         raise MappingError(f"{raw.key}: {type(exc).__name__}: {exc}") from None
 
 
-__all__ = ["MAPPERS", "SOURCE_ALIASES", "MappingError", "family", "map_raw"]
+__all__ = ["MAPPERS", "SOURCE_ALIASES", "MappingError", "map_raw", "mapper_name"]

@@ -68,9 +68,6 @@ class ChangelogBatch(MutableMapping):
     def __getitem__(self, key: Any) -> Any:
         return self.store[key]
 
-    def get(self, key: Any, default: Any = None) -> Any:
-        return self.store.get(key, default)
-
     def __contains__(self, key: object) -> bool:
         return key in self.store
 
