@@ -1,6 +1,7 @@
 """``vigia connectors``: list, check and run connector instances.
 
-* ``list`` — registered types and the instances in the connectors file.
+* ``list`` — registered types and the instances in the connectors file, with each
+  instance's source, mapper and effective policy.
 * ``check NAME`` — validate an instance, make its first request(s), print sample
   records; nothing is written to Kafka.
 * ``run [NAME...]`` — run instances (all enabled ones by default) on their schedules,
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import typer
@@ -25,6 +27,7 @@ from vigia.connectors.registry import available, load_type
 
 from vigia.schema import RawRecord
 from vigia.settings import Settings
+from vigia.sources import SourcePolicy
 
 connectors_app = typer.Typer(help="Source connectors: list, check, run.", no_args_is_help=True)
 console = Console()
@@ -64,14 +67,37 @@ def list_(file: Path | None = FILE_OPTION) -> None:
     if not Path(path).is_file():
         console.print(f"no connectors file at {path}")
         return
-    table = Table(title=f"Instances in {path}")
-    for column in ("name", "type", "schedule", "enabled", "source"):
+    table = Table(title=f"Instances in {path} (policy: source defaults + 'policy:' block)")
+    columns = ("name", "type", "schedule", "enabled", "source", "mapper", "lateness", "merge",
+               "cadence", "trust")  # fmt: skip
+    for column in columns:
         table.add_column(column)
+    # Mappers live in the stream stage: their entry points are looked up, never imported.
+    mappers = {point.name for point in entry_points(group="vigia.mappers")}
     for spec in _instances(file, settings):
         every = "once" if spec.schedule is None else f"{spec.schedule:g}s"
-        source = getattr(spec.config, "source", None) or spec.connector_class.source or spec.type
-        table.add_row(spec.name, spec.type, every, str(spec.enabled), source)
+        mapper = "mapping" if spec.mapping else (
+            "entry point" if spec.source in mappers else "[red]none[/red]")  # fmt: skip
+        table.add_row(
+            spec.name, spec.type, every, str(spec.enabled), spec.source, mapper,
+            *policy_cells(spec.policy),
+        )  # fmt: skip
     console.print(table)
+
+
+def policy_cells(policy: SourcePolicy) -> tuple[str, str, str, str]:
+    """An instance's effective policy as table cells: lateness, merge, cadence, trust."""
+    if policy.merge:
+        rank = "-" if policy.merge_priority is None else str(policy.merge_priority)
+        merge = f"±{policy.merge_window_days}d, priority {rank}"
+        merge += ", exclusive" if policy.exclusive else ""
+    else:
+        merge = "no"
+    cadence = "default (2d)"
+    if policy.expected_cadence:
+        hours = policy.expected_cadence.total_seconds() / 3600
+        cadence = f"{hours / 24:g}d" if hours % 24 == 0 else f"{hours:g}h"
+    return f"{policy.allowed_lateness_days}d", merge, cadence, f"{policy.trust_weight:g}"
 
 
 @connectors_app.command()

@@ -216,7 +216,8 @@ class IncidentMerger:
             return None
         st = self.state
         best: tuple[int, str] | None = None
-        for d in range(day - cfg.window_days, day + cfg.window_days + 1):
+        window = cfg.window(event.source)
+        for d in range(day - window, day + window + 1):
             for cid in st.index.get(f"{muni}|{d}") or ():
                 cluster = st.clusters[cid]
                 if cluster["group"] != group:
@@ -236,7 +237,7 @@ class IncidentMerger:
         meta = self.state.meta
         if day > int(meta.get("wm", day - 1)):
             meta["wm"] = day
-            cutoff = day - self.config.retention_days - self.config.window_days
+            cutoff = day - self.config.retention_days - self.config.widest_window
             if cutoff > int(meta.get("evicted", meta.get("first", cutoff))):
                 self.evict(dt.date.fromordinal(cutoff))
 

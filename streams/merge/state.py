@@ -17,11 +17,13 @@ assigns a new value to its key, which is what a changelog-backed table needs to 
 
 from __future__ import annotations
 
+from collections.abc import Mapping as ReadMapping
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from vigia.schema import ConflictIncident, IncidentCategory
+from vigia.sources import DEFAULT_POLICIES, SourcePolicy
 
 Mapping = MutableMapping[str, Any]
 
@@ -50,23 +52,56 @@ def merge_group(category: IncidentCategory) -> str:
     return category.value
 
 
+def _policy_sources(test) -> frozenset[str]:
+    return frozenset(s for s, p in DEFAULT_POLICIES.items() if test(p))
+
+
 @dataclass(frozen=True)
 class MergeConfig:
-    """How the merger matches records; defaults follow the issue (±1 day, same municipality)."""
+    """How the merger matches records. Defaults: each source's :class:`SourcePolicy`
+    (:data:`vigia.sources.DEFAULT_POLICIES`); :meth:`from_policies` for configured ones."""
 
     #: Records within this many days of a cluster's first record may join it.
     window_days: int = 1
+    #: Per-source windows (a record's own source decides), overriding ``window_days``.
+    source_windows: dict[str, int] = field(default_factory=dict)
     #: Clusters whose day is older than (newest day seen − retention) are forgotten.
     retention_days: int = 120
     #: Sources whose records may merge with other sources' records.
-    merge_sources: frozenset[str] = frozenset(
-        {"acled", "ucdp", "gdelt", "massacres", "rss", "gdelt_doc"}
+    merge_sources: frozenset[str] = field(
+        default_factory=lambda: _policy_sources(lambda p: p.merge)
     )
     #: Sources that report each incident once: at most one of their records per cluster
     #: (two ACLED events in one town on one day are two incidents; GDELT repeats itself).
-    exclusive_sources: frozenset[str] = frozenset({"acled", "ucdp", "massacres", "homicides"})
+    exclusive_sources: frozenset[str] = field(
+        default_factory=lambda: _policy_sources(lambda p: p.exclusive)
+    )
     #: Whose values the merged incident shows, best first; others follow in key order.
-    priority: tuple[str, ...] = ("ucdp", "acled", "massacres", "homicides", "gdelt")
+    priority: tuple[str, ...] = field(default_factory=lambda: _ranked(DEFAULT_POLICIES))
+
+    @classmethod
+    def from_policies(cls, policies: ReadMapping[str, SourcePolicy], **kw: Any) -> MergeConfig:
+        """The merge settings of these sources' policies (others keep their defaults)."""
+        every = {**DEFAULT_POLICIES, **policies}
+        return cls(
+            source_windows={s: p.merge_window_days for s, p in every.items()},
+            merge_sources=frozenset(s for s, p in every.items() if p.merge),
+            exclusive_sources=frozenset(s for s, p in every.items() if p.exclusive),
+            priority=_ranked(every),
+            **kw,
+        )
+
+    def window(self, source: str) -> int:
+        return self.source_windows.get(source, self.window_days)
+
+    @property
+    def widest_window(self) -> int:
+        return max([self.window_days, *self.source_windows.values()])
+
+
+def _ranked(policies: ReadMapping[str, SourcePolicy]) -> tuple[str, ...]:
+    ranked = [(p.merge_priority, s) for s, p in policies.items() if p.merge_priority is not None]
+    return tuple(s for _, s in sorted(ranked))
 
 
 @dataclass

@@ -32,6 +32,7 @@ from vigia.streams.counting.plan import EvaluationPlan, SeriesRule
 from vigia.streams.counting.state import CountState
 from vigia.streams.merge import IncidentMerger, MergerState
 from vigia.streams.metrics import StreamMetrics, mount_faust_sensor
+from vigia.streams.sources import StreamSources
 from vigia.streams.staleness import StalenessWatch, instance_of
 from vigia.streams.worker.batching import BatchSender, ChangelogBatch
 from vigia.streams.worker.handler import BatchHandler
@@ -127,9 +128,11 @@ def build_app(
         producer_max_batch_size=1 << 20,
         consumer_max_fetch_size=settings.worker.fetch_max_bytes,
     )
+    # The connectors file's mapping and policy blocks (a source without a mapper stops here).
+    sources = StreamSources.load(settings.connectors_file)
     plan = EvaluationPlan(
         rules=[*plan.rules, *picture_rules()],
-        lateness_days=plan.lateness_days,
+        lateness_days={**plan.lateness_days, **sources.lateness_days()},
         history=plan.history,
         retention_margin=plan.retention_margin,
         evidence_top_n=plan.evidence_top_n,
@@ -148,7 +151,7 @@ def build_app(
             )
             for name in MERGE_TABLES
         }
-        merger = IncidentMerger(state=MergerState(**merge_tables))
+        merger = IncidentMerger(sources.merge_config(), state=MergerState(**merge_tables))
         tables.update({f"merge-{name}": table for name, table in merge_tables.items()})
     engine = CountingEngine(plan, state)
     metrics = StreamMetrics(registry or CollectorRegistry())
@@ -156,7 +159,7 @@ def build_app(
     handler = BatchHandler(
         BatchPipeline(
             engine,
-            mapper=mapper,
+            mapper=mapper or sources.mapper(),
             merger=merger,
             component=f"{app_id}.agent",
             encode_events=publish_canonical,
@@ -190,7 +193,9 @@ def build_app(
 
     if staleness_check_every:
         handler.staleness = StalenessWatch(
-            [instance_of(name) for name in raw_names], dt.datetime.now(dt.UTC)
+            [instance_of(name) for name in raw_names],
+            dt.datetime.now(dt.UTC),
+            max_silence=sources.max_silence(),
         )
 
         @app.timer(interval=staleness_check_every)
