@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -100,15 +101,36 @@ def policy_cells(policy: SourcePolicy) -> tuple[str, str, str, str]:
     return f"{policy.allowed_lateness_days}d", merge, cadence, f"{policy.trust_weight:g}"
 
 
+#: ``check --sample``: maps a sample file with the instance's mapper. Mapping is the stream
+#: stage's, which this stage never imports: the composition root (``vigia.cli``) sets it.
+#: Called as ``sample_check(spec, sample, connectors_file)``; returns the exit code.
+sample_check: Callable[[InstanceSpec, Path, Path], int] | None = None
+
+
 @connectors_app.command()
 def check(
     name: str,
     file: Path | None = FILE_OPTION,
     limit: int = typer.Option(3, help="Sample records to print"),
+    sample: Path | None = typer.Option(
+        None, "--sample", help="Map this file (.json, .jsonl, .csv) offline instead of fetching"
+    ),
 ) -> None:
-    """Validate one instance, make its first request(s) and print sample records."""
+    """Validate one instance, make its first request(s) and print sample records.
+
+    With ``--sample FILE``: map the file's records as the worker would and report every
+    row that fails, with the field path; no request is made."""
     settings = Settings()
-    (spec,) = select(_instances(file, settings), [name])
+    try:
+        (spec,) = select(_instances(file, settings), [name])
+    except ConnectorError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    if sample is not None:
+        if sample_check is None:
+            console.print("[red]--sample needs the stream stage (run it as 'vigia')[/red]")
+            raise typer.Exit(2)
+        raise typer.Exit(sample_check(spec, sample, file or settings.connectors_file))
     try:
         samples, dead = asyncio.run(_sample(spec, limit))
     except ConnectorError as exc:

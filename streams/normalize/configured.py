@@ -99,7 +99,7 @@ class ConfiguredMapper:
         self.fields = [_Rule("fields", k, r) for k, r in spec.fields.items()]
         self.location = [_Rule("location", k, r) for k, r in spec.location.items()]
         self.country = _Rule("mapping", "country", spec.country) if spec.country else None
-        self.countries = frozenset(spec.countries)
+        self.countries = frozenset(c.upper() for c in spec.countries)
 
     def __call__(self, raw: RawRecord, geo: Geocoder) -> list[CanonicalEvent]:
         payload = raw.payload
@@ -107,7 +107,7 @@ class ConfiguredMapper:
             raise MappingError(f"{self.source}: payload must be an object")
         if self.country is not None:
             country = self.country.value(payload)
-            if country is None or str(country).upper() not in self.countries:
+            if country is None or str(country).strip().upper() not in self.countries:
                 return []  # another country's record: valid, out of scope
         values = {rule.name: rule.value(payload) for rule in self.fields}
         required = REQUIRED[self.spec.model]

@@ -16,11 +16,10 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 from vigia.connectors.registry import available, load_type
+from vigia.connectors.testing import ConnectorConformance, Scenario
 from werkzeug import Request, Response
 
-from tests.connectors.conformance import ConnectorConformance
-from tests.connectors.helpers import REPO
-from tests.connectors.scenarios import Scenario
+from tests.conftest import REPO
 from vigia.schema import RawRecord
 
 PLUGIN = REPO / "examples" / "vigia-example-connector"
