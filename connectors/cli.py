@@ -4,6 +4,7 @@
   instance's source, mapper and effective policy.
 * ``check NAME`` — validate an instance, make its first request(s), print sample
   records; nothing is written to Kafka.
+* ``new NAME --path DIR`` — write a source plugin package (connector, mapper, tests).
 * ``run [NAME...]`` — run instances (all enabled ones by default) on their schedules,
   serving ``/metrics``; ``--once`` polls each to exhaustion once and exits (1 if any
   instance failed).
@@ -159,6 +160,22 @@ async def _sample(spec: InstanceSpec, limit: int) -> tuple[list[RawRecord], list
     finally:
         await connector.close()
     return samples[:limit], dead
+
+
+@connectors_app.command()
+def new(
+    name: str = typer.Argument(..., help="Source name: connector type, mapper and source"),
+    path: Path = typer.Option(..., "--path", help="Directory to create (must be empty)"),
+) -> None:
+    """Write a complete source plugin package: connector, mapper, sample and tests."""
+    from vigia.connectors.scaffold import ScaffoldError, write_plugin
+
+    try:
+        files = write_plugin(name, path)
+    except ScaffoldError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"[green]{len(files)} files in {path}[/green]: pip install {path}; then pytest")
 
 
 @connectors_app.command()

@@ -14,10 +14,9 @@ def test_unknown_source_is_a_mapping_error():
 
 
 def test_the_built_in_sources_are_entry_points():
-    assert MapperRegistry.load().names() == [
-        "acled", "coca", "eradication", "gdelt", "gdelt_doc", "homicides", "massacres", "rss",
-        "seizures", "ucdp",
-    ]  # fmt: skip
+    built_in = {"acled", "coca", "eradication", "gdelt", "gdelt_doc", "homicides", "massacres",
+                "rss", "seizures", "ucdp"}  # fmt: skip
+    assert built_in <= set(MapperRegistry.load().names())  # plugins may add more
 
 
 def test_text_payload_for_a_json_source_is_an_error():
@@ -63,7 +62,20 @@ _values = st.one_of(st.none(), st.text(max_size=12), st.integers(-5, 10**6).map(
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.sampled_from(MapperRegistry.load().names()),
+    st.sampled_from(
+        [
+            "acled",
+            "coca",
+            "eradication",
+            "gdelt",
+            "gdelt_doc",
+            "homicides",
+            "massacres",
+            "rss",
+            "seizures",
+            "ucdp",
+        ]
+    ),
     st.dictionaries(
         st.sampled_from(
             [
