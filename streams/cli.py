@@ -43,6 +43,7 @@ def worker(
 
     settings = load_settings()
     plan = load_plan(config or settings.detectors_file)
+    _check_sources(settings.connectors_file)
     registry = CollectorRegistry()
     health = HealthServer(
         "streams",
@@ -69,6 +70,21 @@ def worker(
             run_worker(settings, app)
     finally:
         health.stop()
+
+
+def _check_sources(path: Path) -> None:
+    """A configured source without a mapper, or a bad mapping/policy block, is a start-up
+    error: one line, exit 2 (else its records would only reach the dead-letter topic)."""
+    from vigia.streams.normalize import UnknownSource
+    from vigia.streams.sources import StreamSources
+
+    from vigia.sources import ConfigFileError
+
+    try:
+        StreamSources.load(path)
+    except (ConfigFileError, UnknownSource) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def backtest(

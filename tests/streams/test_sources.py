@@ -1,4 +1,8 @@
 import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from vigia.streams.merge import IncidentMerger, MergeConfig
@@ -41,3 +45,16 @@ def test_a_configured_source_without_a_mapper_stops_the_start(tmp_path):
     path.write_text(FILE.replace("source: gdelt", "source: acme"))
     with pytest.raises(UnknownSource, match="'acme'"):
         StreamSources.load(path)
+
+
+def test_the_worker_command_refuses_a_source_without_a_mapper_in_one_line(tmp_path):
+    path = tmp_path / "connectors.yaml"
+    path.write_text(FILE.replace("source: gdelt", "source: acme"))
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "vigia"), "worker", "--until-idle"],
+        env={**os.environ, "VIGIA_CONNECTORS_FILE": str(path)},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    (line,) = (result.stdout + result.stderr).strip().splitlines()
+    assert line.startswith("error: no mapper for source(s) 'acme'")
