@@ -246,8 +246,8 @@ def source_spec(item: dict[str, Any], where: str, source: str | None = None) -> 
 def type_source(type_name: str) -> str | None:
     """The source a connector type writes when its config does not say (its class's
     ``source``), through the ``vigia.connectors`` entry point: a plugin lookup, not an
-    import of the connectors stage. Only called for an instance that has a ``policy:``
-    block and no ``config.source``; None if the type is not installed."""
+    import of the connectors stage. Only called for an instance that has a ``policy:`` or
+    ``mapping:`` block and no ``config.source``; None if the type is not installed."""
     from importlib.metadata import entry_points
 
     for point in entry_points(group="vigia.connectors", name=type_name):
@@ -276,7 +276,7 @@ def read_sources(path: Path | str) -> list[SourceSpec]:
             continue
         config = item.get("config") if isinstance(item.get("config"), dict) else {}
         source = None
-        if item.get("policy") and not config.get("source"):
+        if (item.get("policy") or item.get("mapping")) and not config.get("source"):
             source = type_source(str(item.get("type")))
         specs.append(source_spec(item, f"{path}: instances[{i}]", source))
     return specs
