@@ -71,7 +71,7 @@ def synthetic_records(n: int, seed: int = 7) -> list[bytes]:
 def _municipality_codes() -> list[str]:
     from vigia.streams.counting.regions import default_directory
 
-    return sorted(default_directory().municipalities)
+    return sorted(default_directory().divipola.municipalities)
 
 
 def produce(settings, topic: str, values: list[bytes]) -> float:
@@ -172,7 +172,7 @@ from vigia.streams.counting.state import CountState
 from vigia.schema import PeriodKind
 signals = sys.argv[2].split(",")
 directory = default_directory()
-munis = sorted(directory.municipalities)
+munis = sorted(directory.divipola.municipalities)
 regions = munis + sorted({m[:2] for m in munis}) + ["CO"]
 first = period_index(PeriodKind.WEEK, dt.date(2015, 1, 5))
 weeks = [period_label(PeriodKind.WEEK, first + i) for i in range(261)]

@@ -22,8 +22,8 @@ from pathlib import Path
 from vigia.streams.geo import Geocoder
 from vigia.streams.merge import IncidentMerger, MergeConfig
 from vigia.streams.normalize import map_raw
-from vigia.streams.normalize.gdelt import GDELT_COLUMNS
 
+from vigia.formats.gdelt import COLUMNS as GDELT_COLUMNS
 from vigia.schema import RawRecord
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -137,7 +137,8 @@ class Connector(ABC):
     type_name: ClassVar[str] = ""
     #: The pydantic model of this type's configuration block.
     Config: ClassVar[type[ConnectorConfig]] = ConnectorConfig
-    #: The source family written to ``RawRecord.source`` (a config may override it).
+    #: What this type writes to ``RawRecord.source`` (a config may override it); it names
+    #: the mapper the stream stage applies to the record.
     source: ClassVar[str] = ""
 
     def __init__(
@@ -188,7 +189,7 @@ class Connector(ABC):
         return self._http
 
     @property
-    def source_family(self) -> str:
+    def record_source(self) -> str:
         return getattr(self.config, "source", None) or self.source or self.type_name
 
     def record(
@@ -214,7 +215,7 @@ class Connector(ABC):
         return RawRecord(
             connector=self.name,
             connector_type=self.type_name,
-            source=self.source_family,
+            source=self.record_source,
             source_id=str(source_id),
             payload=payload,
             payload_format=payload_format,  # type: ignore[arg-type]

@@ -1,8 +1,10 @@
 """``vigia connectors``: list, check and run connector instances.
 
-* ``list`` — registered types and the instances in the connectors file.
+* ``list`` — registered types and the instances in the connectors file, with each
+  instance's source, mapper and effective policy.
 * ``check NAME`` — validate an instance, make its first request(s), print sample
   records; nothing is written to Kafka.
+* ``new NAME --path DIR`` — write a source plugin package (connector, mapper, tests).
 * ``run [NAME...]`` — run instances (all enabled ones by default) on their schedules,
   serving ``/metrics``; ``--once`` polls each to exhaustion once and exits (1 if any
   instance failed).
@@ -13,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import typer
@@ -25,6 +29,7 @@ from vigia.connectors.registry import available, load_type
 
 from vigia.schema import RawRecord
 from vigia.settings import Settings
+from vigia.sources import SourcePolicy
 
 connectors_app = typer.Typer(help="Source connectors: list, check, run.", no_args_is_help=True)
 console = Console()
@@ -61,14 +66,43 @@ def list_(file: Path | None = FILE_OPTION) -> None:
     if not Path(path).is_file():
         console.print(f"no connectors file at {path}")
         return
-    table = Table(title=f"Instances in {path}")
-    for column in ("name", "type", "schedule", "enabled", "source"):
+    table = Table(title=f"Instances in {path} (policy: source defaults + 'policy:' block)")
+    columns = ("name", "type", "schedule", "enabled", "source", "mapper", "lateness", "merge",
+               "cadence", "trust")  # fmt: skip
+    for column in columns:
         table.add_column(column)
+    # Mappers live in the stream stage: their entry points are looked up, never imported.
+    mappers = {point.name for point in entry_points(group="vigia.mappers")}
     for spec in _instances(file, settings):
         every = "once" if spec.schedule is None else f"{spec.schedule:g}s"
-        source = getattr(spec.config, "source", None) or spec.connector_class.source or spec.type
-        table.add_row(spec.name, spec.type, every, str(spec.enabled), source)
+        mapper = "mapping" if spec.mapping else (
+            "entry point" if spec.source in mappers else "[red]none[/red]")  # fmt: skip
+        table.add_row(
+            spec.name, spec.type, every, str(spec.enabled), spec.source, mapper,
+            *policy_cells(spec.policy),
+        )  # fmt: skip
     console.print(table)
+
+
+def policy_cells(policy: SourcePolicy) -> tuple[str, str, str, str]:
+    """An instance's effective policy as table cells: lateness, merge, cadence, trust."""
+    if policy.merge:
+        rank = "-" if policy.merge_priority is None else str(policy.merge_priority)
+        merge = f"±{policy.merge_window_days}d, priority {rank}"
+        merge += ", exclusive" if policy.exclusive else ""
+    else:
+        merge = "no"
+    cadence = "default (2d)"
+    if policy.expected_cadence:
+        hours = policy.expected_cadence.total_seconds() / 3600
+        cadence = f"{hours / 24:g}d" if hours % 24 == 0 else f"{hours:g}h"
+    return f"{policy.allowed_lateness_days}d", merge, cadence, f"{policy.trust_weight:g}"
+
+
+#: ``check --sample``: maps a sample file with the instance's mapper. Mapping is the stream
+#: stage's, which this stage never imports: the composition root (``vigia.cli``) sets it.
+#: Called as ``sample_check(spec, sample, connectors_file)``; returns the exit code.
+sample_check: Callable[[InstanceSpec, Path, Path], int] | None = None
 
 
 @connectors_app.command()
@@ -76,10 +110,25 @@ def check(
     name: str,
     file: Path | None = FILE_OPTION,
     limit: int = typer.Option(3, help="Sample records to print"),
+    sample: Path | None = typer.Option(
+        None, "--sample", help="Map this file (.json, .jsonl, .csv) offline instead of fetching"
+    ),
 ) -> None:
-    """Validate one instance, make its first request(s) and print sample records."""
+    """Validate one instance, make its first request(s) and print sample records.
+
+    With ``--sample FILE``: map the file's records as the worker would and report every
+    row that fails, with the field path; no request is made."""
     settings = Settings()
-    (spec,) = select(_instances(file, settings), [name])
+    try:
+        (spec,) = select(_instances(file, settings), [name])
+    except ConnectorError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    if sample is not None:
+        if sample_check is None:
+            console.print("[red]--sample needs the stream stage (run it as 'vigia')[/red]")
+            raise typer.Exit(2)
+        raise typer.Exit(sample_check(spec, sample, file or settings.connectors_file))
     try:
         samples, dead = asyncio.run(_sample(spec, limit))
     except ConnectorError as exc:
@@ -108,6 +157,22 @@ async def _sample(spec: InstanceSpec, limit: int) -> tuple[list[RawRecord], list
     finally:
         await connector.close()
     return samples[:limit], dead
+
+
+@connectors_app.command()
+def new(
+    name: str = typer.Argument(..., help="Source name: connector type, mapper and source"),
+    path: Path = typer.Option(..., "--path", help="Directory to create (must be empty)"),
+) -> None:
+    """Write a complete source plugin package: connector, mapper, sample and tests."""
+    from vigia.connectors.scaffold import ScaffoldError, write_plugin
+
+    try:
+        files = write_plugin(name, path)
+    except ScaffoldError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"[green]{len(files)} files in {path}[/green]: pip install {path}; then pytest")
 
 
 @connectors_app.command()

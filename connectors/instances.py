@@ -7,6 +7,11 @@
         type: ucdp_ged              # a name in the vigia.connectors entry-point group
         schedule: 6h                # "30s", "15m", "6h", "1d", seconds, or "once"
         config: {version: "25.1", token: env:UCDP_TOKEN}
+        policy: {allowed_lateness_days: 45}   # optional: vigia.sources.SourcePolicy overrides
+        # mapping: {...}            # optional: vigia.sources.MappingSpec (mapping by config)
+
+``mapping`` and ``policy`` are for the stream stage; they are validated here so a bad block
+fails ``vigia connectors list`` as early as a bad ``config``.
 
 Errors say which file, which instance and which field, e.g.
 ``deploy/connectors.yaml: instances[2] 'acled_co': config.page_size: Input should be ≤ 5000``.
@@ -23,6 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from vigia.connectors.base import Connector, ConnectorConfig
 from vigia.connectors.errors import ConfigError
 from vigia.connectors.registry import load_type
+
+from vigia.sources import ConfigFileError, MappingSpec, SourcePolicy, source_spec
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -54,6 +61,12 @@ class InstanceSpec(BaseModel):
     schedule: float | None = None
     enabled: bool = True
     config: ConnectorConfig
+    #: The stream stage's blocks (see :mod:`vigia.sources`): mapping by configuration and
+    #: the effective policy (the source's defaults with this instance's overrides).
+    mapping: MappingSpec | None = None
+    policy: SourcePolicy = Field(default_factory=SourcePolicy)
+    #: The source written to ``RawRecord.source`` (``config.source`` or the type's own).
+    source: str = ""
 
     @field_validator("schedule", mode="before")
     @classmethod
@@ -77,8 +90,16 @@ def build_instance(raw: dict[str, Any], where: str = "instance") -> InstanceSpec
         config = cls.Config.model_validate(raw.get("config") or {})
     except ValidationError as exc:
         raise ConfigError(f"{label}: {_describe(exc, 'config')}") from None
+    source = getattr(config, "source", None) or cls.source or cls.type_name or str(raw["type"])
     try:
-        return InstanceSpec.model_validate({**raw, "config": config})
+        blocks = source_spec(raw, where, source)
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        return InstanceSpec.model_validate(
+            {**raw, "config": config, "mapping": blocks.mapping, "policy": blocks.policy,
+             "source": source}
+        )  # fmt: skip
     except ValidationError as exc:
         raise ConfigError(f"{label}: {_describe(exc)}") from None
 

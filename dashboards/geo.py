@@ -43,7 +43,7 @@ def compute_centroids() -> list[Centroid]:
     towns = list(divipola.municipalities.values())
     national = Centroid(
         "CO",
-        "COLOMBIA",
+        "Colombia",
         round(sum(m.latitude for m in towns) / len(towns), 4),
         round(sum(m.longitude for m in towns) / len(towns), 4),
     )

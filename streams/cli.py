@@ -57,8 +57,8 @@ def worker(
                 f"no connector instance {', '.join(unknown)} in {settings.connectors_file} "
                 f"(instances: {', '.join(known)})"
             )
-        report_unmapped_sources(known, connectors)
     plan = load_plan(config or settings.detectors_file)
+    _check_sources(settings.connectors_file)
     require_broker(settings)
     registry = CollectorRegistry()
     health = HealthServer(
@@ -90,22 +90,19 @@ def worker(
         health.stop()
 
 
-def report_unmapped_sources(sources: dict[str, str | None], selected: list[str] | None) -> None:
-    """Warn at start-up about instances whose configured source no mapper reads: every record
-    of theirs would become a dead letter."""
-    import logging
+def _check_sources(path: Path) -> None:
+    """A configured source without a mapper, or a bad mapping/policy block, is a start-up
+    error: one line, exit 2 (else its records would only reach the dead-letter topic)."""
+    from vigia.streams.normalize import UnknownSource
+    from vigia.streams.sources import StreamSources
 
-    from vigia.streams.normalize import family
+    from vigia.sources import ConfigFileError
 
-    for name, source in sources.items():
-        if source and (not selected or name in selected) and family(source) is None:
-            logging.getLogger("vigia.streams").warning(
-                "connector instance %s has source %r, which no mapper reads: its records "
-                "will be dead letters (vigia dlq list --source %s)",
-                name,
-                source,
-                name,
-            )
+    try:
+        StreamSources.load(path)
+    except (ConfigFileError, UnknownSource) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def backtest(

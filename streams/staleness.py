@@ -19,9 +19,15 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from vigia.schema import Detection, Period, PeriodKind, Region, RegionLevel, Severity
+from vigia.sources import DEFAULT_POLICIES
 
-#: ACLED publishes weekly and the rest at least daily; instances not named get the default.
-DEFAULT_MAX_SILENCE: dict[str, dt.timedelta] = {"acled": dt.timedelta(days=10)}
+#: Each source's expected cadence (:mod:`vigia.sources`): ACLED publishes weekly and the
+#: rest at least daily; instances not named get the default.
+DEFAULT_MAX_SILENCE: dict[str, dt.timedelta] = {
+    source: policy.expected_cadence
+    for source, policy in DEFAULT_POLICIES.items()
+    if policy.expected_cadence is not None
+}
 COUNTRY = Region(level=RegionLevel.COUNTRY, code="CO", name="Colombia")
 
 

@@ -141,7 +141,9 @@ class RawRecord(WireModel):
 
     connector: str = Field(description="Connector instance name")
     connector_type: str
-    source: str = Field(description="Source family, e.g. ucdp, acled, gdelt, socrata:<id>")
+    source: str = Field(
+        description="Source name (names its mapper), e.g. ucdp, acled, gdelt, socrata:<id>"
+    )
     source_id: str = Field(min_length=1)
     payload: dict[str, Any] | str
     payload_format: Literal["json", "csv", "tsv", "rss", "text"] = "json"

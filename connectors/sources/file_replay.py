@@ -36,7 +36,7 @@ _PAYLOAD_FORMAT = {"csv": "csv", "jsonl": "json", "gdelt_tsv": "tsv"}
 
 
 class FileReplayConfig(ConnectorConfig):
-    source: str = Field(description="Source family for RawRecord.source, e.g. ucdp, seizures")
+    source: str = Field(description="RawRecord.source (names the mapper), e.g. ucdp, seizures")
     path: Path | None = None
     url: str | None = None
     format: Literal["csv", "jsonl", "gdelt_tsv"] | None = Field(

@@ -1,31 +1,14 @@
-"""Parse a GDELT 2.0 Events export (61 tab-separated columns, no header). Pure, no I/O."""
+"""Parse a GDELT 2.0 Events export (61 tab-separated columns, no header). Pure, no I/O.
+
+The columns are declared once, in :mod:`vigia.formats.gdelt` (the mapper names cells by them too).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-_ACTOR = (
-    "Code", "Name", "CountryCode", "KnownGroupCode", "EthnicCode", "Religion1Code",
-    "Religion2Code", "Type1Code", "Type2Code", "Type3Code",
-)  # fmt: skip
-_GEO = ("Type", "FullName", "CountryCode", "ADM1Code", "ADM2Code", "Lat", "Long", "FeatureID")
-
-COLUMNS: tuple[str, ...] = (
-    *("GLOBALEVENTID", "SQLDATE", "MonthYear", "Year", "FractionDate"),
-    *(f"Actor1{c}" for c in _ACTOR),
-    *(f"Actor2{c}" for c in _ACTOR),
-    *("IsRootEvent", "EventCode", "EventBaseCode", "EventRootCode", "QuadClass"),
-    *("GoldsteinScale", "NumMentions", "NumSources", "NumArticles", "AvgTone"),
-    *(f"Actor1Geo_{c}" for c in _GEO),
-    *(f"Actor2Geo_{c}" for c in _GEO),
-    *(f"ActionGeo_{c}" for c in _GEO),
-    *("DATEADDED", "SOURCEURL"),
-)
-assert len(COLUMNS) == 61
-
-ACTION_COUNTRY = COLUMNS.index("ActionGeo_CountryCode")  # 53 (column 54, 1-based)
-ROOT_CODE = COLUMNS.index("EventRootCode")
+from vigia.formats.gdelt import ACTION_COUNTRY, COLUMNS, ROOT_CODE, WIDTH
 
 
 @dataclass(frozen=True)
@@ -61,9 +44,9 @@ def iter_export(
         if not line:
             continue
         cells = line.rstrip("\r").split("\t")
-        if len(cells) != 61:
+        if len(cells) != WIDTH:
             if not keep_country or any(c in keep_country for c in cells[50:56]):
-                reason = f"line {number}: {len(cells)} columns, expected 61"
+                reason = f"line {number}: {len(cells)} columns, expected {WIDTH}"
                 yield number, line, BadLine(number, line, reason)
             continue
         if keep_country and cells[ACTION_COUNTRY] not in keep_country:

@@ -25,7 +25,9 @@ from vigia.connectors.sources._common import PagedRun, dumps, json_body
 
 
 class SocrataConfig(ConnectorConfig):
-    source: str = Field(description="Source family: seizures, homicides, massacres, eradication…")
+    source: str = Field(
+        description="RawRecord.source (names the mapper): seizures, homicides, massacres…"
+    )
     dataset: str = Field(pattern=r"^[a-z0-9]{4}-[a-z0-9]{4}$", description="e.g. 26zg-9p9r")
     base_url: str = "https://www.datos.gov.co"
     app_token: SecretRef | None = None

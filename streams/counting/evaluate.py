@@ -246,8 +246,7 @@ class Evaluator:
                 fatalities=item[5],
                 source_urls=item[6],
                 actors=item[7],
-                corroborated_by=item[9] if len(item) > 9 else (),  # older items: 8–9 fields
-                # items stored before places were kept have 10 fields
+                corroborated_by=item[9],
                 municipality_code=item[10] if len(item) > 10 else None,
                 latitude=item[11] if len(item) > 11 else None,
                 longitude=item[12] if len(item) > 12 else None,

@@ -50,7 +50,6 @@ class IngestReport:
     counted: int = 0
     redelivered: int = 0
     revised: int = 0
-    stale: int = 0
     #: Events older than the retention behind their family's newest event: not counted.
     too_old: int = 0
     buckets_written: int = 0
@@ -119,10 +118,8 @@ def evidence_item(
 
 
 def item_origin(item) -> str:
-    """The ledger key a stored evidence item came from (items stored before origins were
-    kept have eight fields: their event key is their ledger key, except for merged
-    incidents, which such an item cannot be matched to)."""
-    return item[8] if len(item) > 8 else item[1]
+    """The ledger key a stored evidence item came from (see :func:`evidence_item`)."""
+    return item[8]
 
 
 class Ingestor:

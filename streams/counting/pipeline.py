@@ -88,13 +88,6 @@ class BatchPipeline:
         #: model is still in the CPU's cache then, which makes it about twice as cheap.
         self.encode_events = encode_events
 
-    def decode(self, data: bytes, where: Where, result: BatchResult) -> RawRecord | None:
-        try:
-            return decode(RawRecord, data)
-        except UndecodableRecord as exc:
-            result.dead_letters.append(self._dead(data, where, exc.reason, "UndecodableRecord"))
-            return None
-
     def map(
         self,
         raw: RawRecord,
@@ -124,15 +117,6 @@ class BatchPipeline:
             if self.encode_events:
                 result.encoded.append((type(event), event.key.encode(), event.to_bytes()))
         result.events.extend(events)
-
-    def process_bytes(self, items: Sequence[tuple[bytes, Where]]) -> BatchResult:
-        """Decode, map, count and evaluate one batch of raw topic values."""
-        result = BatchResult(records=len(items))
-        for data, where in items:
-            raw = self.decode(data, where, result)
-            if raw is not None:
-                self.map(raw, data, where, result)
-        return self._count(result)
 
     def process_messages(self, messages: Sequence[Any]) -> BatchResult:
         """The same for Kafka records (anything with ``value``, ``key`` bytes, ``topic``,

@@ -16,19 +16,12 @@ from vigia.streams.detectors.base import Detector, DetectorResult
 from vigia.streams.detectors.severity import suggest_severity
 
 from vigia.schema import PeriodKind, RegionLevel, Severity
+from vigia.sources import DEFAULT_POLICIES
 
-#: Allowed lateness in days per source: ACLED publishes weekly and back-fills.
+#: Allowed lateness in days per source (each source's policy, :mod:`vigia.sources`):
+#: ACLED publishes weekly and back-fills.
 DEFAULT_LATENESS_DAYS: dict[str, int] = {
-    "acled": 14,
-    "ucdp": 30,
-    "gdelt": 1,
-    "gdelt_doc": 1,
-    "rss": 2,
-    "seizures": 7,
-    "coca": 0,
-    "homicides": 7,
-    "massacres": 7,
-    "eradication": 14,
+    source: policy.allowed_lateness_days for source, policy in DEFAULT_POLICIES.items()
 }
 
 #: Periods of history a detector sees (the evaluated period included).

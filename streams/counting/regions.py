@@ -1,8 +1,9 @@
-"""Region names for detections, from the DIVIPOLA list shipped in the core (:mod:`vigia.geo`).
+"""Region names for detections, from the core's DIVIPOLA tables (:mod:`vigia.geo`).
 
 Counting only keeps codes; a detection carries the region's name, department and
-centroid so an analyst can read it. Unknown codes keep their code as the name
-(never an error: a count must not be lost because a name is missing).
+centroid so an analyst can read it. The names are the geocoder's (one display name per
+region). Unknown codes keep their code as the name (never an error: a count must not be
+lost because a name is missing).
 """
 
 from __future__ import annotations
@@ -11,25 +12,15 @@ from functools import lru_cache
 
 from vigia.streams.counting.signals import COUNTRY_CODE, level_of_code
 
-from vigia.geo import load_divipola
+from vigia.geo.divipola import Divipola, load_divipola
 from vigia.schema import Region, RegionLevel
 
 
 class RegionDirectory:
-    """Code → :class:`Region`, over the core's DIVIPOLA tables (:mod:`vigia.geo`)."""
+    """Code → :class:`Region`, over the process's DIVIPOLA tables."""
 
-    def __init__(self) -> None:
-        divipola = load_divipola()
-        # Title case reads better in messages than DANE's upper case ("Medellín").
-        self.departments: dict[str, str] = {
-            code: d.name.title() for code, d in divipola.departments.items()
-        }
-        self.municipalities: dict[str, tuple[str, str]] = {
-            code: (m.name.title(), m.department_code) for code, m in divipola.municipalities.items()
-        }
-        self.centroids: dict[str, tuple[float, float]] = {
-            code: (m.latitude, m.longitude) for code, m in divipola.municipalities.items()
-        }
+    def __init__(self, divipola: Divipola | None = None) -> None:
+        self.divipola = divipola or load_divipola()
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one directory per process, codes are few
     def region(self, code: str) -> Region:
@@ -38,21 +29,27 @@ class RegionDirectory:
             return foreign_region(code, level)
         if level is RegionLevel.COUNTRY:
             return Region(level=level, code=COUNTRY_CODE, name="Colombia")
+        departments = self.divipola.departments
         if level is RegionLevel.DEPARTMENT:
-            name = self.departments.get(code, code)
+            dept = departments.get(code)
+            name = dept.name if dept else code
             return Region(
                 level=level, code=code, name=name, department_code=code, department_name=name
             )
-        name, dept = self.municipalities.get(code, (code, code[:2]))
-        lat, lon = self.centroids.get(code, (None, None))
+        muni = self.divipola.municipalities.get(code)
+        if muni is None:
+            return Region(
+                level=level, code=code, name=code, department_code=code[:2],
+                department_name=departments[code[:2]].name if code[:2] in departments else code[:2],
+            )  # fmt: skip
         return Region(
             level=level,
             code=code,
-            name=name,
-            department_code=dept,
-            department_name=self.departments.get(dept, dept),
-            latitude=lat,
-            longitude=lon,
+            name=muni.name,
+            department_code=muni.department_code,
+            department_name=departments[muni.department_code].name,
+            latitude=muni.latitude,
+            longitude=muni.longitude,
         )
 
 

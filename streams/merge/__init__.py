@@ -5,26 +5,23 @@ Usage::
     merger = IncidentMerger(MergeConfig(window_days=1))   # state: plain dicts or faust tables
     outcome = merger.observe(incident)   # per canonical incident or news article, in order
     outcome.incidents                    # cluster id → merged incident now (None: retract)
-    outcome.affected                     # (signal, level, region, day) cells to re-evaluate
     batch = merger.observe_batch(events) # the same over a batch; others passed through
 """
 
 from vigia.streams.merge.merger import IncidentMerger
 from vigia.streams.merge.state import (
-    Bucket,
     MergeBatch,
     MergeConfig,
     MergeOutcome,
     MergerState,
-    family,
+    merge_group,
 )
 
 __all__ = [
-    "Bucket",
     "IncidentMerger",
     "MergeBatch",
     "MergeConfig",
     "MergeOutcome",
     "MergerState",
-    "family",
+    "merge_group",
 ]

@@ -1,7 +1,7 @@
 """Merge the same incident reported by several sources into one (pure; no Kafka).
 
 Called by the worker once per canonical incident or news article, in offset order, and by the
-backtest in file order. Matching: same municipality, same merge family (lethal violence /
+backtest in file order. Matching: same municipality, same merge group (lethal violence /
 unrest), a record within ``window_days`` of the cluster's first record, and at most one record
 per *exclusive* source (ACLED, UCDP, massacres). Department- and country-level incidents never
 merge (too coarse to tell incidents apart) but are still tracked so redelivery and revisions
@@ -19,12 +19,11 @@ import hashlib
 from collections.abc import Sequence
 
 from vigia.streams.merge.state import (
-    Bucket,
     MergeBatch,
     MergeConfig,
     MergeOutcome,
     MergerState,
-    family,
+    merge_group,
 )
 
 from vigia.schema import CanonicalEvent, ConflictIncident, NewsArticle
@@ -70,14 +69,14 @@ class IncidentMerger:
                 return self._update(key, event, day, data)
             value = event if isinstance(event, ConflictIncident) else None
             cid = f"expired:{key}"
-            return MergeOutcome("expired", key, cid, {cid: value}, {cid: {}})
+            return MergeOutcome("expired", key, cid, {cid: value})
         if key in st.members:
             return self._update(key, event, day, data)
-        before: dict[str, dict[Bucket, float]] = {}
-        cid = self._insert(key, event, day, before, data)
+        touched: dict[str, None] = {}
+        cid = self._insert(key, event, day, touched, data)
         self._advance(day)
         status = "new" if len(st.clusters[cid]["keys"]) == 1 else "merged"
-        return self._outcome(status, key, cid, before)
+        return self._outcome(status, key, cid, touched)
 
     def observe_batch(
         self, events: Sequence[CanonicalEvent], encoded: Sequence[bytes] | None = None
@@ -96,7 +95,6 @@ class IncidentMerger:
             outcome = self.observe(event, encoded[at].decode() if encoded else None)
             batch.statuses[outcome.status] = batch.statuses.get(outcome.status, 0) + 1
             batch.incidents.update(outcome.incidents)
-            batch.outcomes.append(outcome)
         return batch
 
     def evict(self, before: dt.date) -> list[str]:
@@ -135,30 +133,31 @@ class IncidentMerger:
             return MergeOutcome("duplicate", key, old["cid"])
         if rev is not None and old["rev"] is not None and rev < old["rev"]:
             return MergeOutcome("stale", key, old["cid"])
-        before: dict[str, dict[Bucket, float]] = {}
-        self._remove(key, before)
-        cid = self._insert(key, event, day, before, data)
+        touched: dict[str, None] = {}
+        self._remove(key, touched)
+        cid = self._insert(key, event, day, touched, data)
         self._advance(day)
-        return self._outcome("revised", key, cid, before)
+        return self._outcome("revised", key, cid, touched)
 
     def _insert(
-        self, key: str, event: CanonicalEvent, day: int, before: dict, data: str | None = None
+        self, key: str, event: CanonicalEvent, day: int, touched: dict, data: str | None = None
     ) -> str:
+        """Add a record to a matching cluster or a new one; ``touched`` gets its cluster id
+        (an ordered set: the clusters whose merged incident the outcome reports)."""
         st = self.state
         data = data if data is not None else _json(event)
         is_news = isinstance(event, NewsArticle)
         muni = event.location.municipality_code
-        fam = "violence" if is_news else family(event.category)
-        cid = self._find(event, muni, fam, day, is_news) if muni else None
+        group = "violence" if is_news else merge_group(event.category)
+        cid = self._find(event, muni, group, day, is_news) if muni else None
         if cid is None:
             cid = key
             n = 1
             while cid in st.clusters:
                 n += 1
                 cid = f"{key}~{n}"
-            st.clusters[cid] = {"keys": [], "muni": muni, "fam": fam, "day": day,
+            st.clusters[cid] = {"keys": [], "muni": muni, "group": group, "day": day,
                                 "news": is_news}  # fmt: skip
-            before.setdefault(cid, {})
             if muni and event.source in self.config.merge_sources:
                 cell = f"{muni}|{day}"
                 st.index[cell] = [*(st.index.get(cell) or []), cid]
@@ -166,8 +165,7 @@ class IncidentMerger:
             st.meta.setdefault("first", day)
             if day < int(st.meta["first"]):
                 st.meta["first"] = day
-        else:
-            before.setdefault(cid, self._contrib(st.clusters[cid]))
+        touched[cid] = None
         cluster = st.clusters[cid]
         st.clusters[cid] = {**cluster, "keys": [*cluster["keys"], key],
                             "news": cluster["news"] and is_news}  # fmt: skip
@@ -180,18 +178,17 @@ class IncidentMerger:
             "src": event.source,
             "news": is_news,
             "ev": None if is_news else data,
-            "c": None if is_news else _cells_of(event),
             "u": event.source_urls[:_MAX_URLS],
         }
         if not is_news:
             self._remember(key, fp, event)
         return cid
 
-    def _remove(self, key: str, before: dict) -> None:
+    def _remove(self, key: str, touched: dict) -> None:
         st = self.state
         cid = st.members[key]["cid"]
         cluster = st.clusters[cid]
-        before.setdefault(cid, self._contrib(cluster))
+        touched[cid] = None
         del st.members[key]
         keys = [k for k in cluster["keys"] if k != key]
         if keys:
@@ -213,16 +210,17 @@ class IncidentMerger:
         else:
             self.state.index.pop(cell, None)
 
-    def _find(self, event, muni: str, fam: str, day: int, is_news: bool) -> str | None:
+    def _find(self, event, muni: str, group: str, day: int, is_news: bool) -> str | None:
         cfg = self.config
         if event.source not in cfg.merge_sources:
             return None
         st = self.state
         best: tuple[int, str] | None = None
-        for d in range(day - cfg.window_days, day + cfg.window_days + 1):
+        window = cfg.window(event.source)
+        for d in range(day - window, day + window + 1):
             for cid in st.index.get(f"{muni}|{d}") or ():
                 cluster = st.clusters[cid]
-                if cluster["fam"] != fam:
+                if cluster["group"] != group:
                     continue
                 if (
                     not is_news
@@ -239,7 +237,7 @@ class IncidentMerger:
         meta = self.state.meta
         if day > int(meta.get("wm", day - 1)):
             meta["wm"] = day
-            cutoff = day - self.config.retention_days - self.config.window_days
+            cutoff = day - self.config.retention_days - self.config.widest_window
             if cutoff > int(meta.get("evicted", meta.get("first", cutoff))):
                 self.evict(dt.date.fromordinal(cutoff))
 
@@ -248,13 +246,13 @@ class IncidentMerger:
 
     # -- outputs --------------------------------------------------------------------------
 
-    def _outcome(self, status, key: str, cid: str, before: dict) -> MergeOutcome:
+    def _outcome(self, status, key: str, cid: str, touched: dict) -> MergeOutcome:
         incidents: dict[str, ConflictIncident | None] = {}
         clusters = self.state.clusters
-        for touched in before:
-            cluster = clusters.get(touched)
-            incidents[touched] = self._merged(cluster) if cluster else None
-        return MergeOutcome(status, key, cid, incidents, before)
+        for touched_id in touched:
+            cluster = clusters.get(touched_id)
+            incidents[touched_id] = self._merged(cluster) if cluster else None
+        return MergeOutcome(status, key, cid, incidents)
 
     def _primary(self, cluster: dict) -> str | None:
         if cluster["news"]:
@@ -263,14 +261,6 @@ class IncidentMerger:
         incidents = [k for k in cluster["keys"] if not members[k]["news"]]
         lowest = len(self._rank)
         return min(incidents, key=lambda k: (self._rank.get(members[k]["src"], lowest), k))
-
-    def _contrib(self, cluster: dict) -> dict[Bucket, float]:
-        """Like :func:`_contribution` of the merged incident, from the primary's cells."""
-        primary = self._primary(cluster)
-        if primary is None:
-            return {}
-        level, region, day, category, deaths = self.state.members[primary]["c"]
-        return _cells(level, region, day, category, deaths)
 
     def _merged(self, cluster: dict) -> ConflictIncident | None:
         primary = self._primary(cluster)
@@ -302,26 +292,6 @@ class IncidentMerger:
         self._objects[key] = (fp, event)
 
 
-def _contribution(incident: ConflictIncident | None) -> dict[Bucket, float]:
-    """The counter cells one (merged) incident adds to, at its most precise region."""
-    if incident is None:
-        return {}
-    loc = incident.location
-    region = loc.municipality_code or loc.department_code or loc.country
-    return _cells(
-        loc.level.value, region, incident.event_date.isoformat(), incident.category.value,
-        incident.fatalities.best,
-    )  # fmt: skip
-
-
-def _cells(level: str, region: str, day: str, category: str, deaths: int) -> dict[Bucket, float]:
-    return {
-        Bucket("incidents", level, region, day): 1.0,
-        Bucket(f"incidents.{category}", level, region, day): 1.0,
-        Bucket("fatalities", level, region, day): float(deaths),
-    }
-
-
 def _rev(event: CanonicalEvent) -> str | None:
     rev = event.source_revision
     return rev.astimezone(dt.UTC).isoformat() if rev else None
@@ -335,10 +305,3 @@ def _json(event: CanonicalEvent) -> str:
 
 def _fingerprint(data: str) -> str:
     return hashlib.blake2b(data.encode(), digest_size=12).hexdigest()
-
-
-def _cells_of(event: ConflictIncident) -> list:
-    loc = event.location
-    region = loc.municipality_code or loc.department_code or loc.country
-    return [loc.level.value, region, event.event_date.isoformat(), event.category.value,
-            event.fatalities.best]  # fmt: skip

@@ -4,11 +4,12 @@ The state is five mappings from strings to JSON-able values, so each can be a fa
 (or a plain ``dict`` in tests and the backtest). Values are never mutated in place: every change
 assigns a new value to its key, which is what a changelog-backed table needs to record it.
 
-* ``members[event key]`` → ``{"cid", "rev", "fp", "day", "src", "news", "ev", "c", "u"}`` —
+* ``members[event key]`` → ``{"cid", "rev", "fp", "day", "src", "news", "ev", "u"}`` —
   one per source record: its cluster, revision (ISO text or None), content fingerprint, event
-  day (proleptic ordinal), source, whether it is news, the event as JSON text and its counter
-  cells ``[level, region, day, category, deaths]`` (incidents only), and its source URLs.
-* ``clusters[cid]`` → ``{"keys": [...], "muni": code or None, "fam": family, "day": ordinal}``
+  day (proleptic ordinal), source, whether it is news, the event as JSON text (incidents
+  only) and its source URLs.
+* ``clusters[cid]`` → ``{"keys": [...], "muni": code or None, "group": merge group,
+  "day": ordinal, "news": bool}``
 * ``index[f"{municipality}|{day}"]`` → ``[cid, ...]`` — clusters anchored on that day.
 * ``days[str(day)]`` → ``[cid, ...]`` — for eviction by event time.
 * ``meta`` → ``{"wm": newest day seen, "evicted": last day evicted}``.
@@ -16,11 +17,13 @@ assigns a new value to its key, which is what a changelog-backed table needs to 
 
 from __future__ import annotations
 
+from collections.abc import Mapping as ReadMapping
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from vigia.schema import ConflictIncident, IncidentCategory
+from vigia.sources import DEFAULT_POLICIES, SourcePolicy
 
 Mapping = MutableMapping[str, Any]
 
@@ -37,8 +40,11 @@ VIOLENCE = frozenset(
 UNREST = frozenset({IncidentCategory.RIOT, IncidentCategory.PROTEST})
 
 
-def family(category: IncidentCategory) -> str:
-    """Merge family of a category: ``violence``, ``unrest`` or the category itself (no merge)."""
+def merge_group(category: IncidentCategory) -> str:
+    """Merge group of a category: ``violence``, ``unrest`` or the category itself (no merge).
+
+    Only records of one group may merge ("group", not "family": a family is the set of
+    signals an event counts in, see :mod:`vigia.streams.counting.signals`)."""
     if category in VIOLENCE:
         return "violence"
     if category in UNREST:
@@ -46,32 +52,56 @@ def family(category: IncidentCategory) -> str:
     return category.value
 
 
-class Bucket(NamedTuple):
-    """One counter cell an incident contributes to: (signal, region level, region code, day)."""
-
-    signal: str
-    level: str
-    region: str
-    day: str
+def _policy_sources(test) -> frozenset[str]:
+    return frozenset(s for s, p in DEFAULT_POLICIES.items() if test(p))
 
 
 @dataclass(frozen=True)
 class MergeConfig:
-    """How the merger matches records; defaults follow the issue (±1 day, same municipality)."""
+    """How the merger matches records. Defaults: each source's :class:`SourcePolicy`
+    (:data:`vigia.sources.DEFAULT_POLICIES`); :meth:`from_policies` for configured ones."""
 
     #: Records within this many days of a cluster's first record may join it.
     window_days: int = 1
+    #: Per-source windows (a record's own source decides), overriding ``window_days``.
+    source_windows: dict[str, int] = field(default_factory=dict)
     #: Clusters whose day is older than (newest day seen − retention) are forgotten.
     retention_days: int = 120
     #: Sources whose records may merge with other sources' records.
-    merge_sources: frozenset[str] = frozenset(
-        {"acled", "ucdp", "gdelt", "massacres", "rss", "gdelt_doc"}
+    merge_sources: frozenset[str] = field(
+        default_factory=lambda: _policy_sources(lambda p: p.merge)
     )
     #: Sources that report each incident once: at most one of their records per cluster
     #: (two ACLED events in one town on one day are two incidents; GDELT repeats itself).
-    exclusive_sources: frozenset[str] = frozenset({"acled", "ucdp", "massacres", "homicides"})
+    exclusive_sources: frozenset[str] = field(
+        default_factory=lambda: _policy_sources(lambda p: p.exclusive)
+    )
     #: Whose values the merged incident shows, best first; others follow in key order.
-    priority: tuple[str, ...] = ("ucdp", "acled", "massacres", "homicides", "gdelt")
+    priority: tuple[str, ...] = field(default_factory=lambda: _ranked(DEFAULT_POLICIES))
+
+    @classmethod
+    def from_policies(cls, policies: ReadMapping[str, SourcePolicy], **kw: Any) -> MergeConfig:
+        """The merge settings of these sources' policies (others keep their defaults)."""
+        every = {**DEFAULT_POLICIES, **policies}
+        return cls(
+            source_windows={s: p.merge_window_days for s, p in every.items()},
+            merge_sources=frozenset(s for s, p in every.items() if p.merge),
+            exclusive_sources=frozenset(s for s, p in every.items() if p.exclusive),
+            priority=_ranked(every),
+            **kw,
+        )
+
+    def window(self, source: str) -> int:
+        return self.source_windows.get(source, self.window_days)
+
+    @property
+    def widest_window(self) -> int:
+        return max([self.window_days, *self.source_windows.values()])
+
+
+def _ranked(policies: ReadMapping[str, SourcePolicy]) -> tuple[str, ...]:
+    ranked = [(p.merge_priority, s) for s, p in policies.items() if p.merge_priority is not None]
+    return tuple(s for _, s in sorted(ranked))
 
 
 @dataclass
@@ -85,7 +115,7 @@ class MergerState:
     meta: Mapping = field(default_factory=dict)
 
 
-Status = Literal["new", "merged", "duplicate", "stale", "revised", "expired", "ignored"]
+Status = Literal["new", "merged", "duplicate", "stale", "revised", "expired"]
 
 
 @dataclass
@@ -94,32 +124,17 @@ class MergeOutcome:
 
     ``incidents`` maps each touched cluster id to its merged incident now, or None when the
     cluster no longer holds an incident (emptied by a revision, or news only): the counter
-    replaces its contribution for that cluster id. ``affected`` lists the buckets whose counted
-    value changed, for re-evaluation; empty for a duplicate or a pure corroboration.
+    replaces its contribution for that cluster id (it finds the buckets to re-evaluate itself).
     """
 
     status: Status
     key: str
     cluster_id: str | None
     incidents: dict[str, ConflictIncident | None] = field(default_factory=dict)
-    #: Each touched cluster's cells before the change (what ``affected`` compares with).
-    before: dict[str, dict[Bucket, float]] = field(default_factory=dict, repr=False)
 
     @property
     def changed(self) -> bool:
         return bool(self.incidents)
-
-    @property
-    def affected(self) -> frozenset[Bucket]:
-        """Worked out when asked: the counting engine finds its own dirty buckets, so the
-        worker never pays for it."""
-        from vigia.streams.merge.merger import _contribution
-
-        affected: set[Bucket] = set()
-        for touched, old in self.before.items():
-            new = _contribution(self.incidents.get(touched))
-            affected.update(b for b in old.keys() | new.keys() if old.get(b) != new.get(b))
-        return frozenset(affected)
 
 
 @dataclass
@@ -127,15 +142,10 @@ class MergeBatch:
     """The net effect of :meth:`IncidentMerger.observe_batch` over one batch.
 
     ``incidents``: cluster id → its merged incident after the batch (None: retract it);
-    ``affected``: union of the buckets to re-evaluate; ``others``: the batch's events that are
-    not merged (seizures, cultivation), in order; ``statuses``: how many of each status.
+    ``others``: the batch's events that are not merged (seizures, cultivation), in order;
+    ``statuses``: how many of each status.
     """
 
     incidents: dict[str, ConflictIncident | None] = field(default_factory=dict)
     others: list = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
-    outcomes: list[MergeOutcome] = field(default_factory=list, repr=False)
-
-    @property
-    def affected(self) -> set[Bucket]:
-        return set().union(*(outcome.affected for outcome in self.outcomes))

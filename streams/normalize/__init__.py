@@ -6,82 +6,43 @@ one, one per year for a coca row, none for a record that is valid but out of sco
 are listed in docs/normalization.md) — or raises :class:`MappingError` saying which field and
 value could not be mapped; the worker turns that into a dead letter.
 
-Dispatch is on ``raw.source``: ``acled``, ``ucdp``, ``gdelt``, ``rss``, ``gdelt_doc``,
-``seizures``, ``coca``, ``homicides``, ``massacres``, ``eradication``, plus the aliases in
-:data:`SOURCE_ALIASES` (``socrata:<dataset id>``, connector type names).
+The mapper is chosen by ``raw.source`` in a :class:`MapperRegistry`: the ``vigia.mappers``
+entry points (the built-in ``acled``, ``ucdp``, ``gdelt``, ``rss``, ``gdelt_doc``,
+``seizures``, ``coca``, ``homicides``, ``massacres``, ``eradication`` and any plugin's) and
+the connectors file's ``mapping:`` blocks (:mod:`vigia.streams.normalize.configured`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from pydantic import ValidationError
 from vigia.streams.geo import Geocoder, default_geocoder
-from vigia.streams.normalize.conflict import map_acled, map_ucdp
-from vigia.streams.normalize.drugs import map_coca, map_eradication, map_seizure
 from vigia.streams.normalize.errors import MappingError
-from vigia.streams.normalize.gdelt import map_gdelt
 from vigia.streams.normalize.limits import MappingLimits, check_event
-from vigia.streams.normalize.news import map_gdelt_doc, map_rss
-from vigia.streams.normalize.police import map_homicide, map_massacre
+from vigia.streams.normalize.registry import (
+    Mapper,
+    MapperRegistry,
+    UnknownSource,
+    default_registry,
+)
 
 from vigia.schema import CanonicalEvent, RawRecord
 
-Mapper = Callable[[RawRecord, Geocoder], list]
-
-MAPPERS: dict[str, Mapper] = {
-    "acled": map_acled,
-    "ucdp": map_ucdp,
-    "gdelt": map_gdelt,
-    "rss": map_rss,
-    "gdelt_doc": map_gdelt_doc,
-    "seizures": map_seizure,
-    "coca": map_coca,
-    "homicides": map_homicide,
-    "massacres": map_massacre,
-    "eradication": map_eradication,
-}
-
-#: Other names a connector may put in ``raw.source`` → the mapper family.
-SOURCE_ALIASES: dict[str, str] = {
-    "ucdp_ged": "ucdp",
-    "gdelt_events": "gdelt",
-    "news": "rss",
-    "coca_cultivation": "coca",
-    "socrata:kk69-w2jj": "seizures",
-    "socrata:26zg-9p9r": "seizures",
-    "socrata:nxbk-nikm": "seizures",
-    "socrata:g228-vp9d": "seizures",
-    "socrata:iat2-gskt": "seizures",
-    "socrata:3cjd-phaj": "seizures",
-    "socrata:acs4-3wgp": "coca",
-    "socrata:m8fd-ahd9": "homicides",
-    "socrata:u8eq-92tb": "massacres",
-    "socrata:p72f-qcvk": "eradication",
-}
-
-
-def family(source: str) -> str | None:
-    """The mapper family of a ``raw.source`` value, or None if unknown."""
-    if source in MAPPERS:
-        return source
-    return SOURCE_ALIASES.get(source)
-
 
 def map_raw(
-    raw: RawRecord, geocoder: Geocoder | None = None, limits: MappingLimits | None = None
+    raw: RawRecord,
+    geocoder: Geocoder | None = None,
+    registry: MapperRegistry | None = None,
+    limits: MappingLimits | None = None,
 ) -> list[CanonicalEvent]:
     """Map one raw record; raises :class:`MappingError` (never anything else for bad data).
 
     Every event is checked against the plausibility limits and size caps
     (:mod:`~vigia.streams.normalize.limits`) before it is returned.
     """
-    mapper = MAPPERS.get(raw.source)
-    if mapper is None:
-        name = SOURCE_ALIASES.get(raw.source)
-        if name is None:
-            raise MappingError(f"unknown source {raw.source!r} (record {raw.key})")
-        mapper = MAPPERS[name]
+    try:
+        mapper = (registry or default_registry()).get(raw.source)
+    except MappingError as exc:
+        raise MappingError(f"{exc} (record {raw.key})") from None
     try:
         events = mapper(raw, geocoder or default_geocoder())
         for event in events:
@@ -99,4 +60,4 @@ def map_raw(
         raise MappingError(f"{raw.key}: {type(exc).__name__}: {exc}") from None
 
 
-__all__ = ["MAPPERS", "SOURCE_ALIASES", "MappingError", "family", "map_raw"]
+__all__ = ["Mapper", "MapperRegistry", "MappingError", "UnknownSource", "map_raw"]

@@ -78,6 +78,14 @@ DATASET_DRUGS = {
     "3cjd-phaj": DrugKind.BASUCO,
 }
 _YEAR = re.compile(r"^(19|20)\d\d$")
+_RESOURCE = re.compile(r"/resource/([a-z0-9]{4}-[a-z0-9]{4})\b")
+
+
+def _dataset_of(raw: RawRecord) -> str | None:
+    """The SODA dataset id of a ``socrata`` record: in its fetch URL (``/resource/<id>.json``);
+    the dataset names the drug of the single-drug sets."""
+    match = _RESOURCE.search(raw.fetch_url or "")
+    return match[1] if match else None
 
 
 @lru_cache(maxsize=4096)
@@ -114,7 +122,7 @@ def map_seizure(raw: RawRecord, geo: Geocoder) -> list[DrugSeizure]:
         if drug is None:
             raise row.error("clase_bien", clase, "not a known drug class")
     else:
-        drug = DATASET_DRUGS.get(raw.source.rsplit(":", 1)[-1])
+        drug = DATASET_DRUGS.get(_dataset_of(raw))
         if drug is None:
             raise MappingError(f"{raw.source}: missing field 'clase_bien'")
     qty_field = "droga incautada/ cantidad"

@@ -15,23 +15,8 @@ from vigia.streams.normalize.errors import MappingError
 from vigia.streams.normalize.fields import Row, coordinate, date_field, revision
 
 from vigia.countries import UnknownCountry, iso2_of, to_iso3
+from vigia.formats.gdelt import COLUMNS
 from vigia.schema import ConflictIncident, GeoPrecision, IncidentCategory, RawRecord
-
-#: The 61 export columns, in file order (the file has no header).
-GDELT_COLUMNS: tuple[str, ...] = (
-    "GLOBALEVENTID", "SQLDATE", "MonthYear", "Year", "FractionDate",
-    *(f"Actor1{c}" for c in (
-        "Code", "Name", "CountryCode", "KnownGroupCode", "EthnicCode", "Religion1Code",
-        "Religion2Code", "Type1Code", "Type2Code", "Type3Code")),
-    *(f"Actor2{c}" for c in (
-        "Code", "Name", "CountryCode", "KnownGroupCode", "EthnicCode", "Religion1Code",
-        "Religion2Code", "Type1Code", "Type2Code", "Type3Code")),
-    "IsRootEvent", "EventCode", "EventBaseCode", "EventRootCode", "QuadClass", "GoldsteinScale",
-    "NumMentions", "NumSources", "NumArticles", "AvgTone",
-    *(f"{p}_{c}" for p in ("Actor1Geo", "Actor2Geo", "ActionGeo") for c in (
-        "Type", "FullName", "CountryCode", "ADM1Code", "ADM2Code", "Lat", "Long", "FeatureID")),
-    "DATEADDED", "SOURCEURL",
-)  # fmt: skip
 
 GDELT_ROOTS = {
     "18": IncidentCategory.ASSAULT,
@@ -41,13 +26,13 @@ GDELT_ROOTS = {
 
 
 def _as_mapping(payload: Any) -> Any:
-    """Accept the dict form, or one tab-separated line / list of the 61 values."""
+    """Accept the dict form, or one tab-separated line / list of the export's values."""
     if isinstance(payload, str):
         payload = payload.rstrip("\r\n").split("\t")
     if isinstance(payload, list):
-        if len(payload) != len(GDELT_COLUMNS):
-            raise MappingError(f"gdelt: expected 61 columns, got {len(payload)}")
-        return dict(zip(GDELT_COLUMNS, payload, strict=True))
+        if len(payload) != len(COLUMNS):
+            raise MappingError(f"gdelt: expected {len(COLUMNS)} columns, got {len(payload)}")
+        return dict(zip(COLUMNS, payload, strict=True))
     return payload
 
 

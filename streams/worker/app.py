@@ -35,6 +35,7 @@ from vigia.streams.counting.plan import EvaluationPlan, SeriesRule
 from vigia.streams.counting.state import CountState
 from vigia.streams.merge import IncidentMerger, MergerState
 from vigia.streams.metrics import StreamMetrics, mount_faust_sensor
+from vigia.streams.sources import StreamSources
 from vigia.streams.staleness import StalenessWatch, instance_of
 from vigia.streams.worker.batching import BatchSender
 from vigia.streams.worker.faust_adapter import check_assumptions, install_bulk_consumer
@@ -121,9 +122,11 @@ def build_app(
         broker_session_timeout=settings.worker.session_timeout,
         broker_heartbeat_interval=settings.worker.session_timeout / 4,
     )
+    # The connectors file's mapping and policy blocks (a source without a mapper stops here).
+    sources = StreamSources.load(settings.connectors_file)
     plan = EvaluationPlan(
         rules=[*plan.rules, *picture_rules()],
-        lateness_days=plan.lateness_days,
+        lateness_days={**plan.lateness_days, **sources.lateness_days()},
         history=plan.history,
         retention_margin=plan.retention_margin,
         evidence_top_n=plan.evidence_top_n,
@@ -135,11 +138,12 @@ def build_app(
         merger = None
         if merge:
             merger = IncidentMerger(
-                state=MergerState(**{name: tables[f"merge-{name}"] for name in MERGE_TABLES})
+                sources.merge_config(),
+                state=MergerState(**{name: tables[f"merge-{name}"] for name in MERGE_TABLES}),
             )
         return BatchPipeline(
             CountingEngine(plan, state),
-            mapper=mapper,
+            mapper=mapper or sources.mapper(),
             merger=merger,
             component=f"{app_id}.agent",
         )
@@ -148,7 +152,7 @@ def build_app(
     mount_faust_sensor(app, metrics.registry)
     mapping = BatchPipeline(
         None,  # type: ignore[arg-type] - maps only; each country counts in its own engine
-        mapper=mapper,
+        mapper=mapper or sources.mapper(),
         component=f"{app_id}.agent",
         encode_events=publish_canonical,
     )
@@ -200,7 +204,9 @@ def build_app(
 
     if staleness_check_every:
         handler.staleness = StalenessWatch(
-            [instance_of(name) for name in raw_names], dt.datetime.now(dt.UTC)
+            [instance_of(name) for name in raw_names],
+            dt.datetime.now(dt.UTC),
+            max_silence=sources.max_silence(),
         )
 
         @app.timer(interval=staleness_check_every)

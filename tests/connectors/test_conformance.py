@@ -1,7 +1,8 @@
 """Every bundled connector type runs the shared conformance suite."""
 
+from vigia.connectors.testing import ConnectorConformance
+
 from tests.connectors import scenarios as s
-from tests.connectors.conformance import ConnectorConformance
 
 
 class TestUcdpGed(ConnectorConformance):

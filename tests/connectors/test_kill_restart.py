@@ -22,7 +22,7 @@ import yaml
 from kafka import TopicPartition
 from vigia.connectors.offsets import read_offsets
 
-from tests.connectors.helpers import REPO
+from tests.conftest import REPO
 from tests.kafka_helpers import consume_all, keys_of
 from vigia.kafka.clients import make_consumer
 from vigia.settings import Settings

@@ -10,7 +10,9 @@ from vigia.connectors.http import parse_retry_after
 from vigia.connectors.parsing import csv_rows, is_hxl_row, json_path, parse_time
 from vigia.connectors.sources._common import Watermark
 from vigia.connectors.sources.coca_cultivation import normalise_column, row_problem
-from vigia.connectors.sources.gdelt_parser import COLUMNS, BadLine, parse_export
+from vigia.connectors.sources.gdelt_parser import BadLine, parse_export
+
+from vigia.formats.gdelt import COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
 GDELT = (REPO / "data/gdelt/20191024143000.export.CSV").read_text(encoding="utf-8")

@@ -11,16 +11,16 @@ import importlib
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 from vigia.connectors.registry import available, load_type
+from vigia.connectors.testing import ConnectorConformance, Scenario
 from werkzeug import Request, Response
 
-from tests.connectors.conformance import ConnectorConformance
-from tests.connectors.helpers import REPO
-from tests.connectors.scenarios import Scenario
+from tests.conftest import REPO
 from vigia.schema import RawRecord
 
 PLUGIN = REPO / "examples" / "vigia-example-connector"
@@ -97,3 +97,15 @@ class ReliefWebScenario(Scenario):
 
 class TestReliefWebPlugin(ConnectorConformance):
     scenario_class = ReliefWebScenario
+
+
+def test_the_installed_plugin_maps_its_records_in_the_stream_stage():
+    from vigia.streams.normalize import MapperRegistry, map_raw
+
+    assert "reliefweb" in MapperRegistry.load().names()
+    report = _report(0)
+    raw = RawRecord(connector="reliefweb_co", connector_type="reliefweb", source="reliefweb",
+                    source_id=report["id"], payload=report)  # fmt: skip
+    (article,) = map_raw(raw, registry=MapperRegistry.load())
+    assert article.key == "reliefweb:4100000" and article.title.startswith("Colombia:")
+    assert article.published_at == datetime.fromisoformat("2025-02-01T10:00:00+00:00")

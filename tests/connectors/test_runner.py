@@ -8,8 +8,8 @@ import logging
 import pytest
 from vigia.connectors.instances import build_instance
 from vigia.connectors.runner import ConnectorRunner
+from vigia.connectors.testing.helpers import fresh_metrics, metric
 
-from tests.connectors.helpers import fresh_metrics, metric
 from tests.connectors.scenarios import FIXTURES, SECRET, AcledScenario, UcdpScenario
 from tests.kafka_helpers import consume_all, keys_of
 from vigia.schema import DeadLetter

@@ -7,10 +7,10 @@ import json
 import pytest
 from vigia.connectors.base import Checkpoint
 from vigia.connectors.errors import IntegrityError
+from vigia.connectors.testing.helpers import collect
 from werkzeug import Request, Response
 
 from tests.connectors import scenarios as s
-from tests.connectors.helpers import collect
 from vigia.schema import RawRecord
 
 

@@ -7,10 +7,10 @@ import json
 import time
 
 from vigia.connectors.base import DeadRecord
+from vigia.connectors.testing.helpers import collect
 from werkzeug import Request, Response
 
 from tests.connectors import scenarios as s
-from tests.connectors.helpers import collect
 from vigia.schema import RawRecord
 
 EVENTS = s.fixture_json("ucdp_ged_events.json")

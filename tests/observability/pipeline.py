@@ -92,7 +92,9 @@ def connectors_file(workdir: Path, http_base: str) -> Path:
         "name": "broken_feed",
         "type": "file_replay",
         "schedule": "5s",
-        "config": {"source": "broken", "url": f"{http_base}/broken.csv", "id_column": "id"},
+        # A source with a mapper (the worker refuses to start for one without); its server
+        # answers 503, so no record ever arrives.
+        "config": {"source": "ucdp", "url": f"{http_base}/broken.csv", "id_column": "id"},
     }
     malformed = {
         "name": "malformed_ucdp",

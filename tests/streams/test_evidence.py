@@ -90,17 +90,6 @@ def test_a_full_top_n_loses_a_moved_event_and_keeps_the_rest():
     assert items(engine, "incidents|05001|2019-W10") == [(8.0, "ucdp:b"), (2.0, "ucdp:d")]
 
 
-def test_items_recovered_without_their_origin_are_still_replaced_by_a_revision():
-    engine = CountingEngine(simple_plan())
-    engine.ingest([incident("x", "2019-03-05", fatalities=3, revision=V1)])
-    evidence = engine.state.evidence
-    for bucket, stored in list(evidence.items()):
-        # As an older worker wrote them (eight fields), read back from the changelog.
-        evidence[bucket] = [list(item[:8]) for item in stored]
-    engine.ingest([incident("x", "2019-03-05", fatalities=6, revision=V2)])
-    assert items(engine, "incidents|05001|2019-W10") == [(6.0, "ucdp:x")]
-
-
 def test_an_alarm_after_a_second_source_joins_lists_the_incident_once():
     plan = simple_plan(limit=5)
     pipeline = BatchPipeline(CountingEngine(plan), merger=IncidentMerger())

@@ -33,6 +33,33 @@ def _mount_package_commands() -> None:
     register_connectors(app)
     register_streams(app)
     register_alerts(app)
+    # `connectors check --sample` maps with the stream stage: wired here, where stages meet.
+    import vigia.connectors.cli as connectors_cli
+
+    connectors_cli.sample_check = _sample_check
+
+
+def _sample_check(spec, sample, connectors_file) -> int:
+    from rich.console import Console
+
+    from vigia.cli.sample_check import SampleError, check_sample
+
+    console = Console()
+    try:
+        report = check_sample(spec, sample, connectors_file)
+    except SampleError as exc:
+        console.print(f"[red]{exc}[/red]")
+        return 2
+    for number, message in report.errors:
+        console.print(f"[red]row {number}: {message}[/red]")
+    for event in report.events[:3]:
+        console.print_json(event.model_dump_json())
+    summary = (
+        f"{spec.name} ({spec.source}): {report.rows} rows → {len(report.events)} events, "
+        f"{report.out_of_scope} out of scope, {len(report.errors)} errors"
+    )
+    console.print(f"[{'red' if report.errors else 'green'}]{summary}[/]")
+    return 1 if report.errors else 0
 
 
 _mount_package_commands()

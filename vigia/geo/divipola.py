@@ -3,7 +3,12 @@
 ``divipola_codigos_municipios.csv`` is the canonical code → name list (zero-padded codes,
 accented names); ``divipola_municipios_centroides.csv`` adds polygon centroids and is joined on
 the normalised code (its ``COD_MPIO`` has a thousands separator, its ``COD_DPTO`` no padding).
-A missing or malformed file raises at load time, never later per event.
+A missing or malformed file raises at load time, never later per event. This is the one
+loader of these files: the geocoder, counting's region names and the dashboards all read it.
+
+Names are shown in proper case ("Bogotá, D.C.", "Valle del Cauca"): the export's upper case
+is hard to read in an alert, and one display name per region keeps detections, events and
+dashboards consistent.
 """
 
 from __future__ import annotations
@@ -41,9 +46,22 @@ class Divipola:
     departments: dict[str, Department]
 
 
-def _official_name(name: str) -> str:
-    # The export writes "BOGOTÁ. D.C." and "SAN ANDRÉS. PROVIDENCIA": the comma became a dot.
-    return name.replace(". ", ", ").strip()
+#: Articles, prepositions and conjunctions written in lower case inside a Spanish name.
+_PARTICLES = frozenset({"de", "del", "la", "las", "los", "el", "y", "e"})
+
+
+def display_name(name: str) -> str:
+    """The export's upper-case name in proper case: ``"BOGOTÁ. D.C."`` → ``"Bogotá, D.C."``.
+
+    The export writes "BOGOTÁ. D.C." and "SAN ANDRÉS. PROVIDENCIA": the comma became a dot.
+    """
+    words = name.replace(". ", ", ").split()
+    out = []
+    for at, word in enumerate(words):
+        lower = word.lower()
+        # "D.C." keeps its capitals; str.capitalize() would write "D.c.".
+        out.append(lower if at and lower in _PARTICLES else lower.title())
+    return " ".join(out)
 
 
 def _read(filename: str) -> list[dict[str, str]]:
@@ -66,13 +84,13 @@ def load_divipola() -> Divipola:
         lat, lon = centroids[code]
         municipalities[code] = Municipality(
             code=code,
-            name=_official_name(row["Nombre Municipio"]),
+            name=display_name(row["Nombre Municipio"]),
             department_code=dept,
             kind=row["Tipo: Municipio / Isla / Area no municipalizada"].strip(),
             latitude=lat,
             longitude=lon,
         )
-        dept_names[dept] = _official_name(row["Nombre Departamento"])
+        dept_names[dept] = display_name(row["Nombre Departamento"])
     departments: dict[str, Department] = {}
     for dept, name in dept_names.items():
         members = [m for m in municipalities.values() if m.department_code == dept]

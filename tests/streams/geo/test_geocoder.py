@@ -24,7 +24,7 @@ def test_codes_in_any_punctuation(geo, code):
     loc, outcome = geo.resolve(code=code)
     assert outcome is GeocodeOutcome.CODE
     assert (loc.municipality_code, loc.municipality_name, loc.department_name) == (
-        "05001", "MEDELLÍN", "ANTIOQUIA",
+        "05001", "Medellín", "Antioquia",
     )  # fmt: skip
     assert loc.precision is GeoPrecision.MUNICIPALITY and loc.latitude is not None
 
@@ -80,7 +80,7 @@ def test_unknown_place_keeps_its_department(geo):
     )
     assert outcome is GeocodeOutcome.DEPARTMENT
     assert (loc.department_code, loc.department_name, loc.municipality_code) == (
-        "05", "ANTIOQUIA", None,
+        "05", "Antioquia", None,
     )  # fmt: skip
     assert loc.precision is GeoPrecision.DEPARTMENT and loc.place_name == "Urabá"
 

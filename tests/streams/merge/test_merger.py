@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from vigia.streams.geo import default_geocoder
-from vigia.streams.merge import Bucket, IncidentMerger, MergeConfig, MergerState
+from vigia.streams.merge import IncidentMerger, MergeConfig, MergerState
 
 from vigia.schema import (
     ConflictIncident,
@@ -44,20 +44,12 @@ def news(sid, day=D, code=TIBU) -> NewsArticle:
     )  # fmt: skip
 
 
-def cells(region, day, cat, deaths, level="municipality"):
-    d = day.isoformat()
-    return {
-        Bucket("incidents", level, region, d),
-        Bucket(f"incidents.{cat}", level, region, d),
-        Bucket("fatalities", level, region, d),
-    }
-
-
 def test_three_sources_one_incident():
     m = IncidentMerger()
     first = m.observe(inc("acled", "A1", D))
     assert first.status == "new"
-    assert first.affected == cells(TIBU, D, "battle", 3)
+    assert first.incidents == {first.cluster_id: first.incidents[first.cluster_id]}
+    assert first.incidents[first.cluster_id].key == "acled:A1"
     second = m.observe(
         inc("ucdp", "U1", D - dt.timedelta(days=1), cat=IncidentCategory.STATE_BASED, deaths=4)
     )
@@ -66,20 +58,19 @@ def test_three_sources_one_incident():
     # UCDP has priority: its values are shown, ACLED corroborates
     assert merged.key == "ucdp:U1" and merged.fatalities.best == 4
     assert merged.corroborated_by == ["acled:A1"]
-    # the counted cell moved from ACLED's (day, battle, 3) to UCDP's (day-1, state_based, 4)
-    assert second.affected == cells(TIBU, D, "battle", 3) | cells(
-        TIBU, D - dt.timedelta(days=1), "state_based", 4
-    )
+    # the counted incident moved from ACLED's (day, battle) to UCDP's (day-1, state_based)
+    assert merged.event_date == D - dt.timedelta(days=1)
+    assert merged.category is IncidentCategory.STATE_BASED
     third = m.observe(inc("gdelt", "G1", D + dt.timedelta(days=1), cat=IncidentCategory.FIGHT))
     assert third.status == "merged"
     final = third.incidents[first.cluster_id]
     assert final.corroborated_by == ["acled:A1", "gdelt:G1"]
     assert len(final.corroborated_by) + 1 == 3  # sources reporting it
-    assert third.affected == frozenset()  # corroboration does not change any count
+    assert final.fatalities.best == 4  # corroboration does not change the counted values
     assert set(final.source_urls) >= {"https://acled.example/A1", "https://gdelt.example/G1"}
 
 
-def test_no_merge_across_municipality_window_family_or_same_exclusive_source():
+def test_no_merge_across_municipality_window_group_or_same_exclusive_source():
     m = IncidentMerger()
     base = m.observe(inc("acled", "A1")).cluster_id
     assert m.observe(inc("ucdp", "U1", code="54001")).cluster_id != base  # other town
@@ -96,7 +87,7 @@ def test_department_level_incidents_are_not_merged():
     a = m.observe(inc("acled", "A1", code=None, dept="54"))
     b = m.observe(inc("ucdp", "U1", code=None, dept="54"))
     assert a.cluster_id != b.cluster_id
-    assert Bucket("incidents", "department", "54", D.isoformat()) in b.affected
+    assert b.incidents[b.cluster_id].location.department_code == "54"
 
 
 def test_window_is_configurable():
@@ -114,7 +105,7 @@ def test_redelivery_changes_nothing():
     again = m.observe(inc("acled", "A1", rev=rev))
     again_no_rev = m.observe(inc("ucdp", "U1"))
     assert (again.status, again_no_rev.status) == ("duplicate", "duplicate")
-    assert not again.changed and again.affected == frozenset()
+    assert not again.changed and again.incidents == {}
     assert json.dumps(m.state.__dict__, sort_keys=True, default=str) == snapshot
 
 
@@ -126,7 +117,7 @@ def test_revision_replaces_values_and_reports_buckets():
     out = m.observe(inc("acled", "A1", deaths=7, rev=r2))
     assert out.status == "revised" and out.cluster_id == cid
     assert out.incidents[cid].fatalities.best == 7
-    assert out.affected == {Bucket("fatalities", "municipality", TIBU, D.isoformat())}
+    assert list(out.incidents) == [cid]
     # an older revision arriving late is ignored
     stale = m.observe(inc("acled", "A1", deaths=1, rev=r1))
     assert stale.status == "stale" and not stale.changed
@@ -143,7 +134,8 @@ def test_revision_that_moves_the_event_leaves_its_cluster():
     out = m.observe(inc("acled", "A1", later, code="54001", rev=r1 + dt.timedelta(days=7)))
     assert out.status == "revised" and out.cluster_id != cid
     assert out.incidents[cid].key == "ucdp:U1" and out.incidents[cid].corroborated_by == []
-    assert out.affected == cells("54001", later, "battle", 3)  # UCDP's cell did not change
+    moved = out.incidents[out.cluster_id]
+    assert moved.key == "acled:A1" and moved.location.municipality_code == "54001"
 
 
 def test_content_change_without_revision_marker_replaces():
@@ -151,7 +143,7 @@ def test_content_change_without_revision_marker_replaces():
     m.observe(inc("ucdp", "U1", deaths=2))
     out = m.observe(inc("ucdp", "U1", deaths=9))
     assert out.status == "revised"
-    assert Bucket("fatalities", "municipality", TIBU, D.isoformat()) in out.affected
+    assert out.incidents[out.cluster_id].fatalities.best == 9
 
 
 def test_revision_emptying_a_cluster_replaces_its_contribution():
@@ -163,7 +155,6 @@ def test_revision_emptying_a_cluster_replaces_its_contribution():
     # counter's contribution under that id moves from Tibú to Cúcuta
     assert out.cluster_id == cid and list(m.state.clusters) == [cid]
     assert out.incidents[cid].location.municipality_code == "54001"
-    assert out.affected == cells(TIBU, D, "battle", 3) | cells("54001", D, "battle", 3)
     assert m.state.index == {f"54001|{D.toordinal()}": [cid]}
 
 
@@ -175,18 +166,17 @@ def test_revision_leaving_only_news_retracts_the_incident():
     out = m.observe(inc("acled", "A1", code="54001", rev=r1 + dt.timedelta(days=1)))
     assert out.cluster_id != cid
     assert out.incidents[cid] is None  # only the article is left: no incident to count
-    assert cells(TIBU, D, "battle", 3) <= out.affected
 
 
 def test_news_corroborates_but_never_counts():
     m = IncidentMerger()
     n = m.observe(news("N1"))
-    assert n.incidents == {n.cluster_id: None} and n.affected == frozenset()
+    assert n.incidents == {n.cluster_id: None}
     a = m.observe(inc("acled", "A1"))
     assert a.cluster_id == n.cluster_id  # the incident joined the article's cluster
     assert a.incidents[a.cluster_id].corroborated_by == ["rss:N1"]
-    assert a.affected == cells(TIBU, D, "battle", 3)
-    assert m.observe(news("N2")).affected == frozenset()
+    again = m.observe(news("N2"))
+    assert again.incidents[a.cluster_id].corroborated_by == ["rss:N1", "rss:N2"]
 
 
 def test_out_of_order_days_merge_the_same():
@@ -264,4 +254,4 @@ def test_observe_batch_nets_out_per_cluster_and_passes_other_events_through():
     (cid,) = batch.incidents
     assert batch.incidents[cid].key == "ucdp:U1"
     assert batch.incidents[cid].corroborated_by == ["acled:A1"]
-    assert Bucket("fatalities", "municipality", TIBU, D.isoformat()) in batch.affected
+    assert batch.incidents[cid].fatalities.best == 5

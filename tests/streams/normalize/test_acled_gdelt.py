@@ -2,9 +2,9 @@ import datetime as dt
 
 import pytest
 from vigia.streams.normalize import MappingError, map_raw
-from vigia.streams.normalize.gdelt import GDELT_COLUMNS
 
 from tests.streams.normalize.conftest import FIXTURES, json_fixture, raw
+from vigia.formats.gdelt import COLUMNS as GDELT_COLUMNS
 from vigia.schema import GeoPrecision, IncidentCategory, RegionLevel
 
 

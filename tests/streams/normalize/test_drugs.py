@@ -50,10 +50,11 @@ def test_bogota_filed_under_cundinamarca_goes_to_the_district(seizure_rows):
 
 def test_soda_rows():
     dijin, mindefensa = json_fixture("socrata_police_rows.json")["seizures_soda"]
-    (s,) = map_raw(raw("socrata:kk69-w2jj", "r1", dijin))
+    (s,) = map_raw(raw("seizures", "r1", dijin))
     assert (s.drug, s.quantity_kg, s.event_date) == (DrugKind.COCAINE, 2.5, dt.date(2025, 3, 4))
     assert s.location.municipality_code == "05001"
-    (m,) = map_raw(raw("socrata:26zg-9p9r", "r2", mindefensa))
+    soda = "https://www.datos.gov.co/resource/26zg-9p9r.json?$limit=1000"
+    (m,) = map_raw(raw("seizures", "r2", mindefensa).model_copy(update={"fetch_url": soda}))
     assert (m.drug, m.quantity_kg, m.location.municipality_code) == (
         DrugKind.COCAINE, 1250.5, "52835",
     )  # fmt: skip

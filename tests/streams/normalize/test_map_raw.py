@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vigia.streams.normalize import MAPPERS, MappingError, map_raw
+from vigia.streams.normalize import MapperRegistry, MappingError, map_raw
 from vigia.streams.normalize.fields import parse_date, parse_number
 
 from tests.streams.normalize.conftest import raw
@@ -11,6 +11,12 @@ def test_unknown_source_is_a_mapping_error():
     with pytest.raises(MappingError, match="unknown source 'nope'"):
         map_raw(raw("nope", "1", {}))
     assert issubclass(MappingError, ValueError)
+
+
+def test_the_built_in_sources_are_entry_points():
+    built_in = {"acled", "coca", "eradication", "gdelt", "gdelt_doc", "homicides", "massacres",
+                "rss", "seizures", "ucdp"}  # fmt: skip
+    assert built_in <= set(MapperRegistry.load().names())  # plugins may add more
 
 
 def test_text_payload_for_a_json_source_is_an_error():
@@ -56,7 +62,20 @@ _values = st.one_of(st.none(), st.text(max_size=12), st.integers(-5, 10**6).map(
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.sampled_from(sorted(MAPPERS)),
+    st.sampled_from(
+        [
+            "acled",
+            "coca",
+            "eradication",
+            "gdelt",
+            "gdelt_doc",
+            "homicides",
+            "massacres",
+            "rss",
+            "seizures",
+            "ucdp",
+        ]
+    ),
     st.dictionaries(
         st.sampled_from(
             [

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from vigia.connectors.instances import build_instance
 from vigia.connectors.runner import ConnectorRunner
+from vigia.connectors.testing.helpers import fresh_metrics
 
-from tests.connectors.helpers import fresh_metrics
 from vigia.settings import Settings
 
 

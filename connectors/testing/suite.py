@@ -1,5 +1,9 @@
 """The conformance suite every connector type runs (one subclass per type, one line each).
 
+Use: ``class TestMyType(ConnectorConformance): scenario_class = MyScenario`` (see
+:class:`~vigia.connectors.testing.scenario.Scenario`). The Kafka tests use the
+``isolated_settings`` fixture of :mod:`vigia.connectors.testing.plugin`.
+
 Against a real local HTTP server (pytest-httpserver) serving real-format fixtures:
 parse, paginate, resume from any checkpoint, retry on 500 and on 429 with Retry-After,
 stop on 401/404 with an error naming the instance. Against the real broker: a child
@@ -20,8 +24,7 @@ from vigia.connectors.errors import PermanentError
 from vigia.connectors.instances import build_instance
 from vigia.connectors.offsets import read_offsets
 from vigia.connectors.runner import ConnectorRunner
-
-from tests.connectors.helpers import (
+from vigia.connectors.testing.helpers import (
     collect,
     count_uncommitted,
     fresh_metrics,
@@ -29,8 +32,9 @@ from tests.connectors.helpers import (
     run_child_that_dies_at_commit,
     seed_offset,
 )
-from tests.connectors.scenarios import Scenario
-from tests.kafka_helpers import consume_all, keys_of
+from vigia.connectors.testing.kafka import consume_all, keys_of
+from vigia.connectors.testing.scenario import Scenario
+
 from vigia.schema import DeadLetter, RawRecord
 from vigia.topics import Topics
 

@@ -1,4 +1,4 @@
-"""Helpers for the connector tests: poll a connector directly, run one in a child process."""
+"""Helpers for connector tests: poll a connector directly, run one in a child process."""
 
 from __future__ import annotations
 
@@ -15,13 +15,11 @@ from prometheus_client import CollectorRegistry
 from vigia.connectors.base import ConnectorContext
 from vigia.connectors.instances import build_instance
 from vigia.connectors.metrics import ConnectorMetrics
+from vigia.connectors.testing.kafka import is_marker
 
-from tests.kafka_helpers import is_marker
 from vigia.kafka.clients import make_consumer, make_producer
 from vigia.schema import ConnectorOffset
 from vigia.settings import Settings
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def fresh_metrics() -> ConnectorMetrics:
@@ -82,5 +80,6 @@ def run_child_that_dies_at_commit(settings: Settings, spec: dict, tmp_path: Path
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(json.dumps(spec))
     env = {**os.environ, "VIGIA_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix}
-    command = [sys.executable, "-m", "tests.connectors.crash_child", str(spec_file), str(kill_at)]
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, timeout=120)
+    child = "vigia.connectors.testing.crash_child"
+    command = [sys.executable, "-m", child, str(spec_file), str(kill_at)]
+    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=120)

@@ -1,0 +1,53 @@
+"""The stream stage's view of the configured sources: mappers and per-source policy.
+
+Read once at start-up from the connectors file (:func:`vigia.sources.read_sources`, the
+``mapping:`` and ``policy:`` blocks beside each instance's ``config``). A configured source
+without a mapper is an error here (:class:`~vigia.streams.normalize.UnknownSource`), before
+any record is read; an invalid block is a :class:`~vigia.sources.ConfigFileError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vigia.streams.merge import MergeConfig
+from vigia.streams.normalize import MapperRegistry, map_raw
+from vigia.streams.normalize.registry import Mapper
+
+from vigia.sources import SourcePolicy, SourceSpec, read_sources
+
+
+@dataclass
+class StreamSources:
+    specs: list[SourceSpec] = field(default_factory=list)
+    registry: MapperRegistry = field(default_factory=MapperRegistry.load)
+
+    @classmethod
+    def load(cls, path: Path | str) -> StreamSources:
+        specs = read_sources(path)
+        registry = MapperRegistry.load(specs)
+        registry.require(s.source for s in specs if s.source)
+        return cls(specs, registry)
+
+    def mapper(self) -> Mapper:
+        """``map_raw`` over this registry (what the pipeline calls per record)."""
+        return functools.partial(map_raw, registry=self.registry)
+
+    def policies(self) -> dict[str, SourcePolicy]:
+        """Effective policy per source whose instance changed or added one."""
+        return {s.source: s.policy for s in self.specs if s.source and (s.overrides or s.mapping)}
+
+    def lateness_days(self) -> dict[str, int]:
+        return {source: p.allowed_lateness_days for source, p in self.policies().items()}
+
+    def merge_config(self) -> MergeConfig:
+        return MergeConfig.from_policies(self.policies())
+
+    def max_silence(self) -> dict[str, dt.timedelta]:
+        """Expected cadence per instance (the staleness watch is per instance)."""
+        return {
+            s.instance: s.policy.expected_cadence for s in self.specs if s.policy.expected_cadence
+        }
