@@ -14,13 +14,19 @@ import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from vigia.connectors.sources.gdelt_parser import parse_export
-from vigia.streams.normalize import MAPPERS, MappingError, map_raw
+from vigia.streams.normalize import MappingError, map_raw
+
+#: The built-in mappers (the ``vigia.mappers`` entry points that Vigía itself ships).
+MAPPERS = sorted(
+    point.name for point in entry_points(group="vigia.mappers") if point.value.startswith("vigia.")
+)
 
 __all__ = ["MAPPERS", "FuzzResult", "fuzz_mapper"]
 

@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import pytest
-from vigia.streams.normalize import MAPPERS
 
-from bench.faultlib.fuzz import fuzz_mapper
+from bench.faultlib.fuzz import MAPPERS, fuzz_mapper
 
 
 @pytest.mark.parametrize("family", sorted(MAPPERS))
