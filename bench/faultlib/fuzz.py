@@ -32,6 +32,13 @@ __all__ = ["MAPPERS", "FuzzResult", "fuzz_mapper"]
 
 from vigia.schema import RawRecord
 
+#: The built-in mappers (the ``vigia.mappers`` entry points that Vigía itself ships).
+MAPPERS = sorted(
+    point.name for point in entry_points(group="vigia.mappers") if point.value.startswith("vigia.")
+)
+
+__all__ = ["MAPPERS", "FuzzResult", "fuzz_mapper"]
+
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "normalize"
 
 
