@@ -23,13 +23,6 @@ from hypothesis import strategies as st
 from vigia.connectors.sources.gdelt_parser import parse_export
 from vigia.streams.normalize import MappingError, map_raw
 
-#: The built-in mappers (the ``vigia.mappers`` entry points that Vigía itself ships).
-MAPPERS = sorted(
-    point.name for point in entry_points(group="vigia.mappers") if point.value.startswith("vigia.")
-)
-
-__all__ = ["MAPPERS", "FuzzResult", "fuzz_mapper"]
-
 from vigia.schema import RawRecord
 
 #: The built-in mappers (the ``vigia.mappers`` entry points that Vigía itself ships).
