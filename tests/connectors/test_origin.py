@@ -18,9 +18,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from vigia.connectors.http import HttpClient, HttpSettings, ResponseTooLarge
 from vigia.connectors.origin import OriginRefused
+from vigia.connectors.testing.helpers import collect, fresh_metrics
 from werkzeug import Response
 
-from tests.connectors.helpers import collect, fresh_metrics
 from vigia.schema import RawRecord
 
 TOKEN = "tok-3f9a8c1e77d2"

@@ -21,8 +21,8 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 from pytest_httpserver import HTTPServer
-from vigia.alerts.config import load_config
 from vigia.alerts.engine import AlertEngine
+from vigia.alerts.rules_file import load_config
 from vigia.connectors.instances import load_instances
 from vigia.connectors.runner import ConnectorRunner
 from vigia.streams.counting.config import load_plan
