@@ -75,6 +75,9 @@ from vigia.topics import Topics
 
 log = logging.getLogger(__name__)
 
+#: Seconds past its own timeout after which a consumer poll counts as stuck (see _poll).
+POLL_STUCK_SECONDS = 20.0
+
 
 class AlertDispatcher:
     """Detections in, notifications out, restart-safe; one of several in a consumer group.
@@ -339,6 +342,39 @@ class AlertDispatcher:
         # a down receiver has not taken by then stays in the outbox for the next start
         return not any(g.flushes == 0 for g in self.engine.groups)
 
+    async def _poll(self, timeout_ms: int) -> dict | None:
+        """The consumer's ``poll``, watched: kafka-python 3.0 can leave a ``poll`` waiting
+        forever on a fetch after a rebalance (seen about once in four restarts on a busy
+        machine). A poll that outlives its timeout by ``POLL_STUCK_SECONDS`` is abandoned:
+        the consumer is closed (which fails the stuck wait), this process's partitions are
+        released as at a rebalance, and a new consumer joins the group. Returns ``None``
+        then; nothing is lost (offsets are committed only after processing)."""
+        polling = asyncio.ensure_future(
+            asyncio.to_thread(self.consumer.poll, timeout_ms=timeout_ms)
+        )
+        try:
+            return await asyncio.wait_for(
+                asyncio.shield(polling), timeout_ms / 1000 + POLL_STUCK_SECONDS
+            )
+        except TimeoutError:
+            pass
+        log.warning(
+            "%s: consumer poll stuck for %.0f s; re-joining the group with a new consumer",
+            self.origin,
+            timeout_ms / 1000 + POLL_STUCK_SECONDS,
+        )
+        stuck = self.consumer
+        with contextlib.suppress(Exception):
+            closing = asyncio.to_thread(stuck.close, autocommit=False, timeout_ms=5000)
+            await asyncio.wait_for(closing, 15)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(polling, 10)
+        with self._assignment_lock:
+            self._assignment = None
+        await self._reassign(frozenset())
+        self.consumer = await asyncio.to_thread(self._subscribe)
+        return None
+
     async def step(self) -> bool:
         """One iteration; returns True when it consumed detections, sent something or
         took part in a rebalance."""
@@ -347,7 +383,9 @@ class AlertDispatcher:
         if deadline is not None:
             until = (deadline - self.engine.clock()).total_seconds() * 1000
             timeout = int(max(0, min(timeout, until)))
-        batch = await asyncio.to_thread(self.consumer.poll, timeout_ms=timeout)
+        batch = await self._poll(timeout)
+        if batch is None:
+            return True  # the consumer was replaced: it re-joins the group
         with self._assignment_lock:
             rebalanced, self._assignment = self._assignment, None
         if rebalanced is not None:

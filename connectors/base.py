@@ -209,7 +209,7 @@ class Connector(ABC):
         an unknown code raises :class:`~vigia.countries.UnknownCountry` (a ``ValueError``).
         """
         try:
-            country = country_of_payload(self.source_family, payload) or self.config.default_country
+            country = country_of_payload(self.record_source, payload) or self.config.default_country
         except UnknownCountry:
             country = None  # routed as unknown; the mapper decides whether it is in scope
         return RawRecord(

@@ -283,7 +283,7 @@ class ConnectorRunner:
         if status.watermark is not None:
             marker = WatermarkMarker(
                 connector=inst.spec.name,
-                source=inst.connector.source_family,
+                source=inst.connector.record_source,
                 watermark=status.watermark,
             )
         await asyncio.to_thread(inst.writer.commit, offset, marker)
