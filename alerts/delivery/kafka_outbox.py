@@ -23,7 +23,6 @@ from typing import Any
 from kafka import TopicPartition
 from prometheus_client import CollectorRegistry
 from vigia.alerts.delivery.outbox import Outbox, OutboxEntry, owned
-from vigia.alerts.state import PartitionHint
 
 from vigia.kafka.clients import make_consumer, make_producer
 from vigia.settings import Settings
@@ -45,7 +44,7 @@ class KafkaOutbox(Outbox):
         self.topic = topic
         self.timeout = timeout
         self._producer: Any = None
-        self._partition: PartitionHint | None = None
+        self._partition: Any = None  # vigia.alerts.state.PartitionHint
         self._shared = False
         self._lock = threading.Lock()
         self._keys: set[str] = set()
@@ -60,7 +59,7 @@ class KafkaOutbox(Outbox):
         """
         if self._producer is None:
             self._producer = producer
-            self._partition = PartitionHint(producer)
+            self._partition = _partition_hint(producer)
             self._shared = True
 
     def _ensure_producer(self) -> Any:
@@ -68,7 +67,7 @@ class KafkaOutbox(Outbox):
             if self._producer is None:
                 producer = make_producer(self.settings, linger_ms=2)
                 producer.partitions_for(self.topic)  # fetch metadata now: send() won't block
-                self._partition = PartitionHint(producer)
+                self._partition = _partition_hint(producer)
                 self._producer = producer
             return self._producer
 
@@ -158,3 +157,11 @@ class KafkaOutbox(Outbox):
             producer, self._producer = self._producer, None
             if not self._shared:  # a shared producer is closed by its owner
                 await asyncio.to_thread(producer.close, 10)
+
+
+def _partition_hint(producer: Any) -> Any:
+    # imported here: vigia.alerts.state reads outbox entries through its guard, which
+    # imports this package (a module-level import would be circular)
+    from vigia.alerts.state import PartitionHint
+
+    return PartitionHint(producer)

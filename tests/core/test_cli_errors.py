@@ -49,7 +49,7 @@ def test_backtest_with_a_bad_date():
 
 def test_an_unknown_connector_instance():
     result = vigia("connectors", "check", "nosuch", "--file", str(REPO / "deploy/connectors.yaml"))
-    assert_one_line_exit_2(result, "vigia connectors check", "nosuch")
+    assert_one_line_exit_2(result, "no such connector instance", "nosuch")
 
 
 def test_an_unknown_instance_for_the_worker(tmp_path):
@@ -157,7 +157,8 @@ def test_the_alerts_api_port_in_use(kafka_settings, topic_prefix):
         taken.listen()
         port = taken.getsockname()[1]
         env = {**os.environ, "VIGIA_KAFKA__TOPIC_PREFIX": topic_prefix,
-               "VIGIA_ALERTS_API_PORT": str(port), "COLUMNS": "200"}  # fmt: skip
+               "VIGIA_ALERTS_API_PORT": str(port), "COLUMNS": "200",
+               "VIGIA_WEBHOOK_SECRET": "a-test-key-of-32-characters-long"}  # fmt: skip
         done = subprocess.run(
             [sys.executable, "-c", "from vigia.cli import main; main()", "alerts", "serve",
              "--metrics-port", "0", "--until-idle"],
