@@ -80,6 +80,10 @@ class RegionLevel(StrEnum):
     COUNTRY = "country"
 
 
+#: A DIVIPOLA municipality, or elsewhere "<ISO 3166-2>:<folded admin2 name>".
+MUNICIPALITY_CODE = r"^(\d{5}|[A-Z]{2}-[A-Z0-9]{1,3}:[a-z0-9_]{1,64})$"
+
+
 class Location(BaseModel):
     """Where an event happened, resolved as far as DIVIPOLA allows.
 
@@ -92,9 +96,7 @@ class Location(BaseModel):
     # DIVIPOLA codes in Colombia; elsewhere ISO 3166-2 and "<ISO 3166-2>:<folded name>".
     department_code: str | None = Field(default=None, pattern=r"^(\d{2}|[A-Z]{2}-[A-Z0-9]{1,3})$")
     department_name: str | None = None
-    municipality_code: str | None = Field(
-        default=None, pattern=r"^(\d{5}|[A-Z]{2}-[A-Z0-9]{1,3}:[a-z0-9_]{1,64})$"
-    )
+    municipality_code: str | None = Field(default=None, pattern=MUNICIPALITY_CODE)
     municipality_name: str | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
@@ -381,7 +383,7 @@ class EvidenceItem(BaseModel):
     corroborated_by: list[str] = Field(default_factory=list)
     #: Where the event happened, as far as it is known: its municipality (whose DIVIPOLA
     #: centroid places it on a map) and the source's own point, when it gives one.
-    municipality_code: str | None = Field(default=None, pattern=r"^\d{5}$")
+    municipality_code: str | None = Field(default=None, pattern=MUNICIPALITY_CODE)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
 
