@@ -131,26 +131,3 @@ def test_the_faust_worker_writes_no_terminal_codes_without_a_terminal():
     piped = faust_worker(app, stdout=io.StringIO())
     assert piped.spinner is None  # the spinner is what wrote "\b\x1b[?25h" into logs
     assert faust_worker(app, stdout=Terminal()).spinner is not None
-
-
-def test_an_instance_whose_source_no_mapper_reads_is_reported_at_start_up(tmp_path, caplog):
-    import logging
-
-    from vigia.streams.cli import report_unmapped_sources
-
-    from vigia.topics import connector_instances
-
-    connectors = tmp_path / "connectors.yaml"
-    connectors.write_text(
-        "instances:\n"
-        "  - {name: replay_ucdp, type: file_replay, config: {source: ucdp}}\n"
-        "  - {name: typo, type: file_replay, config: {source: ucpd}}\n"
-        "  - {name: acled, type: acled}\n"
-    )
-    sources = connector_instances(connectors)
-    assert sources == {"replay_ucdp": "ucdp", "typo": "ucpd", "acled": None}
-    with caplog.at_level(logging.WARNING, logger="vigia.streams"):
-        report_unmapped_sources(sources, None)
-        report_unmapped_sources(sources, ["replay_ucdp"])  # typo not selected: no warning
-    [warning] = [r.getMessage() for r in caplog.records]
-    assert "typo has source 'ucpd', which no mapper reads" in warning

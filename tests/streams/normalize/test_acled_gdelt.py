@@ -59,13 +59,23 @@ def _gdelt_lines(name):
     return (FIXTURES / name).read_text("utf-8").splitlines()
 
 
-def test_real_gdelt_rows_are_out_of_scope():
-    # 6 Colombian rows (not material conflict) and 2 foreign root-19 rows.
+def test_real_gdelt_rows_map_in_their_own_country():
+    # 6 Colombian rows (not material conflict: out of scope) and 2 foreign root-19 rows,
+    # which count in their own country (never in a Colombian region).
     lines = _gdelt_lines("gdelt_export_sample.tsv")
     assert len(lines) == 8
+    foreign = 0
     for line in lines:
         cells = dict(zip(GDELT_COLUMNS, line.split("\t"), strict=True))
-        assert map_raw(raw("gdelt", cells["GLOBALEVENTID"], cells)) == []
+        events = map_raw(raw("gdelt", cells["GLOBALEVENTID"], cells))
+        if cells["ActionGeo_CountryCode"] == "CO":
+            assert events == []
+        else:
+            (event,) = events
+            assert event.location.country not in ("CO", "")
+            assert not (event.location.municipality_code or "x")[:1].isdigit()
+            foreign += 1
+    assert foreign == 2
 
 
 def test_gdelt_material_conflict_in_colombia_maps():
