@@ -92,8 +92,12 @@ async def test_daily_digest_mail_has_charts_and_is_sent_once(
             isolated_settings, Topics(isolated_settings.kafka.topic_prefix), detections
         )
         # the critical alert is told at once; the two warnings wait for the digest
+        # the sink creates the file before it writes the line: wait for a whole line
         await _steps_until(
-            dispatcher, lambda: len(dispatcher.engine.alerts) == 3 and urgent.exists()
+            dispatcher,
+            lambda: len(dispatcher.engine.alerts) == 3
+            and urgent.exists()
+            and urgent.read_text().endswith("\n"),
         )
         assert mailbox.messages == []
         told = [json.loads(line) for line in urgent.read_text().splitlines()]
