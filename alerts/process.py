@@ -75,8 +75,15 @@ from vigia.topics import Topics
 
 log = logging.getLogger(__name__)
 
+#: How often the consumer refreshes its metadata, so that a join that saw no partitions
+#: (or partitions added later) is corrected within seconds.
+METADATA_REFRESH_MS = 5000
+
 #: Seconds past its own timeout after which a consumer poll counts as stuck (see _poll).
 POLL_STUCK_SECONDS = 20.0
+
+#: Seconds a join or rebalance may take before the consumer is replaced (see step).
+REBALANCE_STUCK_SECONDS = 30.0
 
 
 class AlertDispatcher:
@@ -122,6 +129,8 @@ class AlertDispatcher:
         # Handover runs on kafka-python's IO thread, which may run between a step's read
         # and reset of _assignment: without the lock an assignment could be lost
         self._assignment_lock = threading.Lock()
+        # when the current join or rebalance began (None once an assignment arrived)
+        self._joining_since: float | None = None
         self._background: set[asyncio.Task] = set()
         self._expired_at = float("-inf")
         self._stop = asyncio.Event()
@@ -184,6 +193,11 @@ class AlertDispatcher:
             # is 6 s), then its partitions move: the takeover target is 10 s
             session_timeout_ms=self.options.session_timeout_ms,
             heartbeat_interval_ms=self.options.heartbeat_interval_ms,
+            # the group leader assigns from its metadata: if the topic's partitions were
+            # not in it at the join (a topic just made, partitions just added), members
+            # get nothing until a metadata refresh notices the change and rejoins; the
+            # default refresh is every 5 minutes, far too long to sit idle
+            metadata_max_age_ms=METADATA_REFRESH_MS,
         )
         deadline = time.monotonic() + 30
         while not consumer.partitions_for_topic(self.topics.detections):
@@ -191,7 +205,9 @@ class AlertDispatcher:
                 consumer.close()
                 raise TimeoutError(f"topic {self.topics.detections} has no partitions")
             time.sleep(0.2)
-        consumer.subscribe([self.topics.detections], listener=Handover(self))
+        with self._assignment_lock:
+            self._joining_since = time.monotonic()
+        consumer.subscribe([self.topics.detections], listener=Handover(self, consumer))
         return consumer
 
     async def stop(self) -> None:
@@ -358,22 +374,36 @@ class AlertDispatcher:
             )
         except TimeoutError:
             pass
-        log.warning(
-            "%s: consumer poll stuck for %.0f s; re-joining the group with a new consumer",
-            self.origin,
-            timeout_ms / 1000 + POLL_STUCK_SECONDS,
+        await self._replace_consumer(
+            f"consumer poll stuck for {timeout_ms / 1000 + POLL_STUCK_SECONDS:.0f} s", polling
         )
+        return None
+
+    async def _replace_consumer(self, reason: str, polling: Any = None) -> None:
+        """Close the consumer (failing any wait stuck inside it), release this process's
+        partitions as at a rebalance, and join the group again with a new consumer."""
+        log.warning("%s: %s; re-joining the group with a new consumer", self.origin, reason)
         stuck = self.consumer
         with contextlib.suppress(Exception):
             closing = asyncio.to_thread(stuck.close, autocommit=False, timeout_ms=5000)
             await asyncio.wait_for(closing, 15)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(polling, 10)
+        if polling is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(polling, 10)
         with self._assignment_lock:
             self._assignment = None
         await self._reassign(frozenset())
         self.consumer = await asyncio.to_thread(self._subscribe)
-        return None
+
+    def _rebalance_stuck(self) -> bool:
+        """kafka-python 3.0 can lose a SyncGroup answer that arrives between two short
+        polls: the member then never gets its assignment, stops heartbeating and sits
+        idle (seen on a busy machine). A join that has not ended in an assignment after
+        ``REBALANCE_STUCK_SECONDS`` is abandoned (healthy rebalances of this group take
+        a few seconds: every member polls at least once a second)."""
+        with self._assignment_lock:
+            since = self._joining_since
+        return since is not None and time.monotonic() - since > REBALANCE_STUCK_SECONDS
 
     async def step(self) -> bool:
         """One iteration; returns True when it consumed detections, sent something or
@@ -386,6 +416,11 @@ class AlertDispatcher:
         batch = await self._poll(timeout)
         if batch is None:
             return True  # the consumer was replaced: it re-joins the group
+        if self._rebalance_stuck():
+            await self._replace_consumer(
+                f"no assignment {REBALANCE_STUCK_SECONDS:.0f} s into a rebalance"
+            )
+            return True
         with self._assignment_lock:
             rebalanced, self._assignment = self._assignment, None
         if rebalanced is not None:
@@ -551,14 +586,26 @@ class Handover(ConsumerRebalanceListener):
     ``poll`` (heartbeats wait meanwhile, and no blocking consumer call may be made), so
     they only note the new assignment; the dispatcher applies it when ``poll`` returns."""
 
-    def __init__(self, dispatcher: AlertDispatcher) -> None:
+    def __init__(self, dispatcher: AlertDispatcher, consumer: Any) -> None:
         self.dispatcher = dispatcher
+        self.consumer = consumer
 
     def on_partitions_revoked(self, revoked: Any) -> None:
+        """Runs as each join begins (kafka-python's join preparation)."""
+        # kafka-python 3.0.12 drives a join only while need_rejoin() holds. A rejoin
+        # started by a metadata change stops holding it once the leader has computed the
+        # assignment, so when a short poll returns mid-join the next poll never collects
+        # the SyncGroup answer: no assignment, no heartbeats. A requested rejoin holds
+        # until the join completes. (_rebalance_stuck is the backstop for the rest.)
+        coordinator = getattr(self.consumer, "_coordinator", None)
+        if coordinator is not None:
+            coordinator.request_rejoin()
         # owning nothing until told otherwise: if the rejoin does not finish within this
         # poll, the dispatcher must stop flushing the partitions it had
-        if revoked:
-            with self.dispatcher._assignment_lock:
+        with self.dispatcher._assignment_lock:
+            if self.dispatcher._joining_since is None:
+                self.dispatcher._joining_since = time.monotonic()
+            if revoked:
                 self.dispatcher._assignment = frozenset()
 
     def on_partitions_assigned(self, assigned: Any) -> None:
@@ -566,3 +613,4 @@ class Handover(ConsumerRebalanceListener):
         mine = frozenset(tp.partition for tp in assigned if tp.topic == topic)
         with self.dispatcher._assignment_lock:
             self.dispatcher._assignment = mine
+            self.dispatcher._joining_since = None

@@ -148,9 +148,16 @@ def _all_revised(receiver: Receiver, municipalities: int) -> bool:
     return len(revised) >= municipalities
 
 
-def _wait(condition, timeout: float, what: str, log: Path) -> None:
+def _wait(
+    condition, timeout: float, what: str, log: Path, process: subprocess.Popen | None = None
+) -> None:
+    """Wait for ``condition()``; fail with the dispatcher's log on a timeout (kept below
+    the test's own timeout, so the log is shown) or as soon as ``process`` has exited."""
     deadline = time.monotonic() + timeout
     while not condition():
+        if process is not None and process.poll() is not None:
+            tail = log.read_text()[-4000:]
+            raise AssertionError(f"dispatcher exited ({process.returncode}) before {what}\n{tail}")
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}\n{log.read_text()[-4000:]}")
         time.sleep(0.5)
@@ -193,7 +200,7 @@ def dispatcher_kills(kills: int, per_wave: int = 5, seed: int = 15) -> KillRepor
                 try:
                     # killed at a random point once deliveries of this wave are under way
                     _wait(lambda b=before: len(receiver.received) > b, 120,
-                          f"deliveries of wave {wave}", run.log)  # fmt: skip
+                          f"deliveries of wave {wave}", run.log, process)  # fmt: skip
                     time.sleep(rng.uniform(0.0, 0.6))
                 finally:
                     process.send_signal(signal.SIGKILL)
@@ -257,11 +264,12 @@ def webhook_outage(outage: float, municipalities: int = 15) -> OutageReport:
             # two waves, the second once the first is alerted (its notifications are then
             # already retrying): every group gets a first notification and a revised one
             produce_detections(run.settings, run.topics, [detection(r, score=4) for r in regions])
-            _wait(lambda: len(run.firing()) >= municipalities, 300, "first alerts", run.log)
+            _wait(lambda: len(run.firing()) >= municipalities, 120, "first alerts", run.log,
+                  process)  # fmt: skip
             produce_detections(run.settings, run.topics, [detection(r, score=7, observed=20)
                                                           for r in regions])  # fmt: skip
-            _wait(lambda: all(a.revision > 0 for a in run.firing().values()), 300,
-                  "revised alerts", run.log)  # fmt: skip
+            _wait(lambda: all(a.revision > 0 for a in run.firing().values()), 120,
+                  "revised alerts", run.log, process)  # fmt: skip
             time.sleep(outage / 2)  # phase 1: nothing listens: connection refused
             report.refused_phase = outage / 2
             receiver.mode = "503"

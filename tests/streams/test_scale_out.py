@@ -20,6 +20,7 @@ from vigia.streams.backtest.run import run_backtest
 from vigia.streams.counting.config import load_plan
 
 from tests.conftest import REPO
+from tests.kafka_helpers import consume_all
 from tests.streams.worker_helpers import SEIZURES, UCDP, produce, sorted_records
 from vigia.countries import partition_for
 from vigia.kafka.admin import create_topics
@@ -100,16 +101,7 @@ def _produce(settings, records) -> Topics:
 
 def _emitted(settings, topic: str) -> list[Detection]:
     """Every detection record on the topic (all partitions), in no particular order."""
-    consumer = make_consumer(settings, topic, group_id=None)
-    out, quiet_since = [], time.monotonic()
-    try:
-        while time.monotonic() - quiet_since < 3:
-            for batch in consumer.poll(timeout_ms=500).values():
-                out.extend(Detection.from_bytes(r.value) for r in batch)
-                quiet_since = time.monotonic()
-    finally:
-        consumer.close()
-    return out
+    return [Detection.from_bytes(r.value) for r in consume_all(settings, topic, timeout=60)]
 
 
 def _alarms(detections) -> dict[str, tuple]:

@@ -95,9 +95,11 @@ async def test_daily_digest_mail_has_charts_and_is_sent_once(
         # the sink creates the file before it writes the line: wait for a whole line
         await _steps_until(
             dispatcher,
-            lambda: len(dispatcher.engine.alerts) == 3
-            and urgent.exists()
-            and urgent.read_text().endswith("\n"),
+            lambda: (
+                len(dispatcher.engine.alerts) == 3
+                and urgent.exists()
+                and urgent.read_text().endswith("\n")
+            ),
         )
         assert mailbox.messages == []
         told = [json.loads(line) for line in urgent.read_text().splitlines()]
