@@ -1,6 +1,7 @@
 """Render a local variant of ``prometheus.yml``: same jobs and rules, local targets.
 
-The compose file scrapes ``connectors:9464``, ``worker:9465`` and ``alerts:9466``;
+The compose file scrapes ``connectors:9464``, every ``worker`` replica on port 9465
+(found by DNS) and ``alerts:9466``;
 a test or a developer running the components on this machine needs the same
 scrape jobs pointed at ``127.0.0.1:<port>``, rule files by absolute path, and
 often a shorter scrape interval. Run as a script::
@@ -49,7 +50,10 @@ def render(
     kept = []
     for name, job in jobs.items():
         if name in targets:
-            static = job["static_configs"][0]
+            # a job that discovers its replicas by DNS (the worker) gets the local
+            # address as a static target; its relabelling still adds its labels
+            job.pop("dns_sd_configs", None)
+            static = job.get("static_configs", [{}])[0]
             static["targets"] = [targets[name]]
             job["static_configs"] = [static]
             kept.append(job)

@@ -93,12 +93,20 @@ def test_every_alert_has_a_runbook_section_in_the_docs() -> None:
 def test_scrape_jobs_match_the_compose_services_and_ports() -> None:
     config = yaml.safe_load((PROM_DIR / "prometheus.yml").read_text())
     compose = yaml.safe_load(COMPOSE.read_text())["services"]
-    targets = {
-        job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
-    }
+    targets = {}
+    for job in config["scrape_configs"]:
+        if "dns_sd_configs" in job:  # every replica of a scaled service
+            (sd,) = job["dns_sd_configs"]
+            targets[job["job_name"]] = [f"{name}:{sd['port']}" for name in sd["names"]]
+        else:
+            targets[job["job_name"]] = job["static_configs"][0]["targets"]
     for job, service in VIGIA_JOBS.items():
         port = compose[service]["environment"]["VIGIA_METRICS__PORT"]
         assert targets[job] == [f"{service}:{port}"], job
+    # the worker scales (`--scale worker=N`): no fixed host port, all replicas scraped
+    assert "ports" not in compose["worker"]
+    worker_job = next(j for j in config["scrape_configs"] if j["job_name"] == "vigia-worker")
+    assert worker_job["dns_sd_configs"][0]["type"] == "A"
     assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
         "alertmanager:9093"
     ]
