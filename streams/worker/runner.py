@@ -6,7 +6,8 @@ for ``idle`` seconds, optionally ``flush`` es (evaluates every period up to the 
 event, lateness ignored — the end of a replay), then stops the app cleanly, which
 commits the consumed offsets. ``backfill`` holds evaluation (and retention) until the
 end, for a history replayed in any order. Errors: a timeout raises ``TimeoutError`` after stopping
-the app; an agent crash stops the app and is re-raised.
+the app; an agent crash stops the app and is re-raised; a broker outage is waited out
+(:func:`~vigia.kafka.outage.through_outage`, up to five minutes) and the run resumes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 import faust
 
 from vigia.kafka.admin import create_topics
+from vigia.kafka.outage import through_outage
 from vigia.settings import Settings
 from vigia.topics import TopicSpec
 
@@ -159,14 +161,17 @@ async def run_until_idle(
     started = time.monotonic()
     before = handler.records_in
     # A resumed run may receive nothing at all: it is drained where the group committed.
+    group, raw = app.conf.id, app.vigia_raw_topics
     for tp, offset in (
-        await asyncio.to_thread(committed_positions, settings, app.conf.id, app.vigia_raw_topics)
+        await asyncio.to_thread(
+            through_outage, committed_positions, settings, group, raw, what="committed offsets"
+        )
     ).items():
         handler.positions[tp] = max(handler.positions.get(tp, 0), offset)
     await app.start()
     try:
         deadline = started + timeout
-        ends = await asyncio.to_thread(end_offsets, settings, app.vigia_raw_topics)
+        ends = await asyncio.to_thread(_ends, settings, raw)
         while True:
             crash = getattr(app, "_crash_reason", None)
             if crash is not None:
@@ -177,12 +182,13 @@ async def run_until_idle(
                 # Ask the broker again only now: new records may have arrived meanwhile;
                 # and wait for the whole group, so a dead worker's partitions are not
                 # left behind (they come here, or to another worker, at the rebalance).
-                ends = await asyncio.to_thread(end_offsets, settings, app.vigia_raw_topics)
+                ends = await asyncio.to_thread(_ends, settings, raw)
                 if _drained(handler, ends):
-                    group = await asyncio.to_thread(
-                        committed_positions, settings, app.conf.id, app.vigia_raw_topics
-                    )
-                    if all(group.get(tp, 0) >= end for tp, end in ends.items()):
+                    done = await asyncio.to_thread(
+                        through_outage, committed_positions, settings, group, raw,
+                        what="committed offsets",
+                    )  # fmt: skip
+                    if all(done.get(tp, 0) >= end for tp, end in ends.items()):
                         break
                     await asyncio.sleep(0.5)
             if time.monotonic() > deadline:
@@ -202,6 +208,10 @@ async def run_until_idle(
         )
     finally:
         await app.stop()
+
+
+def _ends(settings: Settings, raw: list[str]) -> dict[tuple[str, int], int]:
+    return through_outage(end_offsets, settings, raw, what="end offsets")
 
 
 def _drained(handler, ends: dict[tuple[str, int], int]) -> bool:
