@@ -12,6 +12,10 @@ pages under ``/alerts`` are :mod:`vigia.alerts.web.routes`)::
     GET    /api/v1/silences/{id}
     DELETE /api/v1/silences/{id}            expires it (kept, with ends_at = now)
 
+Every dispatcher of a group answers for every alert of the cluster (its own partitions'
+from its engines, the others' from the alerts topic: ``AlertDispatcher.alerts``); an
+acknowledgement of an alert another process owns is passed on to that owner.
+
 The token comes from ``VIGIA_ALERTS_API_TOKEN`` (a ``SecretStr``) and is compared in
 constant time. Without a configured token every protected route answers 401: an
 unconfigured API is closed, not open. A request that fails authentication is
@@ -104,14 +108,14 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def list_alerts(request: web.Request) -> web.Response:
-    engine = request.app[DISPATCHER].engine
+    alerts = request.app[DISPATCHER].alerts
     q = request.query
     try:
         limit = _limit(q)
     except ValueError as exc:
         return _error(400, str(exc))
     found = []
-    for alert in engine.alerts.values():
+    for alert in alerts.values():
         if "state" in q and alert.state.value != q["state"]:
             continue
         if "severity" in q and alert.severity.value != q["severity"]:
@@ -128,7 +132,7 @@ async def list_alerts(request: web.Request) -> web.Response:
 
 
 async def get_alert(request: web.Request) -> web.Response:
-    alert = request.app[DISPATCHER].engine.alerts.get(request.match_info["fingerprint"])
+    alert = request.app[DISPATCHER].alerts.get(request.match_info["fingerprint"])
     if alert is None:
         return _error(404, "no such alert")
     return _json(_alert_view(alert))

@@ -12,7 +12,8 @@ One loop iteration (``step``):
 
 1. poll detections (undecodable ones go to ``topics.dlq`` with the reason);
 2. feed them to the :class:`~vigia.alerts.engine.AlertEngine`; produce the transitions;
-3. apply silences and acknowledgements other processes wrote (tailing the state);
+3. apply silences and acknowledgements other processes wrote (tailing the state),
+   and update the cluster view from the alerts topic;
 4. flush due groups: each notification is made durable in the outbox
    (``Deliverer.enqueue``), then its log entry is written; the sink call waits
    behind a gate until that write is acknowledged (:mod:`vigia.alerts.gate`);
@@ -30,6 +31,10 @@ to finish. A restart or a handover at any point neither loses a notification nor
 rebuilds one under a new key; a receiver may see a request it was being sent again,
 with the same idempotency key.
 
+Every process also keeps a read-only view of the whole cluster's alerts, read from the
+alerts topic (:mod:`vigia.alerts.cluster_view`): its API and pages answer for every
+alert, and the owner of partition 0, which sends the digests, lists every alert in them.
+
 State older than ``retention_days`` (resolved alerts, old log entries, expired
 silences) is deleted with tombstones, so the compacted topics stop growing.
 """
@@ -43,6 +48,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import ChainMap
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -53,11 +59,12 @@ from kafka import ConsumerRebalanceListener
 from prometheus_client import CollectorRegistry
 from vigia.alerts.alert_metrics import AlertMetrics
 from vigia.alerts.clock import Clock, system_clock
+from vigia.alerts.cluster_view import ClusterView
 from vigia.alerts.delivery import Deliverer, build_deliverer, keep_alive, load_sinks
 from vigia.alerts.digest.compose import Digests
 from vigia.alerts.engine import AlertEngine, Outgoing, Transition
 from vigia.alerts.gate import GatedSink, Gates
-from vigia.alerts.lifecycle import LifecycleError
+from vigia.alerts.lifecycle import LifecycleError, acknowledge
 from vigia.alerts.nflog import entry_from_notification
 from vigia.alerts.rules_file import AlertingConfig, load_config
 from vigia.alerts.settings import AlertsSettings
@@ -116,6 +123,8 @@ class AlertDispatcher:
         self.engine = EngineShards(
             self.config, clock, self.metrics, public_url=self.options.public_url
         )
+        #: every alert of the cluster as read back from the alerts topic (see ``alerts``)
+        self.view = ClusterView(self.topics.alerts)
         self.digests = Digests(self.config.digests)
         self.origin = f"{DISPATCHER}{uuid.uuid4().hex[:8]}"
         self.gates = Gates()
@@ -154,13 +163,15 @@ class AlertDispatcher:
         # counted (never a crash loop); writes are validated before they are sent
         self.guard = StateGuard(self.settings, t, registry=self.metrics.registry)
         self.writer = StateWriter(self.settings, t, self.origin, guard=self.guard)
-        # silences apply everywhere: read them all; of the alerts only what others write
-        # from now on matters (acknowledgements made with the CLI)
+        # silences apply everywhere: read them all; the whole alerts topic feeds the
+        # cluster view, but of the acknowledgements only those written from now on are
+        # adopted (older ones are in the state an owner restores)
         self.reader = await asyncio.to_thread(
             partial(StateReader, guard=self.guard), self.settings, [t.silences, t.alerts]
         )
-        await asyncio.to_thread(self.reader.skip_to_end, [t.alerts])
-        self._apply_external(await asyncio.to_thread(self.reader.read_to_end))
+        records = await asyncio.to_thread(self.reader.read_to_end)
+        self.view.apply(records)
+        self._apply_external(r for r in records if r.topic == t.silences)
         # every sink waits behind a gate until its notification's log entry is durable
         sinks = load_sinks({r.name: r.sink for r in self.config.receivers})
         gated = {name: GatedSink(sink, self.gates) for name, sink in sinks.items()}
@@ -172,9 +183,11 @@ class AlertDispatcher:
         self.consumer = await asyncio.to_thread(self._subscribe)
         self.started = True
         log.info(
-            "alert dispatcher %s started (%d silences); waiting for partitions",
+            "alert dispatcher %s started (%d silences, %d alerts in the cluster); "
+            "waiting for partitions",
             self.origin,
             len(self.engine.silencer.by_id),
+            len(self.view.alerts),
         )
 
     def _spawn(self, coroutine: Any, name: str) -> None:
@@ -439,13 +452,15 @@ class AlertDispatcher:
                 for t in self._ingest(engine, record):
                     self.writer.alert(t.alert, tp.partition)
                     transitions.append(t)
-        transitions += self._apply_external(self.reader.poll(0))
+        external = self.reader.poll(0)
+        self.view.apply(external)
+        transitions += self._apply_external(external)
         started = time.perf_counter()
         sent = await self._deliver(self.engine.flush_due())
         if 0 in self.engine.by_partition:
             # One dispatcher sends the digests: the owner of partition 0 (their log
-            # entries live there); a digest lists the alerts this process owns.
-            due = self.digests.due(self.engine.alerts, self.engine.nflog, self.engine.clock())
+            # entries live there); a digest lists every alert of the cluster.
+            due = self.digests.due(self.alerts, self.engine.nflog, self.engine.clock())
             sent += await self._deliver([(0, o) for o in due])
         if time.monotonic() - self._expired_at >= self.options.expire_interval_seconds:
             self._expired_at = time.monotonic()
@@ -493,10 +508,11 @@ class AlertDispatcher:
         return engine.ingest(detection)
 
     def _apply_external(self, records: Iterable[StateRecord]) -> list[Transition]:
-        """Silences from anyone; acknowledgements written by the CLI.
+        """Silences from anyone; acknowledgements requested by the CLI or by another
+        dispatcher's API (alert records without a ``partition`` header).
 
-        Other dispatchers' alert records are skipped undecoded (each partition's alerts
-        have one writer, its owner).
+        Owners' alert records (they carry their partition) are skipped: each partition's
+        alerts have one writer, its owner.
         """
         out = []
         for record in records:
@@ -508,9 +524,9 @@ class AlertDispatcher:
                 else:
                     self.engine.put_silence(Silence.from_bytes(record.value))
             elif record.topic == self.topics.alerts:
-                if record.value is None or record.from_dispatcher:
+                if record.value is None or record.partition is not None:
                     continue
-                alert = Alert.from_bytes(record.value)
+                alert = record.decoded or Alert.from_bytes(record.value)
                 if alert.state != AlertState.ACKNOWLEDGED:
                     continue
                 # KeyError: another process owns the alert and adopts the acknowledgement
@@ -560,13 +576,38 @@ class AlertDispatcher:
 
     # -- operations used by the HTTP API -----------------------------------------------
 
+    @property
+    def alerts(self) -> ChainMap[str, Alert]:
+        """Every alert of the cluster: the owned partitions' from their engines, the
+        others' as last read from the alerts topic (what the API, the pages and the
+        digests show)."""
+        return self.view.merged(self.engine.alerts)
+
     async def acknowledge(self, fingerprint: str, by: str, comment: str | None = None) -> Alert:
-        """Raises KeyError (unknown here: not owned by this process) or LifecycleError
-        (resolved / already acknowledged)."""
-        partition, t = self.engine.acknowledge(fingerprint, by, comment)
+        """Acknowledge any alert of the cluster; an alert already acknowledged comes back
+        unchanged. Raises KeyError (no such alert) or LifecycleError (resolved).
+
+        An owned alert is acknowledged here. Another process's is requested, as the CLI
+        does: the acknowledged alert goes to the alerts topic without a partition header
+        and its owner adopts it at its next step (a new owner, at its restore).
+        """
+        try:
+            partition, t = self.engine.acknowledge(fingerprint, by, comment)
+        except KeyError:
+            return await self._request_acknowledgement(self.view.alerts[fingerprint], by, comment)
         self.writer.alert(t.alert, partition)
         await asyncio.to_thread(self.writer.flush)
         return t.alert
+
+    async def _request_acknowledgement(self, alert: Alert, by: str, comment: str | None) -> Alert:
+        acked = acknowledge(alert, by, self.engine.clock(), comment)
+        if acked is alert:
+            return alert
+        self.writer.alert(acked)
+        await asyncio.to_thread(self.writer.flush)
+        # this API answers with the acknowledgement before the owner's copy is read back
+        self.view.adopt(acked)
+        return acked
 
     async def put_silence(self, silence: Silence) -> Silence:
         self.writer.silence(silence)

@@ -9,13 +9,15 @@ the dispatcher runs. :class:`StateWriter` produces with ``acks=all`` and
 ``flush()`` returns only when every write is acknowledged — the dispatcher commits
 detection offsets after it.
 
-Every record carries an ``origin`` header naming its writer, so a process can tell
-dispatchers' writes from other processes' edits (the CLI's acknowledgements).
-A dispatcher's alert and log records also carry a ``partition`` header: the
-``vigia.detections`` partition whose owner wrote them. The owner of a partition
-is the only writer of its alerts and log entries; whoever takes the partition
-over restores exactly those records (:mod:`vigia.alerts.process`). The state
-topics may have any number of partitions: placement is by key, ownership by header.
+Every record carries an ``origin`` header naming its writer (a process skips its
+own records when tailing). An owner's alert and log records also carry a
+``partition`` header: the ``vigia.detections`` partition whose owner wrote them. The
+owner of a partition is the only writer of its alerts and log entries; whoever takes
+the partition over restores exactly those records (:mod:`vigia.alerts.process`). An
+alert record without that header is an acknowledgement requested by someone else (the
+CLI, or the API of a dispatcher that does not own the alert), for the owner to adopt.
+The state topics may have any number of partitions: placement is by key, ownership by
+header.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import TopicPartition
@@ -52,10 +54,9 @@ class StateRecord:
     value: bytes | None
     origin: str | None
     partition: int | None = None  # the detections partition of the writing owner
-
-    @property
-    def from_dispatcher(self) -> bool:
-        return (self.origin or "").startswith(DISPATCHER)
+    #: the value as its topic's model, decoded once by the reader's guard (None for a
+    #: tombstone or a topic without a model)
+    decoded: Any = field(default=None, repr=False, compare=False)
 
 
 def _headers(record: Any) -> tuple[str | None, int | None]:
@@ -111,11 +112,6 @@ class StateReader:
             out += self.poll(500)
         return out
 
-    def skip_to_end(self, topics: Iterable[str]) -> None:
-        """Start ``topics`` at their end: only records written from now on are read."""
-        skip = set(topics)
-        self.consumer.seek_to_end(*[tp for tp in self.assignment if tp.topic in skip])
-
     def follow(self, topics: Iterable[str]) -> None:
         """Keep tailing only ``topics`` (e.g. not the log only this process writes)."""
         keep = set(topics)
@@ -136,7 +132,7 @@ class StateReader:
                     r.topic, key, r.value, partition=r.partition, offset=r.offset
                 )
                 if decoded is not POISON:
-                    out.append(StateRecord(r.topic, key, r.value, *_headers(r)))
+                    out.append(StateRecord(r.topic, key, r.value, *_headers(r), decoded=decoded))
         return out
 
     def close(self) -> None:

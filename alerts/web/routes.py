@@ -11,6 +11,9 @@ Reading is open to whoever reaches the port, like Alertmanager's UI (bind
 ``api_host`` accordingly); every write needs the API token in the form's ``token``
 field, compared in constant time, and is refused with 401 without it — before
 anything changes. A successful form redirects back to the page (303) with a notice.
+
+Every dispatcher shows every alert of the cluster (``AlertDispatcher.alerts``); the
+revision history of an alert another process owns shows its latest version only.
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ async def alert_list(request: web.Request) -> web.Response:
     language = _language(request)
     return _html(
         render_list(
-            dispatcher.engine.alerts.values(),
+            dispatcher.alerts.values(),
             language,
             link=_link(language),
             filters=Filters.from_query(request.query),
@@ -95,7 +98,7 @@ async def alert_page(request: web.Request, flash: dict | None = None, status: in
     language = _language(request)
     t = words(language)
     fingerprint = request.match_info["fingerprint"]
-    alert = dispatcher.engine.alerts.get(fingerprint)
+    alert = dispatcher.alerts.get(fingerprint)
     if alert is None:
         return _html(f"<!DOCTYPE html><title>404</title><p>{t['not_found']}</p>", 404)
     done = request.query.get("done")
@@ -166,7 +169,7 @@ async def silence_form(request: web.Request) -> web.Response:
     if refused is not None:
         return refused
     dispatcher = request.app[DISPATCHER]
-    alert = dispatcher.engine.alerts.get(request.match_info["fingerprint"])
+    alert = dispatcher.alerts.get(request.match_info["fingerprint"])
     if alert is None:
         return await _refuse(request, form, "no such alert", 404)
     now = dispatcher.engine.clock()
