@@ -529,16 +529,30 @@ class AlertDispatcher:
                 alert = record.decoded or Alert.from_bytes(record.value)
                 if alert.state != AlertState.ACKNOWLEDGED:
                     continue
-                # KeyError: another process owns the alert and adopts the acknowledgement
-                with contextlib.suppress(KeyError, LifecycleError):
+                try:
                     partition, t = self.engine.acknowledge(
                         alert.fingerprint,
                         alert.acknowledged_by or "unknown",
                         alert.annotations.get("ack_comment"),
                     )
-                    self.writer.alert(t.alert, partition)
-                    out.append(t)
+                except KeyError:
+                    continue  # another process owns the alert and adopts the request
+                except LifecycleError:
+                    # refused (resolved meanwhile, or acknowledged already): the request
+                    # must not stay the alert's last record on the compacted topic, where
+                    # every cluster view and the next owner's restore would read it
+                    self._rewrite_owned(alert.fingerprint)
+                    continue
+                self.writer.alert(t.alert, partition)
+                out.append(t)
         return out
+
+    def _rewrite_owned(self, fingerprint: str) -> None:
+        for partition, engine in self.engine.by_partition.items():
+            current = engine.alerts.get(fingerprint)
+            if current is not None:
+                self.writer.alert(current, partition)
+                return
 
     async def _deliver(self, outgoing: list[tuple[int, Outgoing]]) -> int:
         """Outbox first, then the log entries, then let the sinks go."""

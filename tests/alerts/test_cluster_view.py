@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from vigia.alerts.api import make_app
 from vigia.alerts.clock import ManualClock
 from vigia.alerts.cluster_view import ClusterView
+from vigia.alerts.lifecycle import acknowledge
 from vigia.alerts.process import REBALANCE_STUCK_SECONDS, AlertDispatcher
 from vigia.alerts.rules_file import parse_config
 from vigia.alerts.settings import AlertsSettings
@@ -32,7 +33,7 @@ from tests.alerts.test_shards import alerts_of, record
 from tests.kafka_helpers import consume_all
 from vigia.kafka.admin import create_topics
 from vigia.kafka.clients import make_producer
-from vigia.schema import AlertState, DeadLetter, Region, RegionLevel
+from vigia.schema import Alert, AlertState, DeadLetter, Region, RegionLevel
 from vigia.topics import Topics
 
 TOKEN = "cluster-view-token"
@@ -214,8 +215,10 @@ async def test_partition_0_owner_digests_every_process_alerts(cluster, isolated_
 
 
 @pytest.mark.kafka
-async def test_every_api_answers_for_every_alert_and_passes_acks_on(cluster) -> None:
-    dispatchers, _, _, _ = cluster
+async def test_every_api_answers_for_every_alert_and_passes_acks_on(
+    cluster, isolated_settings
+) -> None:
+    dispatchers, _, _, topics = cluster
     first, second = _roles(dispatchers)
     everything = set(first.engine.alerts) | set(second.engine.alerts)
     theirs = {first: next(iter(second.engine.alerts)), second: next(iter(first.engine.alerts))}
@@ -235,6 +238,7 @@ async def test_every_api_answers_for_every_alert_and_passes_acks_on(cluster) -> 
 
         # acknowledged through the process that does not own it: the owner adopts it
         fingerprint = theirs[second]
+        unacknowledged = first.engine.alerts[fingerprint]
         answer = await clients[second].post(
             f"/api/v1/alerts/{fingerprint}/ack", json={"by": "ana", "comment": "seen"}, headers=AUTH
         )
@@ -252,6 +256,34 @@ async def test_every_api_answers_for_every_alert_and_passes_acks_on(cluster) -> 
             "/api/v1/alerts/no-such-alert/ack", json={"by": "ana"}, headers=AUTH
         )
         assert missing.status == 404
+
+        # the alert resolves (its detection revised below the threshold); then a request
+        # made from a copy read before all that arrives: the owner refuses it and writes
+        # its own record again, so neither the topic nor any view ends on the request
+        region = _region(unacknowledged.labels["region"])
+        _produce(isolated_settings, topics.detections,
+                 [(d.key.encode(), d.to_bytes(), 0)
+                  for d in [detection(region, score=1, alarm=False, revision=1)]])  # fmt: skip
+        await _steps_until(dispatchers, lambda: owned[fingerprint].state is AlertState.RESOLVED)
+        stale = acknowledge(unacknowledged, "luis", first.engine.clock())
+        second.writer.alert(stale)  # no partition header: a request, as the CLI writes
+        await asyncio.to_thread(second.writer.flush)
+
+        def last_states() -> list[AlertState]:
+            records = consume_all(isolated_settings, topics.alerts, idle=0.5)
+            return [Alert.from_bytes(r.value).state
+                    for r in records if r.key == fingerprint.encode() and r.value]  # fmt: skip
+
+        await _steps_until(
+            dispatchers,
+            lambda: (
+                (states := last_states())[-2:] == [AlertState.ACKNOWLEDGED, AlertState.RESOLVED]
+                and states.count(AlertState.RESOLVED) >= 2
+            ),
+        )
+        for _ in range(5):
+            await asyncio.gather(*(d.step() for d in dispatchers))
+        assert all(d.alerts[fingerprint].state is AlertState.RESOLVED for d in dispatchers)
     finally:
         for client in clients.values():
             await client.close()
