@@ -1,4 +1,5 @@
-"""``python -m bench faults [--only NAME ...] [--records N] [--kills N] [--outage S]``.
+"""``python -m bench faults [--only NAME ...] [--records N] [--kills N] [--outage S]
+[--broker-outage S]``.
 
 The long versions of the fault suite (the short ones run in ``tests/faults/`` under
 ``make test``); each prints a Markdown section for ``bench/results/faults.md``:
@@ -9,6 +10,11 @@ The long versions of the fault suite (the short ones run in ``tests/faults/`` un
   delivery: every notification delivered, repeats only for ones in flight.
 * ``webhook-outage``: the webhook receiver down for ``--outage`` seconds (default 60;
   refused, then 503s): every notification delivered afterwards, in order per group.
+* ``worker-kill``: the stream worker SIGKILLed ``--kills`` times during a replay of the
+  bundled UCDP and police rows (every row, six countries): the final detections are
+  the backtest's, none twice.
+* ``broker-restart``: a private broker stopped for ``--broker-outage`` seconds (default
+  30) under a running worker, then started again: the same promise.
 """
 
 from __future__ import annotations
@@ -37,10 +43,11 @@ def run_fuzz(records: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench faults")
     parser.add_argument("--only", nargs="*", default=["fuzz", "dispatcher-kill",
-                                                      "webhook-outage"])  # fmt: skip
+                        "webhook-outage", "worker-kill", "broker-restart"])  # fmt: skip
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--outage", type=float, default=60.0)
+    parser.add_argument("--broker-outage", type=float, default=30.0)
     args = parser.parse_args()
     print(f"<!-- {platform.node()} {platform.python_version()} {time.strftime('%F %T')} -->\n")
     if "fuzz" in args.only:
@@ -52,6 +59,14 @@ def main() -> None:
             delivery.print_kill_report(delivery.dispatcher_kills(args.kills))
         if "webhook-outage" in args.only:
             delivery.print_outage_report(delivery.webhook_outage(args.outage))
+    if "worker-kill" in args.only or "broker-restart" in args.only:
+        from bench.faultlib import workers
+
+        if "worker-kill" in args.only:
+            workers.print_replay_report(workers.worker_kills(args.kills, seizure_rows=None))
+        if "broker-restart" in args.only:
+            report = workers.broker_restart(args.broker_outage, seizure_rows=None)
+            workers.print_replay_report(report)
 
 
 if __name__ == "__main__":

@@ -235,11 +235,12 @@ class BatchHandler:
         for table, key, value in state.changelog():
             self.sender.add(changelog_topic(self.app_id, table), key, value, state.partition)
 
-    async def flush(self) -> BatchResult:
+    async def flush(self, skip: set[int] = frozenset()) -> set[int]:
         """Evaluate every period up to the newest event, lateness ignored (end of a replay),
-        in every partition this worker owns; ends backfill mode if it was on."""
+        in every partition this worker owns but those in ``skip`` (flushed already);
+        ends backfill mode if it was on. Returns the partitions flushed."""
         assigned = self.assigned() if self.assigned is not None else None
-        owned = set(self.partitions) if assigned is None else assigned
+        owned = (set(self.partitions) if assigned is None else set(assigned)) - set(skip)
         result = BatchResult(advance=AdvanceReport())
         for partition in sorted(owned):
             state = await self.state_for(partition)
@@ -252,7 +253,7 @@ class BatchHandler:
         for detection in result.advance.detections:
             self.metrics.detections.labels(detection.detector, detection.severity.value).inc()
         self.detections_out += len(result.advance.detections)
-        return result
+        return owned
 
     async def _publish(self, result: BatchResult) -> None:
         """Send the batch's table changes and outputs; returns once the broker has them."""

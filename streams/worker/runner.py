@@ -176,28 +176,38 @@ async def run_until_idle(
             crash = getattr(app, "_crash_reason", None)
             if crash is not None:
                 raise RuntimeError(f"worker crashed: {crash!r}")
-            drained = _drained(handler, ends)
             quiet = time.monotonic() - max(handler.last_batch_at, started) >= idle
-            if drained and quiet:
+            if quiet and _drained(handler, ends):
                 # Ask the broker again only now: new records may have arrived meanwhile;
                 # and wait for the whole group, so a dead worker's partitions are not
                 # left behind (they come here, or to another worker, at the rebalance).
                 ends = await asyncio.to_thread(_ends, settings, raw)
-                if _drained(handler, ends):
-                    done = await asyncio.to_thread(
-                        through_outage, committed_positions, settings, group, raw,
-                        what="committed offsets",
-                    )  # fmt: skip
-                    if all(done.get(tp, 0) >= end for tp, end in ends.items()):
-                        break
-                    await asyncio.sleep(0.5)
+                done = await asyncio.to_thread(
+                    through_outage, committed_positions, settings, group, raw,
+                    what="committed offsets",
+                )  # fmt: skip
+                if _drained(handler, ends) and all(
+                    done.get(tp, 0) >= end for tp, end in ends.items()
+                ):
+                    break
+                await asyncio.sleep(0.5)
+            elif quiet:
+                # A partition taken over from a member that left after committing it to
+                # its end delivers nothing here: it is drained where the group committed.
+                done = await asyncio.to_thread(
+                    through_outage, committed_positions, settings, group, raw,
+                    what="committed offsets",
+                )  # fmt: skip
+                for tp, offset in done.items():
+                    handler.positions[tp] = max(handler.positions.get(tp, 0), offset)
+                await asyncio.sleep(0.5)
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"worker not idle after {timeout}s: positions {handler.positions}, ends {ends}"
                 )
             await asyncio.sleep(0.1)
         if flush:
-            await handler.flush()
+            await _flush_every_partition(settings, app, raw, deadline)
         await app.producer.flush()
         return RunSummary(
             records_in=handler.records_in - before,
@@ -208,6 +218,62 @@ async def run_until_idle(
         )
     finally:
         await app.stop()
+
+
+async def _flush_every_partition(
+    settings: Settings, app: faust.App, raw: list[str], deadline: float
+) -> None:
+    """Flush the owned partitions, and stay until every partition of the group is flushed.
+
+    Committed offsets say a partition was counted, not that its periods were evaluated:
+    a worker killed between its last commit and its flush leaves its partitions counted
+    but never evaluated. So each flush is receipted (the offsets it covers, committed
+    under a second group, ``<group>-flushed``), and a worker ends only once every
+    partition has a receipt up to its end; meanwhile the rebalance that follows a death
+    brings the orphans to a live worker, which flushes them too (evaluation is
+    idempotent: the verdicts table keeps a detection from being emitted twice).
+    """
+    handler, group = app.vigia, app.conf.id
+    flushed: set[int] = set()
+    while True:
+        flushed |= await handler.flush(skip=flushed)
+        await app.producer.flush()
+        ends = await asyncio.to_thread(_ends, settings, raw)
+        done = await asyncio.to_thread(
+            through_outage, committed_positions, settings, group, raw, what="committed offsets"
+        )
+        covered = {tp: done.get(tp, 0) for tp in ends if tp[1] in flushed}
+        await asyncio.to_thread(
+            through_outage, commit_receipts, settings, f"{group}-flushed", covered,
+            what="flush receipts",
+        )  # fmt: skip
+        receipts = await asyncio.to_thread(
+            through_outage, committed_positions, settings, f"{group}-flushed", raw,
+            what="flush receipts",
+        )  # fmt: skip
+        if all(receipts.get(tp, 0) >= end for tp, end in ends.items()):
+            return
+        if time.monotonic() > deadline:
+            missing = sorted(tp for tp, end in ends.items() if receipts.get(tp, 0) < end)
+            raise TimeoutError(f"partitions never flushed: {missing}")
+        await asyncio.sleep(1.0)  # a dead member's partitions move at the next rebalance
+
+
+def commit_receipts(settings: Settings, group: str, offsets: dict[tuple[str, int], int]) -> None:
+    """Commit ``offsets`` for ``group`` (a group without members: a record of progress)."""
+    from kafka import OffsetAndMetadata, TopicPartition
+
+    from vigia.kafka.clients import make_consumer
+
+    if not offsets:
+        return
+    consumer = make_consumer(settings, group_id=group)
+    try:
+        consumer.commit(
+            {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()}
+        )
+    finally:
+        consumer.close(autocommit=False)
 
 
 def _ends(settings: Settings, raw: list[str]) -> dict[tuple[str, int], int]:
