@@ -11,8 +11,8 @@ The long versions of the fault suite (the short ones run in ``tests/faults/`` un
 * ``webhook-outage``: the webhook receiver down for ``--outage`` seconds (default 60;
   refused, then 503s): every notification delivered afterwards, in order per group.
 * ``worker-kill``: the stream worker SIGKILLed ``--kills`` times during a replay of the
-  bundled UCDP and police rows (every row, six countries): the final detections are
-  the backtest's, none twice.
+  bundled UCDP and police rows (every row, each copied into ``--copies`` of six
+  countries, default 4): the final detections are the backtest's, none twice.
 * ``broker-restart``: a private broker stopped for ``--broker-outage`` seconds (default
   30) under a running worker, then started again: the same promise.
 """
@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--outage", type=float, default=60.0)
     parser.add_argument("--broker-outage", type=float, default=30.0)
+    parser.add_argument("--copies", type=int, default=4, help="countries each row is copied into")
     args = parser.parse_args()
     print(f"<!-- {platform.node()} {platform.python_version()} {time.strftime('%F %T')} -->\n")
     if "fuzz" in args.only:
@@ -63,9 +64,12 @@ def main() -> None:
         from bench.faultlib import workers
 
         if "worker-kill" in args.only:
-            workers.print_replay_report(workers.worker_kills(args.kills, seizure_rows=None))
+            report = workers.worker_kills(args.kills, seizure_rows=None, copies=args.copies)
+            workers.print_replay_report(report)
         if "broker-restart" in args.only:
-            report = workers.broker_restart(args.broker_outage, seizure_rows=None)
+            report = workers.broker_restart(
+                args.broker_outage, seizure_rows=None, copies=args.copies
+            )
             workers.print_replay_report(report)
 
 

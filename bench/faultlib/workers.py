@@ -48,9 +48,10 @@ PARTITIONS = 6
 SOURCES = ("ucdp", "seizures")
 
 
-def multi_country_records(seizure_rows: int | None = 3000) -> list[RawRecord]:
+def multi_country_records(seizure_rows: int | None = 3000, copies: int = 1) -> list[RawRecord]:
     """The bundled UCDP rows and the first ``seizure_rows`` police rows (all with
-    ``None``), each moved to one of six countries by a hash of its key."""
+    ``None``), each moved to one of six countries by a hash of its key, or copied into
+    ``copies`` (up to six) neighbouring ones for a longer input."""
     from vigia.streams.backtest.relabel import relabel
 
     seizures = sorted_records(SEIZURES)
@@ -58,9 +59,10 @@ def multi_country_records(seizure_rows: int | None = 3000) -> list[RawRecord]:
         seizures = seizures[:seizure_rows]
     out = []
     for record in sorted_records(UCDP) + seizures:
-        country = COUNTRIES[zlib.crc32(record.key.encode()) % len(COUNTRIES)]
-        out.append(relabel(record, country))
-    return out
+        first = zlib.crc32(record.key.encode())
+        for i in range(copies):
+            out.append(relabel(record, COUNTRIES[(first + i) % len(COUNTRIES)]))
+    return sorted(out, key=lambda r: (r.event_time is not None, r.event_time or 0))
 
 
 def backtest_alarms(records: list[RawRecord]) -> dict[str, tuple]:
@@ -199,6 +201,7 @@ class ReplayReport:
 
     records: int
     faults: int = 0
+    mid_stream: int = 0  # faults while part of the input was still uncommitted
     fault: str = ""
     seconds: float = 0.0
     detections: int = 0
@@ -233,12 +236,14 @@ def _wait_for_progress(run: WorkerRun, beyond: int, total: int, timeout: float, 
     raise AssertionError(f"no progress beyond {beyond} in {timeout} s\n{log.read_text()[-3000:]}")
 
 
-def worker_kills(kills: int, seizure_rows: int | None = 3000, seed: int = 15) -> ReplayReport:
+def worker_kills(
+    kills: int, seizure_rows: int | None = 3000, seed: int = 15, copies: int = 1
+) -> ReplayReport:
     """SIGKILL the only worker ``kills`` times, each once the group committed more than
     at the previous kill, at a random moment after that; restart it each time; let the
     last one finish. The detections must be the backtest's."""
     rng = random.Random(seed)
-    records = multi_country_records(seizure_rows)
+    records = multi_country_records(seizure_rows, copies)
     expected = backtest_alarms(records)
     report = ReplayReport(records=len(records), fault="worker SIGKILL")
     with tempfile.TemporaryDirectory() as workdir:
@@ -253,6 +258,7 @@ def worker_kills(kills: int, seizure_rows: int | None = 3000, seed: int = 15) ->
                 try:
                     progress = _wait_for_progress(run, progress, len(records), 180, log)
                     time.sleep(rng.uniform(0.0, 1.5))
+                    report.mid_stream += run.committed() < len(records)
                 finally:
                     worker.send_signal(signal.SIGKILL)
                     worker.wait(30)
@@ -266,14 +272,14 @@ def worker_kills(kills: int, seizure_rows: int | None = 3000, seed: int = 15) ->
     return report
 
 
-def broker_restart(outage: float, seizure_rows: int | None = 3000) -> ReplayReport:
+def broker_restart(outage: float, seizure_rows: int | None = 3000, copies: int = 1) -> ReplayReport:
     """Stop a private broker under a running worker once it committed some progress,
     keep it down ``outage`` seconds, start it again; the worker must carry on (retrying
     with backoff) and finish with the backtest's detections."""
     from vigia.kafka.local_broker import LocalBroker
     from vigia.settings import LocalBrokerSettings
 
-    records = multi_country_records(seizure_rows)
+    records = multi_country_records(seizure_rows, copies)
     expected = backtest_alarms(records)
     report = ReplayReport(records=len(records), fault=f"broker down {outage:.0f} s")
     with tempfile.TemporaryDirectory() as workdir:
@@ -291,6 +297,7 @@ def broker_restart(outage: float, seizure_rows: int | None = 3000) -> ReplayRepo
             (worker,) = run.start(1, log=log)
             try:
                 _wait_for_progress(run, 0, len(records), 180, log)
+                report.mid_stream += run.committed() < len(records)
                 broker.stop()
                 time.sleep(outage)
                 broker.start()
@@ -309,7 +316,9 @@ def broker_restart(outage: float, seizure_rows: int | None = 3000) -> ReplayRepo
 
 def print_replay_report(r: ReplayReport) -> None:
     print(f"\n### Stream worker: {r.fault} during a replay ({r.records:,} records)\n")
-    print("| fault | times | s | detections | twice | missing | extra | differing |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    print(f"| {r.fault} | {r.faults} | {r.seconds:.0f} | {r.detections} | {len(r.twice)} | "
-          f"{len(r.missing)} | {len(r.extra)} | {len(r.differing)} |", flush=True)  # fmt: skip
+    print("| fault | times | of them mid-stream | s | detections | twice | missing | extra | "
+          "differing |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| {r.fault} | {r.faults} | {r.mid_stream} | {r.seconds:.0f} | {r.detections} | "
+          f"{len(r.twice)} | {len(r.missing)} | {len(r.extra)} | {len(r.differing)} |",
+          flush=True)  # fmt: skip
