@@ -111,7 +111,7 @@ def evidence_item(
     scans after the first; a restart recovers them as (equivalent) JSON lists."""
     incident = isinstance(event, ConflictIncident)
     key = event.key
-    return EvidenceEntry(
+    return EvidenceEntry.encode(
         event_weight(event) if weight is None else weight,
         key,
         event.source,
@@ -126,7 +126,7 @@ def evidence_item(
         event.location.municipality_code,
         event.location.latitude,
         event.location.longitude,
-    ).to_stored()
+    )
 
 
 class Ingestor:
@@ -315,14 +315,13 @@ class Ingestor:
         contribs = contributions(event)
         first, last = event_span(event)
         if first == last:
-            entry = LedgerEntry(revision, ordinal, codes, contribs, family)
+            state.ledger[key] = LedgerEntry.encode(revision, ordinal, codes, contribs, family)
             periods = self._periods_of(ordinal)
         else:  # the range is kept so that a revision takes back exactly what it added
-            entry = LedgerEntry(
-                revision, ordinal, codes, contribs, family, first.toordinal(), last.toordinal()
-            )
-            periods = self._periods_spanning(entry.first_day, entry.last_day)
-        state.ledger[key] = entry.to_stored()
+            span = (first.toordinal(), last.toordinal())
+            entry = LedgerEntry.encode(revision, ordinal, codes, contribs, family, *span)
+            state.ledger[key] = entry
+            periods = self._periods_spanning(*span)
         state.index_event(key, ordinal)
         levels = self._levels(codes)
         self._add_at(batch, periods, codes, levels, contribs, family, 1.0)

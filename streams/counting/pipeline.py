@@ -192,7 +192,7 @@ class BatchPipeline:
                 ordinal = event.event_date.toordinal()
                 member = member_key(event.key)
                 if member not in ledger:
-                    ledger[member] = LedgerEntry(0.0, ordinal, (), (), "incidents").to_stored()
+                    ledger[member] = LedgerEntry.encode(0.0, ordinal, (), (), "incidents")
                     state.index_event(member, ordinal)
         return out
 

@@ -102,12 +102,14 @@ def test_ledger_entry_keeps_its_stored_form_and_reads_back_from_json():
     assert list(restored.codes) == ["05001", "05", "CO"]
     assert ledger_day(stored) == ledger_day(_through_changelog(stored)) == 737000
     assert ledger_family(_through_changelog(stored)) == "incidents"
+    assert LedgerEntry.from_stored(LedgerEntry.encode(**entry._asdict())) == entry
 
 
 def test_ledger_entry_with_a_date_range_stores_seven_fields():
     entry = LedgerEntry(0.0, 737000, ("CO",), (), "incidents", 736990, 737020)
     stored = entry.to_stored()
     assert len(stored) == 7
+    assert LedgerEntry.encode(**entry._asdict()) == stored
     assert LedgerEntry.from_stored(_through_changelog(stored)) == LedgerEntry(
         0.0, 737000, ["CO"], [], "incidents", 736990, 737020
     )
@@ -122,6 +124,8 @@ def test_evidence_entry_round_trips_and_reads_old_ten_field_items():
     assert EvidenceEntry.from_stored(stored).origin == "cluster:9"
     assert evidence_origin(stored) == "cluster:9"
     assert evidence_ranking(stored) == (2.0, "ucdp:1", "cluster:9")
+    # encode takes the fields by name, in the named tuple's order
+    assert EvidenceEntry.from_stored(EvidenceEntry.encode(**entry._asdict())) == entry
     old = EvidenceEntry.from_stored(stored[:10])  # stored before items had a place
     assert old.municipality_code is None and old.latitude is None
 
