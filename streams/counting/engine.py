@@ -26,11 +26,11 @@ from vigia.streams.counting.regions import RegionDirectory
 from vigia.streams.counting.signals import family_of_signal
 from vigia.streams.counting.state import CountState
 from vigia.streams.counting.tables import (
+    bucket_parts,
     closed_key,
     evidence_key,
     first_key,
     ledger_family,
-    parse_bucket_key,
     watermark_key,
     watermarks,
 )
@@ -181,7 +181,7 @@ class CountingEngine:
         horizon = period_index(kind, dt.date.fromordinal(newest)) - self.plan.retention(kind)
         for key in [k for k in state.periods if k[0] is kind and k[1] < horizon]:
             for bucket in state.periods.pop(key):
-                signal, code, label = parse_bucket_key(bucket)
+                signal, code, label = bucket_parts(bucket)
                 if family_of_signal(signal) != family:
                     state.periods.setdefault(key, set()).add(bucket)
                     continue

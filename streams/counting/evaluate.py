@@ -30,9 +30,9 @@ from vigia.streams.counting.state import CountState
 from vigia.streams.counting.tables import (
     EvidenceEntry,
     Verdict,
+    bucket_parts,
     evidence_key,
     first_key,
-    parse_bucket_key,
     series_prefix,
 )
 from vigia.streams.detectors.base import Detector, DetectorResult, SeriesContext
@@ -115,7 +115,7 @@ class Evaluator:
             groups = self._period_groups[(kind, index)] = {}
             label = period_label(kind, index)
             for bucket in sorted(self.state.periods.get((kind, index), ())):
-                signal, code, bucket_label = parse_bucket_key(bucket)
+                signal, code, bucket_label = bucket_parts(bucket)
                 if bucket_label == label:
                     groups.setdefault(family_of_signal(signal), []).append((signal, code))
         out: list[Detection] = []

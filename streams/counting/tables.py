@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from typing import Any, NamedTuple
 
 from vigia.schema import PeriodKind
@@ -59,6 +59,12 @@ def bucket_key(signal: str, code: str, label: str) -> str:
 def parse_bucket_key(key: str) -> BucketKey:
     """Raises ``TypeError`` for a key that does not have three parts."""
     return BucketKey._make(key.split("|"))
+
+
+#: ``[signal, code, label]`` of a bucket key, unnamed: for loops over every bucket of a
+#: period (evaluation, retention), where a named tuple per bucket costs five times the
+#: split. Unpack it at once.
+bucket_parts = methodcaller("split", "|")
 
 
 def split_bucket_key(key: str) -> tuple[str, str]:
