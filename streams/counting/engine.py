@@ -25,6 +25,15 @@ from vigia.streams.counting.plan import EvaluationPlan
 from vigia.streams.counting.regions import RegionDirectory
 from vigia.streams.counting.signals import family_of_signal
 from vigia.streams.counting.state import CountState
+from vigia.streams.counting.tables import (
+    bucket_parts,
+    closed_key,
+    evidence_key,
+    first_key,
+    ledger_family,
+    watermark_key,
+    watermarks,
+)
 
 from vigia.schema import CanonicalEvent, Detection, PeriodKind
 
@@ -92,10 +101,10 @@ class CountingEngine:
         """
         ordinal = day.toordinal()
         marks = self.state.marks
-        for key in [k for k in marks if k.startswith("wm|") and k.endswith(f"|{source}")]:
-            if ordinal > marks[key]:
-                marks[key] = ordinal
-                self._families.add(key.split("|", 2)[1])
+        for family, mark_source, newest in watermarks(marks):
+            if mark_source == source and ordinal > newest:
+                marks[watermark_key(family, source)] = ordinal
+                self._families.add(family)
 
     def end_backfill(self) -> AdvanceReport:
         """Leave backfill mode and evaluate every period up to the newest event."""
@@ -108,21 +117,17 @@ class CountingEngine:
         ``flush`` ignores lateness (newest day + 1): the end of a finite replay.
         """
         best: int | None = None
-        prefix = f"wm|{family}|"
-        for key, ordinal in list(self.state.marks.items()):
-            if key.startswith(prefix):
-                lateness = -1 if flush else self.plan.lateness(key[len(prefix) :])
-                candidate = ordinal - lateness
-                best = candidate if best is None else max(best, candidate)
+        for _family, source, ordinal in watermarks(self.state.marks, family):
+            lateness = -1 if flush else self.plan.lateness(source)
+            candidate = ordinal - lateness
+            best = candidate if best is None else max(best, candidate)
         return dt.date.fromordinal(best) if best is not None else None
 
     def watermarks_by_source(self) -> dict[str, dt.date]:
         """Each source's own watermark (for the metrics)."""
         out = {}
-        for key, ordinal in list(self.state.marks.items()):
-            if key.startswith("wm|"):
-                source = key.split("|", 2)[2]
-                out[source] = dt.date.fromordinal(ordinal - self.plan.lateness(source))
+        for _family, source, ordinal in watermarks(self.state.marks):
+            out[source] = dt.date.fromordinal(ordinal - self.plan.lateness(source))
         return out
 
     def advance(self, *, until: dt.date | None = None, flush: bool = False) -> AdvanceReport:
@@ -137,7 +142,7 @@ class CountingEngine:
         marks = self.state.marks
         evaluator = self.evaluator
         evaluator.begin_advance()
-        families = self._families or {k.split("|")[1] for k in marks if k.startswith("wm|")}
+        families = self._families or {mark.family for mark in watermarks(marks)}
         evaluated: set[tuple[PeriodKind, int, str]] = set()
         for family in sorted(families):
             watermark = self.watermark(family, flush=flush)
@@ -146,21 +151,17 @@ class CountingEngine:
             if until is not None:
                 watermark = min(watermark, until)
             for kind in sorted(self.family_kinds.get(family, ()), key=lambda k: k.value):
-                closed_key = f"closed|{family}|{kind.value}"
+                closed = closed_key(family, kind)
                 target = last_closed_index(kind, watermark)
-                previous = marks.get(closed_key)
-                start = (
-                    marks.get(f"first|{family}|{kind.value}")
-                    if previous is None
-                    else (previous + 1)
-                )
+                previous = marks.get(closed)
+                start = marks.get(first_key(family, kind)) if previous is None else previous + 1
                 if start is None or target < start:
                     continue
                 for index in range(start, target + 1):
                     report.detections.extend(evaluator.evaluate_period(family, kind, index))
                     evaluated.add((kind, index, family))
                     report.periods_evaluated += 1
-                marks[closed_key] = target
+                marks[closed] = target
                 self._retain(family, kind, report)
         for signal, code, kind, index in sorted(self._dirty, key=lambda d: (d[3], d[0], d[1])):
             if (kind, index, family_of_signal(signal)) in evaluated:
@@ -173,19 +174,20 @@ class CountingEngine:
 
     def _retain(self, family: str, kind: PeriodKind, report: AdvanceReport) -> None:
         """Drop buckets (and ledger entries) too old to be in any detector's history."""
-        marks, state = self.state.marks, self.state
-        newest = max((o for k, o in marks.items() if k.startswith(f"wm|{family}|")), default=None)
+        state = self.state
+        newest = max((mark.day for mark in watermarks(state.marks, family)), default=None)
         if newest is None:
             return
         horizon = period_index(kind, dt.date.fromordinal(newest)) - self.plan.retention(kind)
         for key in [k for k in state.periods if k[0] is kind and k[1] < horizon]:
             for bucket in state.periods.pop(key):
-                if family_of_signal(bucket.split("|", 1)[0]) != family:
+                signal, code, label = bucket_parts(bucket)
+                if family_of_signal(signal) != family:
                     state.periods.setdefault(key, set()).add(bucket)
                     continue
                 state.counts.pop(bucket, None)
                 state.unindex_bucket(bucket)
-                state.evidence.pop(f"{family}|{bucket.split('|', 1)[1]}", None)
+                state.evidence.pop(evidence_key(family, code, label), None)
                 report.buckets_dropped += 1
         longest = self.plan.retention_days(self.family_kinds.get(family, {kind}))
         oldest_week = (newest - longest - 1) // 7
@@ -193,7 +195,7 @@ class CountingEngine:
             keep = set()
             for key in state.ledger_weeks.pop(week):
                 entry = state.ledger.get(key)
-                if entry is not None and entry[4] != family:
+                if entry is not None and ledger_family(entry) != family:
                     keep.add(key)
                     continue
                 state.ledger.pop(key, None)

@@ -27,6 +27,14 @@ from vigia.streams.counting.plan import EvaluationPlan, SeriesRule
 from vigia.streams.counting.regions import RegionDirectory, default_directory
 from vigia.streams.counting.signals import family_of_signal, level_of_code
 from vigia.streams.counting.state import CountState
+from vigia.streams.counting.tables import (
+    EvidenceEntry,
+    Verdict,
+    bucket_parts,
+    evidence_key,
+    first_key,
+    series_prefix,
+)
 from vigia.streams.detectors.base import Detector, DetectorResult, SeriesContext
 
 from vigia.schema import Detection, EvidenceItem, PeriodKind, SeriesPoint
@@ -72,18 +80,15 @@ class Evaluator:
         ``longest``, the most any of its detectors reads), zeros filled."""
         shape = self._shapes.get((signal, kind))
         if shape is None:
-            family = family_of_signal(signal)
-            shape = self._shapes[(signal, kind)] = (
-                f"first|{family}|{kind.value}",
-                self.plan.history[kind],
-            )
-        first_key, history = shape
-        first = self.state.marks.get(first_key, index)
+            first_mark = first_key(family_of_signal(signal), kind)
+            shape = self._shapes[(signal, kind)] = (first_mark, self.plan.history[kind])
+        first_mark, history = shape
+        first = self.state.marks.get(first_mark, index)
         if longest is not None and longest < history:
             history = longest
         start = max(first, index - history + 1)
         n = index - start + 1
-        series = self.state.series.get((f"{signal}|{code}|", kind))
+        series = self.state.series.get((series_prefix(signal, code), kind))
         if series is None:
             return [0.0] * n
         indexes, amounts = series
@@ -110,7 +115,7 @@ class Evaluator:
             groups = self._period_groups[(kind, index)] = {}
             label = period_label(kind, index)
             for bucket in sorted(self.state.periods.get((kind, index), ())):
-                signal, code, bucket_label = bucket.split("|")
+                signal, code, bucket_label = bucket_parts(bucket)
                 if bucket_label == label:
                     groups.setdefault(family_of_signal(signal), []).append((signal, code))
         out: list[Detection] = []
@@ -199,16 +204,17 @@ class Evaluator:
             return None
         if result is None:
             return None
-        previous = self.state.verdicts.get(key)
-        if previous is None:
+        stored = self.state.verdicts.get(key)
+        if stored is None:
             if not result.alarm:
                 return None
             revision = 0
         else:
-            if bool(previous[1]) == result.alarm and previous[2] == result.observed:
+            previous = Verdict.from_stored(stored)
+            if bool(previous.alarm) == result.alarm and previous.observed == result.observed:
                 return None
-            revision = previous[0] + 1
-        self.state.verdicts[key] = [revision, result.alarm, result.observed]
+            revision = previous.revision + 1
+        self.state.verdicts[key] = Verdict(revision, result.alarm, result.observed).to_stored()
         region = self.regions.region(code)
         period = make_period(kind, index)
         detection = self._detection(
@@ -236,24 +242,25 @@ class Evaluator:
         revision: int,
     ) -> Detection:
         family = family_of_signal(signal)
-        items = self.state.evidence.get(f"{family}|{code}|{period.label}", ())
+        stored = self.state.evidence.get(evidence_key(family, code, period.label), ())
+        items = [EvidenceEntry.from_stored(item) for item in stored]
         evidence = [
             EvidenceItem(
-                key=item[1],
-                source=item[2],
-                event_date=item[3],
-                summary=item[4],
-                fatalities=item[5],
-                source_urls=item[6],
-                actors=item[7],
-                corroborated_by=item[9],
-                municipality_code=item[10] if len(item) > 10 else None,
-                latitude=item[11] if len(item) > 11 else None,
-                longitude=item[12] if len(item) > 12 else None,
+                key=item.key,
+                source=item.source,
+                event_date=item.date,
+                summary=item.summary,
+                fatalities=item.fatalities,
+                source_urls=item.urls,
+                actors=item.actors,
+                corroborated_by=item.corroborated_by,
+                municipality_code=item.municipality_code,
+                latitude=item.latitude,
+                longitude=item.longitude,
             )
             for item in items
         ]
-        sources = {item[2] for item in items}
+        sources = {item.source for item in items}
         for item in evidence:
             sources.update(key.split(":", 1)[0] for key in item.corroborated_by)
         return Detection(

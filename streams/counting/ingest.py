@@ -29,6 +29,19 @@ from vigia.streams.counting.signals import (
     region_codes,
 )
 from vigia.streams.counting.state import CountState
+from vigia.streams.counting.tables import (
+    EvidenceEntry,
+    LedgerEntry,
+    closed_key,
+    cluster_key,
+    evidence_key,
+    evidence_origin,
+    evidence_ranking,
+    first_key,
+    series_prefix,
+    watermark_key,
+    watermarks,
+)
 
 from vigia.schema import (
     CanonicalEvent,
@@ -90,16 +103,15 @@ def _summary(event: CanonicalEvent) -> str | None:
 def evidence_item(
     event: CanonicalEvent, weight: float | None = None, origin: str | None = None
 ) -> tuple:
-    """``(weight, key, source, date, summary, fatalities, urls, actors, origin,
-    corroborated_by, municipality_code, latitude, longitude)`` of an event (``weight``:
-    its :func:`event_weight`, when the caller has it; ``origin``: its ledger key —
-    ``cluster:<id>`` for a merged incident — by which a revision finds the item again;
-    the event's key when omitted). Tuples all the way down: stored for as long as the
-    bucket lives, they leave the garbage collector's scans after the first; a restart
-    recovers them as (equivalent) JSON lists."""
+    """The stored :class:`~vigia.streams.counting.tables.EvidenceEntry` of an event
+    (``weight``: its :func:`event_weight`, when the caller has it; ``origin``: its ledger
+    key — a :func:`~vigia.streams.counting.tables.cluster_key` for a merged incident — by
+    which a revision finds the item again; the event's key when omitted). Tuples all the
+    way down: stored for as long as the bucket lives, they leave the garbage collector's
+    scans after the first; a restart recovers them as (equivalent) JSON lists."""
     incident = isinstance(event, ConflictIncident)
     key = event.key
-    return (
+    return EvidenceEntry.encode(
         event_weight(event) if weight is None else weight,
         key,
         event.source,
@@ -115,11 +127,6 @@ def evidence_item(
         event.location.latitude,
         event.location.longitude,
     )
-
-
-def item_origin(item) -> str:
-    """The ledger key a stored evidence item came from (see :func:`evidence_item`)."""
-    return item[8]
 
 
 class Ingestor:
@@ -154,7 +161,7 @@ class Ingestor:
         #: (first, last) day ordinals of a date range → the periods holding all of it.
         self._spans: dict[tuple[int, int], dict[PeriodKind, tuple[int, str]]] = {}
         self._family_strings = {
-            (family, kind): (f"first|{family}|{kind.value}", f"closed|{family}|{kind.value}")
+            (family, kind): (first_key(family, kind), closed_key(family, kind))
             for family in self._family_kinds
             for kind in PeriodKind
         }
@@ -249,13 +256,17 @@ class Ingestor:
             key = event.key
             revision = event.source_revision.timestamp() if event.source_revision else 0.0
             old = ledger.get(key)
-            if old is not None and revision <= old[0]:
-                batch.report.redelivered += 1
-                continue
+            if old is not None:
+                old = LedgerEntry.from_stored(old)
+                if revision <= old.revision:
+                    batch.report.redelivered += 1
+                    continue
             self._replace(batch, key, old, event, revision)
         for cluster, event in (replacements or {}).items():
-            key = f"cluster:{cluster}"
+            key = cluster_key(cluster)
             old = ledger.get(key)
+            if old is not None:
+                old = LedgerEntry.from_stored(old)
             if event is None:
                 if old is not None:
                     self._take_back(batch, old)
@@ -273,7 +284,13 @@ class Ingestor:
         return batch.report
 
     def _replace(
-        self, batch: _Batch, key: str, old, event: CanonicalEvent, revision, item_key=None
+        self,
+        batch: _Batch,
+        key: str,
+        old: LedgerEntry | None,
+        event: CanonicalEvent,
+        revision,
+        item_key=None,
     ) -> None:
         """Take back what ``old`` (the ledger entry under ``key``) added; add ``event``
         (``item_key``: its key when that is not ``key``, as for a merged incident)."""
@@ -293,17 +310,17 @@ class Ingestor:
         codes = self._codes.get(place)
         if codes is None:
             codes = self._codes[place] = region_codes(location)
-        # Tuples serialise as the JSON arrays the ledger holds (lists after a restart);
-        # both are only iterated and indexed. A tuple of plain values also drops out of
-        # the garbage collector's scans after the first one, which a list never does.
+        # Tuples (the codes, the contributions) serialise as the JSON arrays the ledger
+        # holds (lists after a restart); both are only iterated and indexed.
         contribs = contributions(event)
         first, last = event_span(event)
         if first == last:
-            state.ledger[key] = (revision, ordinal, codes, contribs, family)
+            state.ledger[key] = LedgerEntry.encode(revision, ordinal, codes, contribs, family)
             periods = self._periods_of(ordinal)
         else:  # the range is kept so that a revision takes back exactly what it added
             span = (first.toordinal(), last.toordinal())
-            state.ledger[key] = (revision, ordinal, codes, contribs, family, *span)
+            entry = LedgerEntry.encode(revision, ordinal, codes, contribs, family, *span)
+            state.ledger[key] = entry
             periods = self._periods_spanning(*span)
         state.index_event(key, ordinal)
         levels = self._levels(codes)
@@ -327,33 +344,31 @@ class Ingestor:
         if day <= self.horizon:
             mark = self._marks.get((family, event.source))
             if mark is None:
-                mark = self._marks[(family, event.source)] = f"wm|{family}|{event.source}"
+                mark = self._marks[(family, event.source)] = watermark_key(family, event.source)
             if ordinal > batch.newest.get(mark, 0):
                 batch.newest[mark] = ordinal
 
     def _oldest_kept(self) -> dict[str, int]:
         """Per family, the first day still inside retention (older buckets were dropped)."""
         oldest: dict[str, int] = {}
-        for key, ordinal in list(self.state.marks.items()):
-            if key.startswith("wm|"):
-                family = key.split("|")[1]
-                kinds = self._family_kinds.get(family, {})
-                horizon = ordinal - self.plan.retention_days(kinds) if kinds else 0
-                oldest[family] = max(oldest.get(family, 0), horizon)
+        for family, _source, ordinal in watermarks(self.state.marks):
+            kinds = self._family_kinds.get(family, {})
+            horizon = ordinal - self.plan.retention_days(kinds) if kinds else 0
+            oldest[family] = max(oldest.get(family, 0), horizon)
         return oldest
 
-    def _remove_evidence(self, batch: _Batch, key: str, old) -> None:
+    def _remove_evidence(self, batch: _Batch, key: str, old: LedgerEntry) -> None:
         """Mark the item of ``old`` (the ledger entry under ``key``) for removal from every
         bucket it was a candidate for; candidates of ``key`` added earlier in the batch
         (a version revised again in the same batch) are dropped there too."""
-        codes = tuple(old[2])
+        codes = tuple(old.codes)
         periods = self._entry_periods(old)
         evidence, removals = batch.evidence, batch.removals
-        for kind, at in self._evidence_path(old[4], self._levels(codes)):
+        for kind, at in self._evidence_path(old.family, self._levels(codes)):
             period = periods.get(kind)
             if period is None:
                 continue
-            bucket = (old[4], codes[at], period[1])
+            bucket = (old.family, codes[at], period[1])
             removals.setdefault(bucket, set()).add(key)
             pending = evidence.get(bucket)
             if pending:
@@ -363,18 +378,19 @@ class Ingestor:
                 else:
                     del evidence[bucket]
 
-    def _entry_periods(self, entry) -> dict[PeriodKind, tuple[int, str]]:
+    def _entry_periods(self, entry: LedgerEntry) -> dict[PeriodKind, tuple[int, str]]:
         """The periods a ledger entry's event counted in: its day's, or (an entry with a
-        date range, seven fields) those holding its whole range."""
-        if len(entry) > 6:
-            return self._periods_spanning(entry[5], entry[6])
-        return self._periods_of(entry[1])
+        date range) those holding its whole range."""
+        if entry.first_day is not None:
+            return self._periods_spanning(entry.first_day, entry.last_day)
+        return self._periods_of(entry.day)
 
-    def _take_back(self, batch: _Batch, entry) -> None:
+    def _take_back(self, batch: _Batch, entry: LedgerEntry) -> None:
         """Subtract what a ledger entry's event added from the batch's deltas."""
-        codes = tuple(entry[2])
+        codes = tuple(entry.codes)
         periods = self._entry_periods(entry)
-        self._add_at(batch, periods, codes, self._levels(codes), entry[3], entry[4], -1.0)
+        levels = self._levels(codes)
+        self._add_at(batch, periods, codes, levels, entry.contributions, entry.family, -1.0)
 
     def _add_at(self, batch: _Batch, periods, codes, levels, contribs, family, sign) -> None:
         """Add ``sign`` × ``contribs`` to the batch's deltas in ``periods`` (the event's,
@@ -404,7 +420,7 @@ class Ingestor:
             if delta == 0.0:
                 continue
             family, kind, index = meta[(signal, code, label)]
-            prefix = f"{signal}|{code}|"
+            prefix = series_prefix(signal, code)
             bucket = prefix + label
             value = counts.get(bucket, 0.0) + delta
             if abs(value) < 1e-9:
@@ -440,7 +456,7 @@ class Ingestor:
         for bucket_parts, gone in removals.items():
             if not gone or bucket_parts in evidence:
                 continue  # nothing to take out, or done below with the candidates
-            bucket = "|".join(bucket_parts)
+            bucket = evidence_key(*bucket_parts)
             stored = table.get(bucket)
             if stored:
                 kept = _without(stored, gone)
@@ -449,8 +465,7 @@ class Ingestor:
                 elif len(kept) != len(stored):
                     table[bucket] = kept
         for bucket_parts, candidates in evidence.items():
-            family, code, label = bucket_parts
-            bucket = f"{family}|{code}|{label}"
+            bucket = evidence_key(*bucket_parts)
             before = stored = table.get(bucket, ())
             gone = removals.get(bucket_parts) if removals else None
             if gone and stored:
@@ -467,8 +482,8 @@ class Ingestor:
                 continue  # a full top N none of the candidates gets into
             merged: dict[str, tuple] = {}
             for item in stored:
-                origin = item_origin(item)
-                merged[origin] = (-item[0], item[1], origin, item)
+                weight, item_key, origin = evidence_ranking(item)
+                merged[origin] = (-weight, item_key, origin, item)
             for candidate in candidates:
                 merged[candidate[2]] = candidate  # a revision replaces its old item
             # The ledger key is unique per entry (the dict's key), so tuples compare on
@@ -488,18 +503,19 @@ class Ingestor:
 
 def _without(stored: list, origins: set[str]) -> list:
     """The stored evidence items not from these ledger keys, in their order."""
-    return [item for item in stored if item_origin(item) not in origins]
+    return [item for item in stored if evidence_origin(item) not in origins]
 
 
 def _all_rank_below(candidates: list[tuple], stored: list) -> bool:
     """Whether every candidate ranks after the last stored item and none revises one."""
-    last = (-stored[-1][0], stored[-1][1], item_origin(stored[-1]))
+    weight, event_key, origin = evidence_ranking(stored[-1])
+    last = (-weight, event_key, origin)
     keys = None
     for rank, item_key, key, _event in candidates:
         if (rank, item_key, key) < last:
             return False
         if keys is None:
-            keys = {item_origin(item) for item in stored}
+            keys = {evidence_origin(item) for item in stored}
         if key in keys:
             return False
     return True

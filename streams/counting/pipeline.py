@@ -19,6 +19,7 @@ from typing import Any
 
 from vigia.streams.counting.engine import AdvanceReport, CountingEngine
 from vigia.streams.counting.ingest import IngestReport
+from vigia.streams.counting.tables import LedgerEntry, member_key
 from vigia.streams.normalize.errors import MappingError
 
 from vigia.codec import UndecodableRecord, decode
@@ -176,21 +177,22 @@ class BatchPipeline:
         """Drop the merger's "expired" answers for records already counted in a cluster.
 
         The merger forgets clusters after its window; a record redelivered later comes
-        back as ``expired:<key>``. A ``member:<key>`` entry in the ledger (kept for the
-        counting retention, longer than the merger's) says it was counted already.
+        back as ``expired:<key>``. A :func:`~vigia.streams.counting.tables.member_key` entry
+        in the ledger (kept for the counting retention, longer than the merger's) says it
+        was counted already.
         """
         ledger, state = self.engine.state.ledger, self.engine.state
         out = {}
         for cid, incident in incidents.items():
-            if cid.startswith("expired:") and f"member:{cid[8:]}" in ledger:
+            if cid.startswith("expired:") and member_key(cid[8:]) in ledger:
                 continue
             out[cid] = incident
         for event in events:
             if isinstance(event, ConflictIncident) and f"expired:{event.key}" not in incidents:
                 ordinal = event.event_date.toordinal()
-                member = f"member:{event.key}"
+                member = member_key(event.key)
                 if member not in ledger:
-                    ledger[member] = (0.0, ordinal, (), (), "incidents")
+                    ledger[member] = LedgerEntry.encode(0.0, ordinal, (), (), "incidents")
                     state.index_event(member, ordinal)
         return out
 

@@ -2,21 +2,23 @@
 
 The mappings are plain dicts in the backtest and faust ordinary tables (changelogged,
 recovered on restart) in the worker; the engine only needs ``get``, ``[]=``, ``pop``
-and iteration, so both work unchanged. Values are JSON-friendly (floats, lists and
-tuples; tuples come back as lists after a restart, and every reader only indexes and
-iterates them).
+and iteration, so both work unchanged. What each one holds — key and value types and
+their stored encoding — is defined in :mod:`vigia.streams.counting.tables`, the only
+module that builds or parses their keys or reads their values' fields by position:
 
-* ``counts`` — ``"<signal>|<region code>|<period label>"`` → amount (absent = 0).
-* ``ledger`` — ``"<source>:<source id>"`` → ``(revision ts, day ordinal, codes, contributions,
-  family)``, plus the first and last day ordinals of its date range when that is wider than
-  its day (:func:`~vigia.streams.counting.signals.event_span`): what each event added, so a
-  redelivery is a no-op and a revision is undone.
-* ``evidence`` — ``"<family>|<region code>|<period label>"`` → top events by weight
-  (items from :func:`~vigia.streams.counting.ingest.evidence_item`; the last field is the
-  ledger key a revision finds the item by).
-* ``marks`` — watermarks (``wm|<family>|<source>`` → newest day ordinal), first period
-  seen (``first|<family>|<kind>``) and last evaluated period (``closed|<family>|<kind>``).
-* ``verdicts`` — detection key → ``[revision, alarm, observed]`` of the last emitted detection.
+* ``counts`` — :func:`~vigia.streams.counting.tables.bucket_key` → amount (absent = 0).
+* ``ledger`` — event key → :class:`~vigia.streams.counting.tables.LedgerEntry`: what each
+  event added, so a redelivery is a no-op and a revision is undone.
+* ``evidence`` — :func:`~vigia.streams.counting.tables.evidence_key` → top events by
+  weight, each an :class:`~vigia.streams.counting.tables.EvidenceEntry` (built by
+  :func:`~vigia.streams.counting.ingest.evidence_item`).
+* ``marks`` — watermarks, first period seen and last evaluated period per family
+  (:class:`~vigia.streams.counting.tables.MarkKey`).
+* ``verdicts`` — detection key → :class:`~vigia.streams.counting.tables.Verdict` of the last
+  emitted detection.
+
+Values are stored as tuples (lists for verdicts) and come back as lists after a
+restart; the typed views read either.
 
 The index (bucket keys per (period kind, period index), ledger keys per week) is not
 stored: :meth:`CountState.rebuild_index` derives it after a restart.
@@ -29,6 +31,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from vigia.streams.counting.periods import parse_label
+from vigia.streams.counting.tables import ledger_day, split_bucket_key
 
 
 class CountState:
@@ -49,20 +52,20 @@ class CountState:
         self.periods: dict[tuple, set[str]] = {}
         #: week index → ledger keys of events in that week (for retention).
         self.ledger_weeks: dict[int, set[str]] = {}
-        #: (series prefix ``"<signal>|<code>|"``, kind) → (sorted indexes with a non-zero
+        #: (series prefix (``tables.series_prefix``), kind) → (sorted indexes with a non-zero
         #: amount, their amounts): building a series costs its non-zero periods in the
         #: window only, with no key to format and look up per period.
         self.series: dict[tuple[str, Any], tuple[list[int], list[float]]] = {}
 
     def index_bucket(self, key: str, value: float) -> None:
         """Record that bucket ``key`` now holds ``value`` (non-zero); called on every write."""
-        prefix, label = key.rsplit("|", 1)
+        prefix, label = split_bucket_key(key)
         kind, index = parse_label(label)
-        self.index_bucket_at(key, prefix + "|", kind, index, value)
+        self.index_bucket_at(key, prefix, kind, index, value)
 
     def index_bucket_at(self, key: str, prefix: str, kind: Any, index: int, value: float) -> None:
-        """:meth:`index_bucket` for a caller that knows the key's parts (``prefix``:
-        ``"<signal>|<code>|"``), which spares parsing the key back."""
+        """:meth:`index_bucket` for a caller that knows the key's parts (``prefix``: its
+        :func:`~vigia.streams.counting.tables.series_prefix`), which spares parsing it back."""
         self.periods.setdefault((kind, index), set()).add(key)
         series = self.series.get((prefix, kind))
         if series is None:
@@ -81,12 +84,12 @@ class CountState:
             values.insert(at, value)
 
     def unindex_bucket(self, key: str) -> None:
-        prefix, label = key.rsplit("|", 1)
+        prefix, label = split_bucket_key(key)
         kind, index = parse_label(label)
         keys = self.periods.get((kind, index))
         if keys is not None:
             keys.discard(key)
-        series = self.series.get((prefix + "|", kind))
+        series = self.series.get((prefix, kind))
         if series is not None:
             indexes, values = series
             at = bisect_left(indexes, index)
@@ -94,7 +97,7 @@ class CountState:
                 del indexes[at]
                 del values[at]
             if not indexes:
-                del self.series[(prefix + "|", kind)]
+                del self.series[(prefix, kind)]
 
     def index_event(self, key: str, day_ordinal: int) -> None:
         self.ledger_weeks.setdefault((day_ordinal - 1) // 7, set()).add(key)
@@ -107,7 +110,7 @@ class CountState:
         for key, value in list(self.counts.items()):
             self.index_bucket(key, value)
         for key, entry in list(self.ledger.items()):
-            self.index_event(key, entry[1])
+            self.index_event(key, ledger_day(entry))
 
     def sizes(self) -> dict[str, int]:
         return {

@@ -10,6 +10,7 @@ from vigia.connectors.writer import TransactionalWriter
 from vigia.streams.backtest.readers import read_records
 from vigia.streams.backtest.relabel import relabel
 from vigia.streams.counting.periods import period_index
+from vigia.streams.counting.tables import closed_key, watermark_key
 from vigia.streams.worker import build_app, run_until_idle
 from vigia.streams.worker.runner import ensure_topics
 
@@ -26,7 +27,7 @@ def _closed_month(app, country: str) -> int | None:
     for state in app.vigia.partitions.values():
         for name, pipeline in state.pipelines:
             if name == country:
-                return pipeline.engine.state.marks.get("closed|incidents|month")
+                return pipeline.engine.state.marks.get(closed_key("incidents", PeriodKind.MONTH))
     raise AssertionError(f"{country} has no state in this worker")
 
 
@@ -66,11 +67,12 @@ def test_a_marker_moves_only_sources_the_country_has_seen():
     from vigia.streams.counting.engine import CountingEngine
 
     engine = CountingEngine(bundled_plan())
-    engine.state.marks["wm|incidents|ucdp"] = dt.date(2002, 1, 31).toordinal()
+    ucdp = watermark_key("incidents", "ucdp")
+    engine.state.marks[ucdp] = dt.date(2002, 1, 31).toordinal()
     engine.observe_watermark("ucdp", dt.date(2002, 6, 1))
     engine.observe_watermark("ucdp", dt.date(2002, 3, 1))  # never back
     engine.observe_watermark("acled", dt.date(2003, 1, 1))  # not seen here: no family
-    assert engine.state.marks == {"wm|incidents|ucdp": dt.date(2002, 6, 1).toordinal()}
+    assert engine.state.marks == {ucdp: dt.date(2002, 6, 1).toordinal()}
 
 
 @pytest.mark.parametrize("country", ["COL", "VEN", "ECU"])
