@@ -8,10 +8,10 @@ country as the connectors route them. The same input is written under two topic
 prefixes so each run starts from an empty consumer group.
 
 A run starts N ``vigia worker --until-idle --flush`` processes (shipped detectors file)
-and samples the group's committed offsets every half second; the rate is the records
-committed between 10 % and 90 % of the input divided by the time between (start-up,
-recovery and the final flush are outside it). The children's CPU seconds are read from
-``wait4``.
+and samples the records they have read (their ``vigia_stream_events_in_total``) every
+half second; the rate is the records read between 10 % and 90 % of the input divided by
+the time between (start-up, recovery and the final flush are outside it). The children's
+CPU seconds are read from ``wait4``.
 
 Usage: ``python -m bench scale [--copies 12] [--partitions 6]`` (real broker needed).
 Writes ``bench/results/scale.md``; its last line is
@@ -149,17 +149,29 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def committed(settings, group: str, names: list[str]) -> int:
-    from vigia.streams.worker.runner import committed_positions
+def records_read(ports: list[int]) -> int:
+    """Raw records the workers have read so far (``vigia_stream_events_in_total`` summed
+    over their /metrics): committed offsets advance only every commit interval, too
+    coarsely to time a run of half a minute; a worker that has exited counts as done."""
+    import urllib.request
 
-    return sum(committed_positions(settings, group, names).values())
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total = 0
+    for port in ports:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+                text = r.read().decode()
+        except OSError:
+            continue
+        for family in text_string_to_metric_families(text):
+            if family.name == "vigia_stream_events_in":
+                total += sum(s.value for s in family.samples if s.name.endswith("_total"))
+    return int(total)
 
 
 def run(settings, prefix: str, workers: int, total: int, partitions: int) -> dict:
-    from vigia.topics import Topics
 
-    topics = Topics(prefix, partitions)
-    names = [topics.raw(s) for s in SOURCES]
     workdir = REPO / "var" / "bench-scale" / prefix
     workdir.mkdir(parents=True, exist_ok=True)
     connectors = workdir / "connectors.yaml"
@@ -178,28 +190,32 @@ def run(settings, prefix: str, workers: int, total: int, partitions: int) -> dic
         "VIGIA_KAFKA__BOOTSTRAP_SERVERS": settings.bootstrap_servers,
         "VIGIA_KAFKA__PARTITIONS": str(partitions),
         "VIGIA_DATA_DIR": str(workdir),
-        # Fetches of 4 MiB per partition: progress is committed often enough to sample.
-        "VIGIA_WORKER__FETCH_MAX_BYTES": str(4 << 20),
+        # Fetches of 1 MiB (the smallest allowed): batches of some thousand records, so the
+        # records-read counter moves often enough to time 10 %–90 % of the input.
+        "VIGIA_WORKER__FETCH_MAX_BYTES": str(1 << 20),
     }
     command = [str(Path(sys.executable).parent / "vigia"), "worker"]
     command += [a for s in SOURCES for a in ("-c", s)]
     command += ["--until-idle", "--flush", "--timeout", "3600"]
     started = time.monotonic()
+    ports = [_free_port() for _ in range(workers)]
     procs = [
         subprocess.Popen(
-            [*command, "--metrics-port", str(_free_port())],
+            [*command, "--metrics-port", str(port)],
             cwd=REPO,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        for _ in range(workers)
+        for port in ports
     ]
     samples: list[tuple[float, int]] = []
     running = set(range(workers))
     cpu = 0.0
+    last = 0
     while running:
-        samples.append((time.monotonic(), committed(settings, f"{prefix}-streams", names)))
+        last = max(last, records_read(ports))  # an exited worker's count is gone: keep
+        samples.append((time.monotonic(), last))
         for i in list(running):
             pid, status, usage = os.wait4(procs[i].pid, os.WNOHANG)
             if pid:
@@ -214,10 +230,11 @@ def run(settings, prefix: str, workers: int, total: int, partitions: int) -> dic
     high, high_n = next((t, n) for t, n in samples if n >= 0.9 * total)
     return {
         "workers": workers,
-        "rate": (high_n - low_n) / (high - low),
+        # samples are half a second apart: never divide by less than that
+        "rate": (high_n - low_n) / max(high - low, 0.5),
         "wall": wall,
         "cpu": cpu,
-        "committed": samples[-1][1],
+        "committed": total,
     }
 
 
@@ -266,6 +283,15 @@ def main() -> None:
             f"| {r['workers']} | {r['rate']:,.0f} | {r['wall']:.1f} | {r['cpu']:.1f} |"
             for r in results
         ),
+        "",
+        f"End to end (records / wall time, start-up, group join and the final evaluation "
+        f"included): {total / one['wall']:,.0f}/s with one worker, "
+        f"{total / two['wall']:,.0f}/s with two, ratio {one['wall'] / two['wall']:.2f}. "
+        "The 10–90 % window counts records as their batch is read, while periods are "
+        "evaluated as the watermark passes them; with one worker all twelve countries' "
+        "evaluations fall inside the window, with two a worker's read progress runs ahead of "
+        "the other's evaluations and part of them lands after 90 %. So a window ratio above "
+        "2 on 2 cores overstates the speed-up: the end-to-end ratio is the one to plan with.",
         "",
         *projection(one, two, per_partition),
         f"scale: 1 worker {one['rate']:.0f}/s, 2 workers {two['rate']:.0f}/s, ratio {ratio:.2f}",
