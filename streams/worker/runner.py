@@ -162,11 +162,7 @@ async def run_until_idle(
     before = handler.records_in
     # A resumed run may receive nothing at all: it is drained where the group committed.
     group, raw = app.conf.id, app.vigia_raw_topics
-    for tp, offset in (
-        await asyncio.to_thread(
-            through_outage, committed_positions, settings, group, raw, what="committed offsets"
-        )
-    ).items():
+    for tp, offset in (await asyncio.to_thread(_committed, settings, group, raw)).items():
         handler.positions[tp] = max(handler.positions.get(tp, 0), offset)
     await app.start()
     try:
@@ -177,29 +173,20 @@ async def run_until_idle(
             if crash is not None:
                 raise RuntimeError(f"worker crashed: {crash!r}")
             quiet = time.monotonic() - max(handler.last_batch_at, started) >= idle
-            if quiet and _drained(handler, ends):
+            if quiet:
                 # Ask the broker again only now: new records may have arrived meanwhile;
                 # and wait for the whole group, so a dead worker's partitions are not
                 # left behind (they come here, or to another worker, at the rebalance).
                 ends = await asyncio.to_thread(_ends, settings, raw)
-                done = await asyncio.to_thread(
-                    through_outage, committed_positions, settings, group, raw,
-                    what="committed offsets",
-                )  # fmt: skip
+                done = await asyncio.to_thread(_committed, settings, group, raw)
+                # A partition taken over from a member that left after committing it to
+                # its end delivers nothing here: it is drained where the group committed.
+                for tp, offset in done.items():
+                    handler.positions[tp] = max(handler.positions.get(tp, 0), offset)
                 if _drained(handler, ends) and all(
                     done.get(tp, 0) >= end for tp, end in ends.items()
                 ):
                     break
-                await asyncio.sleep(0.5)
-            elif quiet:
-                # A partition taken over from a member that left after committing it to
-                # its end delivers nothing here: it is drained where the group committed.
-                done = await asyncio.to_thread(
-                    through_outage, committed_positions, settings, group, raw,
-                    what="committed offsets",
-                )  # fmt: skip
-                for tp, offset in done.items():
-                    handler.positions[tp] = max(handler.positions.get(tp, 0), offset)
                 await asyncio.sleep(0.5)
             if time.monotonic() > deadline:
                 raise TimeoutError(
@@ -239,18 +226,13 @@ async def _flush_every_partition(
         flushed |= await handler.flush(skip=flushed)
         await app.producer.flush()
         ends = await asyncio.to_thread(_ends, settings, raw)
-        done = await asyncio.to_thread(
-            through_outage, committed_positions, settings, group, raw, what="committed offsets"
-        )
+        done = await asyncio.to_thread(_committed, settings, group, raw)
         covered = {tp: done.get(tp, 0) for tp in ends if tp[1] in flushed}
         await asyncio.to_thread(
             through_outage, commit_receipts, settings, f"{group}-flushed", covered,
             what="flush receipts",
         )  # fmt: skip
-        receipts = await asyncio.to_thread(
-            through_outage, committed_positions, settings, f"{group}-flushed", raw,
-            what="flush receipts",
-        )  # fmt: skip
+        receipts = await asyncio.to_thread(_committed, settings, f"{group}-flushed", raw)
         if all(receipts.get(tp, 0) >= end for tp, end in ends.items()):
             return
         if time.monotonic() > deadline:
@@ -278,6 +260,10 @@ def commit_receipts(settings: Settings, group: str, offsets: dict[tuple[str, int
 
 def _ends(settings: Settings, raw: list[str]) -> dict[tuple[str, int], int]:
     return through_outage(end_offsets, settings, raw, what="end offsets")
+
+
+def _committed(settings: Settings, group: str, raw: list[str]) -> dict[tuple[str, int], int]:
+    return through_outage(committed_positions, settings, group, raw, what=f"offsets of {group}")
 
 
 def _drained(handler, ends: dict[tuple[str, int], int]) -> bool:
