@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import statsmodels.api as sm
@@ -56,11 +57,15 @@ class GlmData:
     response: np.ndarray
     wtime: np.ndarray  # 1-based positions, as R
     groups: np.ndarray  # seasonal factor level per row (NaN-free)
+    #: ``(n, b, w, p, freq, past_excluded)``: what the rows other than ``response`` depend
+    #: on (a key for the design matrices built from them).
+    shape: tuple[int, ...] | None = None
 
 
-def reference_data(x: np.ndarray, b: int, w: int, p: int, freq: int, past_excluded: int) -> GlmData:
-    """Rows of the GLM for judging the last value of ``x`` (R's ``algo.farrington.data.glm``)."""
-    n = len(x)
+@lru_cache(maxsize=512)
+def _rows(n: int, b: int, w: int, p: int, freq: int, past_excluded: int) -> tuple:
+    """(0-based positions, wtime, groups) of the GLM's rows for a series of length ``n``:
+    the same for every series of that length (a worker judges thousands of them)."""
     k = n  # the evaluated period, 1-based
     blocks = seasonal_blocks(n, k, b, w, p, freq)
     ids = blocks.copy()
@@ -69,7 +74,19 @@ def reference_data(x: np.ndarray, b: int, w: int, p: int, freq: int, past_exclud
             ids[i] = np.nan
     ids[0] = np.nan
     idx = np.flatnonzero(~np.isnan(ids))
-    return GlmData(response=x[idx - 1], wtime=idx.astype(float), groups=blocks[idx])
+    return _frozen(idx - 1), _frozen(idx.astype(float)), _frozen(blocks[idx])
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+def reference_data(x: np.ndarray, b: int, w: int, p: int, freq: int, past_excluded: int) -> GlmData:
+    """Rows of the GLM for judging the last value of ``x`` (R's ``algo.farrington.data.glm``)."""
+    shape = (len(x), b, w, p, freq, past_excluded)
+    take, wtime, groups = _rows(*shape)
+    return GlmData(response=x[take], wtime=wtime, groups=groups, shape=shape)
 
 
 class _RPoisson(sm.families.Poisson):
@@ -107,12 +124,34 @@ class GlmFit:
 
 
 def _design(data: GlmData, trend: bool, factors: bool) -> tuple[np.ndarray, list[float]]:
-    cols = [np.ones(len(data.response))]
+    if data.shape is not None:
+        X, levels, _ = _cached_design(data.shape, trend, factors)
+        return X, levels
+    X, levels, _ = _build_design(data.wtime, data.groups, trend, factors)
+    return X, levels
+
+
+@lru_cache(maxsize=1024)
+def _cached_design(shape: tuple[int, ...], trend: bool, factors: bool) -> tuple:
+    _, wtime, groups = _rows(*shape)
+    return _build_design(wtime, groups, trend, factors)
+
+
+def _build_design(wtime: np.ndarray, groups: np.ndarray, trend: bool, factors: bool) -> tuple:
+    """(design matrix, factor levels, its rank)."""
+    cols = [np.ones(len(wtime))]
     if trend:
-        cols.append(data.wtime)
-    levels = sorted(set(data.groups.tolist())) if factors else [np.nan]
-    cols += [(data.groups == lv).astype(float) for lv in levels[1:]]
-    return np.column_stack(cols), levels
+        cols.append(wtime)
+    levels = sorted(set(groups.tolist())) if factors else [np.nan]
+    cols += [(groups == lv).astype(float) for lv in levels[1:]]
+    X = _frozen(np.column_stack(cols))
+    return X, levels, int(np.linalg.matrix_rank(X))
+
+
+def _design_rank(data: GlmData, trend: bool, factors: bool) -> tuple[np.ndarray, list[float], int]:
+    if data.shape is not None:
+        return _cached_design(data.shape, trend, factors)
+    return _build_design(data.wtime, data.groups, trend, factors)
 
 
 @dataclass(frozen=True)
@@ -128,9 +167,6 @@ class _Irls:
     converged: bool
 
 
-_FAMILY = _RPoisson()
-
-
 def _close(a: float, b: float, atol: float, rtol: float) -> bool:
     """``np.allclose`` for two scalars."""
     if math.isfinite(a) and math.isfinite(b):
@@ -138,52 +174,62 @@ def _close(a: float, b: float, atol: float, rtol: float) -> bool:
     return a == b
 
 
-def _glm(y: np.ndarray, X: np.ndarray, weights: np.ndarray | None) -> _Irls:
+_EPS = float(np.finfo(float).eps)
+
+
+def _glm(
+    y: np.ndarray, X: np.ndarray, weights: np.ndarray | None, rank: int | None = None
+) -> _Irls:
     """Poisson log-link IRLS, statsmodels 0.15's ``GLM(...).fit(scale=1.0, maxiter=25,
-    tol=1e-8, atol=1e-9, rtol=1e-8)`` step for step (same family functions, same
-    ``lstsq`` per iteration, same ``pinv`` final WLS), without building model and
-    results objects (~10x faster). R's glm.control: |dev - old| / (|dev| + 0.1) < 1e-8,
-    at most 25 iterations; scale=1 keeps the deviance unscaled as R's criterion.
-    ``tests/streams/detectors/test_farrington_glm_irls.py`` checks it against statsmodels."""
-    fam = _FAMILY
-    n = y.shape[0]
-    freq_weights = np.ones(n)
-    var_weights = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    iweights = np.asarray(freq_weights * var_weights)
+    tol=1e-8, atol=1e-9, rtol=1e-8)`` step for step: the same arithmetic as its family
+    functions (inlined: ``Log._clean`` clips at machine epsilon, ``weights`` is
+    ``1 / (deriv(mu)**2 * |mu|)``, the deviance sums ``2 (y log(y/mu) - (y - mu))``), the
+    same ``lstsq`` per iteration and the same ``pinv`` final WLS, without building model
+    and results objects or calling the family's methods (the fit is a Farrington
+    evaluation's main cost). R's glm.control: |dev - old| / (|dev| + 0.1) < 1e-8, at most
+    25 iterations; scale=1 keeps the deviance unscaled as R's criterion. ``rank``: of
+    ``X``, when the caller knows it. ``tests/streams/detectors/test_farrington_glm_irls.py``
+    checks it against statsmodels bit for bit."""
+    var_weights = None if weights is None else np.asarray(weights, dtype=float)
+    eps, maximum, log, lstsq = _EPS, np.maximum, np.log, np.linalg.lstsq
     with np.errstate(all="ignore"):
-        mu = fam.starting_mu(y)
-        lin_pred = fam.predict(mu)
-        dev = fam.deviance(y, mu, var_weights, freq_weights, 1.0)
-        if np.isnan(dev):
+        mu = y + 0.1
+        lin_pred = log(maximum(mu, eps))
+        resid = 2 * (y * log(maximum(y / mu, eps)) - (y - mu))
+        dev = float(np.sum(resid if var_weights is None else resid * var_weights))
+        if dev != dev:
             raise ValueError("The first guess on the deviance function returned a nan.")
-        previous = float(dev)
+        previous = dev
         converged = False
         w = wlsendog = None
         for _ in range(25):
-            w = iweights * 1.0 * fam.weights(mu)
-            wlsendog = lin_pred + fam.link.deriv(mu) * (y - mu) - 0.0  # offset 0, as sm
+            deriv = 1.0 / maximum(mu, eps)
+            w = 1.0 / (deriv**2 * np.fabs(mu))
+            if var_weights is not None:
+                w = var_weights * w
+            wlsendog = lin_pred + deriv * (y - mu)
             w_half = np.sqrt(w)
-            if not np.all(np.isfinite(w_half)):
+            if not np.isfinite(w_half).all():
                 raise ValueError("NaN, inf or invalid value detected in weights")
-            if not np.all(np.isfinite(wlsendog)):
+            if not np.isfinite(wlsendog).all():
                 raise ValueError("NaN, inf or invalid value detected in endog")
-            wexog = np.asarray(w_half)[:, None] * X
-            params = np.linalg.lstsq(wexog, w_half * wlsendog, rcond=-1)[0]
-            lin_pred = np.dot(X, params)
-            lin_pred += 0.0
-            mu = fam.fitted(lin_pred)
-            dev = float(fam.deviance(y, mu, var_weights, freq_weights, 1.0))
+            params = lstsq(w_half[:, None] * X, w_half * wlsendog, rcond=-1)[0]
+            lin_pred = X @ params
+            mu = np.exp(lin_pred)
+            resid = 2 * (y * log(maximum(y / mu, eps)) - (y - mu))
+            dev = float(np.sum(resid if var_weights is None else resid * var_weights))
             converged = _close(previous, dev, 1e-9, 1e-8)
             previous = dev
             if converged:
                 break
         sw = np.sqrt(w)
         pinv = pinv_extended(sw[:, None] * X)[0]
-        cov = np.dot(pinv, np.transpose(pinv))
-        final = np.dot(pinv, wlsendog * sw)
-        fitted = fam.fitted(np.dot(X, final) + 0.0 + 0.0)  # res.mu: from the final params
-    df_model = np.linalg.matrix_rank(X) - 1
-    return _Irls(final, cov, fitted, w, X, float(freq_weights.sum() - df_model - 1), converged)
+        cov = pinv @ pinv.T
+        final = pinv @ (wlsendog * sw)
+        fitted = np.exp(X @ final)  # res.mu: from the final params
+    if rank is None:
+        rank = int(np.linalg.matrix_rank(X))
+    return _Irls(final, cov, fitted, w, X, float(y.shape[0] - (rank - 1) - 1), converged)
 
 
 def _glm_statsmodels(y: np.ndarray, X: np.ndarray, weights: np.ndarray | None):
@@ -230,12 +276,12 @@ def fit_glm(
 ) -> GlmFit | None:
     """R's ``algo.farrington.fitGLM.flexible``; ``None`` when it does not converge."""
     y = data.response
-    X, levels = _design(data, trend, factors)
-    res = _glm(y, X, None)
+    X, levels, rank = _design_rank(data, trend, factors)
+    res = _glm(y, X, None, rank)
     if not res.converged and trend:
         trend = False
-        X, levels = _design(data, trend, factors)
-        res = _glm(y, X, None)
+        X, levels, rank = _design_rank(data, trend, factors)
+        res = _glm(y, X, None, rank)
     if not res.converged:
         return None
     dispersion = _r_dispersion(res, y)
@@ -245,7 +291,7 @@ def fit_glm(
         with np.errstate(divide="ignore", invalid="ignore"):
             s = 1.5 * (y ** (2 / 3) * mu ** (-1 / 6) - mu**0.5) / np.sqrt(phi * (1 - _hat(res)))
         omega = assign_weights(s, weights_threshold)
-        res = _glm(y, X, omega)
+        res = _glm(y, X, omega, rank)
         phi = max(_r_dispersion(res, y), 1.0)
         # R then stores omega in model$weights (where glm keeps the working weights), so
         # summary() -- used for the trend test and predict()'s se -- computes
