@@ -22,6 +22,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 
 import numpy as np
+from pydantic import TypeAdapter
 from vigia.streams.counting.periods import FREQ, make_period, period_label
 from vigia.streams.counting.plan import EvaluationPlan, SeriesRule
 from vigia.streams.counting.regions import RegionDirectory, default_directory
@@ -40,6 +41,8 @@ from vigia.streams.detectors.base import Detector, DetectorResult, SeriesContext
 from vigia.schema import Detection, EvidenceItem, PeriodKind, SeriesPoint
 
 log = logging.getLogger(__name__)
+
+_HISTORY = TypeAdapter(list[SeriesPoint])
 
 #: Above this many non-zero periods in a window, zeros are filled in by numpy (its call
 #: overhead is worth it; below, a Python loop is faster).
@@ -223,10 +226,11 @@ class Evaluator:
         # Only emitted detections pay for their chart's series (a read, no detector run).
         points = self.series(context.signal, code, kind, index, HISTORY_POINTS[kind])
         first = index - len(points) + 1
-        detection.history = [
-            SeriesPoint(label=period_label(kind, first + i), value=float(v))
-            for i, v in enumerate(points)
-        ]
+        # One validation call for the whole chart (up to 156 points): a third cheaper
+        # than a model per point, which was a tenth of an evaluation's cost.
+        detection.history = _HISTORY.validate_python(
+            [{"label": period_label(kind, first + i), "value": v} for i, v in enumerate(points)]
+        )
         return detection
 
     def _detection(

@@ -62,6 +62,8 @@ def period_end(kind: PeriodKind, index: int) -> dt.date:
 
 @lru_cache(maxsize=65536)
 def period_label(kind: PeriodKind, index: int) -> str:
+    """The period's label (``2019-W07``); cached: every detection's chart asks for its
+    last few years of labels."""
     start = period_start(kind, index)
     if kind is PeriodKind.DAY:
         return start.isoformat()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from vigia.streams.backtest.readers import read_records
@@ -26,7 +27,7 @@ def sorted_records(*paths) -> list[RawRecord]:
 
 def produce(settings: Settings, topic: str, values: Iterable[bytes | RawRecord]) -> int:
     producer = make_producer(settings)
-    partitions = len(producer.partitions_for(topic) or {0})
+    partitions = _partition_count(producer, topic)
     n = 0
     try:
         for value in values:
@@ -42,6 +43,17 @@ def produce(settings: Settings, topic: str, values: Iterable[bytes | RawRecord])
     finally:
         producer.close()
     return n
+
+
+def _partition_count(producer, topic: str, timeout: float = 30.0) -> int:
+    """The topic's partition count, once the producer's metadata has it: guessing one
+    partition while the metadata is still loading would send a country's records to
+    partition 0 here and to its own partition in the next call."""
+    deadline = time.monotonic() + timeout
+    while not (partitions := producer.partitions_for(topic)):
+        assert time.monotonic() < deadline, f"no metadata for {topic} after {timeout}s"
+        time.sleep(0.1)
+    return len(partitions)
 
 
 def detections_on(settings: Settings, topic: str) -> dict[str, Detection]:
