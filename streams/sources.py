@@ -4,6 +4,8 @@ Read once at start-up from the connectors file (:func:`vigia.sources.read_source
 ``mapping:`` and ``policy:`` blocks beside each instance's ``config``). A configured source
 without a mapper is an error here (:class:`~vigia.streams.normalize.UnknownSource`), before
 any record is read; an invalid block is a :class:`~vigia.sources.ConfigFileError`.
+The worker and the backtest both build their pipelines from it through
+:class:`~vigia.streams.assembly.StreamAssembly`.
 """
 
 from __future__ import annotations

@@ -58,3 +58,21 @@ def test_the_worker_command_refuses_a_source_without_a_mapper_in_one_line(tmp_pa
     assert result.returncode == 2
     (line,) = (result.stdout + result.stderr).strip().splitlines()
     assert line.startswith("error: no mapper for source(s) 'acme'")
+
+
+def test_the_assembly_applies_the_files_policies(tmp_path):
+    from vigia.streams.assembly import StreamAssembly
+    from vigia.streams.counting.plan import EvaluationPlan
+
+    path = tmp_path / "connectors.yaml"
+    path.write_text(FILE)
+    sources = StreamSources.load(path)
+    assembly = StreamAssembly.build(sources, EvaluationPlan(rules=[]))
+    assert assembly.plan.lateness("ucdp") == 45 and assembly.plan.lateness("acled") == 14
+    pipeline = assembly.country()
+    assert pipeline.merger.config == sources.merge_config()
+    assert pipeline.engine.plan is assembly.plan
+    assert (
+        StreamAssembly.build(sources, EvaluationPlan(rules=[]), merge=False).country().merger
+        is None
+    )
