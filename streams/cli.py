@@ -138,7 +138,7 @@ def backtest(
     """Run mappers, geocoding, counting and detectors over files, offline (no broker)."""
     # Mapped, merged and counted as the worker does, from the same connectors file
     # (StreamAssembly): a source mapped by a mapping: block is counted, and each source's
-    # lateness and merge settings are the worker's.
+    # lateness, merge settings and trust weight are the worker's.
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from vigia.streams.backtest.report import (

@@ -10,7 +10,7 @@ each batch, as the worker does — and at the end evaluates every period up to
 The pipelines come from the same :class:`~vigia.streams.assembly.StreamAssembly` as the
 worker's, over the same connectors file's sources when the caller passes them
 (``vigia backtest`` does): a source mapped by a ``mapping:`` block is counted, and each
-source's lateness and merge settings are the worker's."""
+source's lateness, merge settings and trust weight are the worker's."""
 
 from __future__ import annotations
 
@@ -154,6 +154,7 @@ def _run(files, start, end, assembly: StreamAssembly, progress, began) -> Backte
     latest: dict[str, Detection] = {}
     for detection in detections:
         latest[detection.key] = detection  # a later revision replaces the earlier one
+    assembly.sources.stamp_trust(latest.values())
     return BacktestResult(
         detections=[d for d in latest.values() if _in_range(d, start, end)],
         engines=engines,

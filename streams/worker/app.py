@@ -151,6 +151,7 @@ def build_app(
         settings=settings,
         app_id=app_id,
         publish_canonical=publish_canonical,
+        stamp=sources.stamp_trust,
     )
     raw_names = raw_topic_names(settings, topics, connectors)
     source = app.topic(*raw_names, key_serializer="raw", value_serializer="raw")

@@ -180,7 +180,7 @@ async def test_backfill_in_file_order_matches_the_backtest(isolated_settings):
 async def test_a_configured_source_gives_the_backtests_detections(isolated_settings, tmp_path):
     """A source mapped by the connectors file's ``mapping:`` block, merged with UCDP's GED by
     its ``policy:``: the worker and the backtest read the same file, so they publish the
-    same detections, evidence and sources."""
+    same detections, evidence, sources and trust weights."""
     from vigia.streams.counting.config import load_plan
     from vigia.streams.sources import StreamSources
 
@@ -205,7 +205,7 @@ async def test_a_configured_source_gives_the_backtests_detections(isolated_setti
 
     def published(detections) -> dict[str, tuple]:
         return {
-            d.key: (d.observed, d.severity.value, d.sources,
+            d.key: (d.observed, d.severity.value, d.sources, d.source_trust,
                     sorted((e.key, tuple(e.corroborated_by)) for e in d.evidence))
             for d in detections if d.alarm
         }  # fmt: skip
@@ -213,4 +213,5 @@ async def test_a_configured_source_gives_the_backtests_detections(isolated_setti
     stream = published(detections_on(settings, topics.detections).values())
     assert stream == published(backtest.detections)
     surge = [v for k, v in stream.items() if k.endswith(":municipality:15183:2025-W14")]
-    assert surge and all(v[2] == ["ucdp", "ucdp_candidate"] for v in surge)
+    trust = {"ucdp": 1.0, "ucdp_candidate": 0.6}
+    assert surge and all(v[2:4] == (["ucdp", "ucdp_candidate"], trust) for v in surge)

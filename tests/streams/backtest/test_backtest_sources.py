@@ -1,6 +1,6 @@
 """The backtest reads the connectors file as the worker does: a source mapped by its
-``mapping:`` block is counted and merged by its ``policy:`` (tests/streams/test_worker.py
-compares the two)."""
+``mapping:`` block is counted, merged by its ``policy:`` and its detections carry the
+trust weights the worker publishes (tests/streams/test_worker.py compares the two)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def test_a_source_mapped_in_the_connectors_file_is_counted(tmp_path, plan):
     assert surge and {d.observed for d in surge.values()} == {10}
     for detection in surge.values():
         assert detection.sources == ["ucdp_candidate"]
+        assert detection.source_trust == {"ucdp_candidate": 0.6}  # its policy's trust_weight
     # Built-in mappers only (what the backtest did before it read the file): every record
     # of the configured source is a dead letter and nothing is counted.
     alone = run_backtest(records, START, END, plan)
@@ -62,7 +63,9 @@ def test_the_connectors_file_decides_what_merges(tmp_path, plan, merge, observed
     assert result.dead_letters == []
     surge = _surge(result)
     assert surge and {d.observed for d in surge.values()} == {observed}
+    weights = {"ucdp": 1.0, "ucdp_candidate": 0.6}  # the default's and the file's
     for detection in surge.values():
+        assert detection.source_trust == {s: weights[s] for s in detection.sources}
         corroborated = [e.corroborated_by for e in detection.evidence]
         if merge:  # UCDP leads (merge priority 0 before the candidate's 5)
             assert {e.source for e in detection.evidence} == {"ucdp"}
@@ -83,7 +86,10 @@ def test_cli_backtest_reads_raw_records_and_the_connectors_file(tmp_path):
     assert result.exit_code == 0, result.output
     assert "23 records → 23 events, 0 dead letters" in result.output
     detections = [json.loads(line) for line in (out / "detections.jsonl").read_text().splitlines()]
-    assert detections and all(d["sources"] == ["ucdp_candidate"] for d in detections)
+    assert detections and all(
+        (d["sources"], d["source_trust"]) == (["ucdp_candidate"], {"ucdp_candidate": 0.6})
+        for d in detections
+    )
 
     raw.write_text(raw.read_text() + '{"not": "a raw record"}\n')
     bad = CliRunner().invoke(cli, [*args, "--connectors", str(sources_file(tmp_path))])
