@@ -269,6 +269,7 @@ def alerts_show(
     as_json: bool = typer.Option(False, "--json", help="The whole alert as JSON"),
 ) -> None:
     """Show one alert: labels, annotations, detection and acknowledgement."""
+    from vigia.alerts.sinks.render import source_labels
     from vigia.alerts.state import load_alerts
 
     from vigia.ids import unique_match
@@ -290,9 +291,11 @@ def alerts_show(
     for key, value in sorted(alert.annotations.items()):
         typer.echo(f"  {key}: {value}")
     d = alert.detection
+    sources = source_labels(d)
     typer.echo(
         f"detection: {d.detector} on {d.signal}, {d.period.label}: observed {d.observed:g}, "
-        f"{len(d.evidence)} evidence items, sources {', '.join(sorted(set(d.sources))) or '-'}"
+        f"{len(d.evidence)} evidence items, "
+        f"sources {', '.join(sources[s] for s in sorted(set(d.sources))) or '-'}"
     )
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from vigia.streams.sources import StreamSources
 
 
 def worker(
@@ -58,7 +62,7 @@ def worker(
                 f"(instances: {', '.join(known)})"
             )
     plan = load_plan(config or settings.detectors_file)
-    _check_sources(settings.connectors_file)
+    _load_sources(settings.connectors_file)
     require_broker(settings)
     registry = CollectorRegistry()
     health = HealthServer(
@@ -90,8 +94,10 @@ def worker(
         health.stop()
 
 
-def _check_sources(path: Path) -> None:
-    """A configured source without a mapper, or a bad mapping/policy block, is a start-up
+def _load_sources(path: Path) -> StreamSources:
+    """The connectors file's sources (:class:`~vigia.streams.sources.StreamSources`).
+
+    A configured source without a mapper, or a bad mapping/policy block, is a start-up
     error: one line, exit 2 (else its records would only reach the dead-letter topic)."""
     from vigia.streams.normalize import UnknownSource
     from vigia.streams.sources import StreamSources
@@ -99,7 +105,7 @@ def _check_sources(path: Path) -> None:
     from vigia.sources import ConfigFileError
 
     try:
-        StreamSources.load(path)
+        return StreamSources.load(path)
     except (ConfigFileError, UnknownSource) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -107,7 +113,11 @@ def _check_sources(path: Path) -> None:
 
 def backtest(
     data: list[Path] = typer.Option(
-        ..., "--data", help="Bundled CSV files (repeatable)", exists=True, dir_okay=False
+        ...,
+        "--data",
+        help="Bundled CSV files, or .jsonl files of raw records (repeatable)",
+        exists=True,
+        dir_okay=False,
     ),
     start: dt.datetime = typer.Option(..., "--from", formats=["%Y-%m-%d"]),
     end: dt.datetime = typer.Option(..., "--to", formats=["%Y-%m-%d"]),
@@ -116,8 +126,19 @@ def backtest(
         None, "--labels", help="CSV of (region, period) true events", exists=True
     ),
     out: Path = typer.Option(Path("var/backtest"), "--out"),
+    connectors_file: Path = typer.Option(
+        None,
+        "--connectors",
+        help="Connectors file whose mapping: and policy: blocks apply, as in the worker "
+        "(default: the settings' connectors_file, deploy/connectors.yaml)",
+        exists=True,
+        dir_okay=False,
+    ),
 ) -> None:
     """Run mappers, geocoding, counting and detectors over files, offline (no broker)."""
+    # Mapped, merged and counted as the worker does, from the same connectors file
+    # (StreamAssembly): a source mapped by a mapping: block is counted, and each source's
+    # lateness, merge settings and trust weight are the worker's.
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from vigia.streams.backtest.report import (
@@ -131,8 +152,11 @@ def backtest(
     from vigia.streams.backtest.run import run_backtest
     from vigia.streams.counting.config import load_plan
 
+    from vigia.settings import load_settings
+
     console = Console()
     plan = load_plan(config)
+    sources = _load_sources(connectors_file or load_settings().connectors_file)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -147,7 +171,9 @@ def backtest(
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done)
 
-        result = run_backtest(data, start.date(), end.date(), plan, progress=progress)
+        result = run_backtest(
+            data, start.date(), end.date(), plan, progress=progress, sources=sources
+        )
     console.print(summary_table(result))
     jsonl, table = write_detections(result.detections, out)
     report = write_html(result, out)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     AwareDatetime,
@@ -419,6 +419,10 @@ class Detection(WireModel):
     revision: int = Field(default=0, ge=0, description="0 first time; +1 each re-evaluation")
     evidence: list[EvidenceItem] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
+    #: How much analysts should trust each of ``sources`` (0–1): the ``trust_weight`` of its
+    #: policy (:mod:`vigia.sources`) when the stream stage published the detection. Empty in
+    #: detections written before it was carried: the alerts then show the names alone.
+    source_trust: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
     #: The series up to and including ``period``, oldest first (the last few years at
     #: most), so alert pages and e-mails can chart it without the counting state.
     history: list[SeriesPoint] = Field(default_factory=list)

@@ -96,6 +96,8 @@ def postable_alert(
     for key in ("description", "expected", "threshold", "score", "dashboard_url"):
         if context[key] is not None:
             annotations[key] = str(context[key])
+    if context["sources"]:
+        annotations["sources"] = ", ".join(context["sources"])  # with their trust weights
     if alert.acknowledged_by:
         annotations["acknowledged_by"] = alert.acknowledged_by
     resolved = alert.state == AlertState.RESOLVED

@@ -2,8 +2,9 @@
 
 :func:`alert_context` turns an :class:`~vigia.schema.Alert` into plain values (what
 rose, where, which period, observed vs expected, threshold, score, detector and its
-parameters, top contributing events, corroborating sources, dashboard link, how to
-acknowledge or silence). The Jinja2 templates in ``alerts/templates`` render those
+parameters, top contributing events, corroborating sources with how much each is trusted
+(``ucdp (trust 1.0)``: the source's ``trust_weight``, carried by the detection), dashboard
+link, how to acknowledge or silence). The Jinja2 templates in ``alerts/templates`` render those
 values as plain text, HTML or Slack mrkdwn, in English or Spanish. Pure functions:
 no I/O besides reading the templates once.
 """
@@ -21,7 +22,7 @@ from vigia.alerts.digest import labels as digest
 from vigia.alerts.sinks.messages import MESSAGES, SCORE_KINDS, signal_label
 
 from vigia.numbers import fmt_number
-from vigia.schema import Alert, EvidenceItem, Notification, Region, RegionLevel
+from vigia.schema import Alert, Detection, EvidenceItem, Notification, Region, RegionLevel
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -96,6 +97,25 @@ def top_evidence(evidence: list[EvidenceItem], limit: int) -> list[EvidenceItem]
     return ranked[:limit]
 
 
+def fmt_trust(weight: float) -> str:
+    """A trust weight as the connectors file writes it: ``1.0``, ``0.6``, ``0.75``."""
+    text = f"{weight:.2f}".rstrip("0")
+    return f"{text}0" if text.endswith(".") else text
+
+
+def source_labels(detection: Detection, language: str = "en") -> dict[str, str]:
+    """Each of the detection's sources as analysts read it, by name: ``ucdp (trust 1.0)``.
+
+    A source without a weight (a detection published before weights were carried) is its
+    name alone: no weight is shown rather than a guessed one."""
+    word = MESSAGES.get(language, MESSAGES["en"])["trust"]
+    trust = detection.source_trust
+    return {
+        name: f"{name} ({word} {fmt_trust(trust[name])})" if name in trust else name
+        for name in sorted({*detection.sources, *trust})
+    }
+
+
 def alert_context(alert: Alert, options: RenderOptions) -> dict[str, Any]:
     """Everything the templates show about one alert, as plain values."""
     lang = options.language if options.language in MESSAGES else "en"
@@ -118,6 +138,7 @@ def alert_context(alert: Alert, options: RenderOptions) -> dict[str, Any]:
         "description"
     )
     api = (options.api_url or "").rstrip("/")
+    labels = source_labels(d, lang)
     return {
         "fingerprint": alert.fingerprint,
         "rule": alert.rule,
@@ -147,7 +168,10 @@ def alert_context(alert: Alert, options: RenderOptions) -> dict[str, Any]:
         "params": sorted(d.params.items()),
         "evidence": top_evidence(d.evidence, options.max_evidence),
         "evidence_total": len(d.evidence),
-        "sources": sorted(set(d.sources)),
+        # Every source with its trust weight (``ucdp (trust 1.0)``), and by name for the
+        # evidence lines (``source_label.get(e.source, e.source)``).
+        "sources": [labels[name] for name in sorted(set(d.sources))],
+        "source_label": labels,
         "dashboard_url": web_url(
             dashboard_link(options.dashboard_url, region) or alert.annotations.get("dashboard_url")
         ),

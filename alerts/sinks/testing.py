@@ -72,6 +72,7 @@ def sample_detection(code: str = "19698", observed: float = 14.0) -> Detection:
             ),
         ],
         sources=["ucdp", "acled", "gdelt"],
+        source_trust={"ucdp": 1.0, "acled": 0.8, "gdelt": 0.35},
         detected_at=dt.datetime(2024, 3, 11, 6, 0, tzinfo=dt.UTC),
     )
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from vigia.alerts.sinks.messages import signal_label
+from vigia.alerts.sinks.render import source_labels
 
 from vigia.charts import MapPoint, region_map_svg, series_svg
 from vigia.geo import load_divipola
@@ -57,12 +58,14 @@ def chart_svg(detection: Detection, language: str = "en", *, small: bool = False
     )
 
 
-def evidence_points(detection: Detection) -> list[MapPoint]:
+def evidence_points(detection: Detection, language: str = "en") -> list[MapPoint]:
     """One point per evidence event that can be placed (a point, else a centroid)."""
     municipalities = load_divipola().municipalities
+    sources = source_labels(detection, language)
     points = []
     for item in detection.evidence:
-        label = f"{item.event_date} · {item.source} · {item.summary or item.key}"[:160]
+        source = sources.get(item.source, item.source)
+        label = f"{item.event_date} · {source} · {item.summary or item.key}"[:160]
         if item.latitude is not None and item.longitude is not None:
             points.append(MapPoint(item.latitude, item.longitude, label, "exact"))
         elif item.municipality_code in municipalities:
@@ -74,7 +77,7 @@ def evidence_points(detection: Detection) -> list[MapPoint]:
 def map_svg(detection: Detection, language: str = "en", *, small: bool = False) -> str:
     region = detection.region
     department = region.code if region.level is RegionLevel.DEPARTMENT else region.department_code
-    points = evidence_points(detection)
+    points = evidence_points(detection, language)
     words = _WORDS.get(language, _WORDS["en"])[2]
     title = f"{region.name}: {len(points)} {words}"
     return region_map_svg(title, department, points, width=260 if small else 420)

@@ -12,6 +12,9 @@ The same field conventions as the connectors: ``payload`` is the CSV row as a ma
 Rows the mappers cannot use (the seizures file's trailing ``TOTAL`` row) are still
 yielded: the mapper rejects them with a reason, as it would on the raw topic.
 An unknown file shape raises :class:`UnknownFileFormat` naming the file.
+
+A ``.jsonl`` file holds ``RawRecord`` s as a raw topic does (one JSON value per line): any
+source's records, those of a source mapped by the connectors file's ``mapping:`` block too.
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from vigia.countries import UnknownCountry, country_of_payload
+from vigia.errors import UserError
 from vigia.schema import RawRecord
 
 
-class UnknownFileFormat(ValueError):
+class UnknownFileFormat(UserError, ValueError):
     """A data file whose header matches none of the bundled sources."""
 
 
@@ -66,8 +72,11 @@ def _country(source: str, row: dict[str, str]) -> str | None:
 
 
 def read_records(path: Path | str, fetched_at: dt.datetime | None = None) -> Iterator[RawRecord]:
-    """Yield one RawRecord per data row of a bundled CSV file."""
+    """Yield one RawRecord per data row of a bundled CSV file (per line of a ``.jsonl``)."""
     path = Path(path)
+    if path.suffix == ".jsonl":
+        yield from _raw_lines(path)
+        return
     fetched_at = fetched_at or dt.datetime.now(dt.UTC)
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
@@ -102,3 +111,18 @@ def read_records(path: Path | str, fetched_at: dt.datetime | None = None) -> Ite
                 event_time=event_time,
                 country=_country(source, row),
             )
+
+
+def _raw_lines(path: Path) -> Iterator[RawRecord]:
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield RawRecord.from_bytes(line)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"]) or "record"
+                raise UnknownFileFormat(
+                    f"{path}: line {number} is not a RawRecord: {where}: {first['msg']}"
+                ) from None

@@ -6,7 +6,11 @@ replay in time order would deliver them), counts them in batches with the same
 :class:`~vigia.streams.counting.engine.CountingEngine` the worker uses — evaluating after
 each batch, as the worker does — and at the end evaluates every period up to
 ``end`` (``flush``). Detections of periods inside ``[start, end]`` are returned.
-"""
+
+The pipelines come from the same :class:`~vigia.streams.assembly.StreamAssembly` as the
+worker's, over the same connectors file's sources when the caller passes them
+(``vigia backtest`` does): a source mapped by a ``mapping:`` block is counted, and each
+source's lateness, merge settings and trust weight are the worker's."""
 
 from __future__ import annotations
 
@@ -17,13 +21,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from vigia.streams.assembly import StreamAssembly
 from vigia.streams.backtest.readers import read_records
 from vigia.streams.counting.countries import CountryPipelines
 from vigia.streams.counting.engine import CountingEngine
 from vigia.streams.counting.pipeline import BatchPipeline, BatchResult, Mapper
 from vigia.streams.counting.plan import EvaluationPlan
 from vigia.streams.counting.signals import event_day
-from vigia.streams.merge import IncidentMerger
+from vigia.streams.sources import StreamSources
 
 from vigia.schema import CanonicalEvent, DeadLetter, Detection, RawRecord
 
@@ -98,9 +103,12 @@ def run_backtest(
     mapper: Mapper | None = None,
     keep_history: bool = True,
     merge: bool = True,
+    sources: StreamSources | None = None,
 ) -> BacktestResult:
     """Detections of ``files`` (or of already read ``RawRecord`` s) from ``start`` to ``end``.
 
+    ``sources``: the connectors file's mappers and policies, as the worker loads them
+    (:meth:`StreamSources.load`); default: the built-in mappers and default policies.
     ``keep_history`` turns retention off so the report can plot the whole series
     (detectors still see only their history: detections do not change)."""
     began = time.perf_counter()
@@ -108,21 +116,19 @@ def run_backtest(
     thresholds = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)  # see vigia.streams.worker.runner.tune_gc
     try:
-        return _run(files, start, end, plan, progress, mapper, keep_history, merge, began)
+        if keep_history:
+            plan = replace(plan, retention_margin=10**6)
+        assembly = StreamAssembly.build(
+            sources or StreamSources(), plan, mapper=mapper, merge=merge, component="backtest"
+        )
+        return _run(files, start, end, assembly, progress, began)
     finally:
         gc.set_threshold(*thresholds)
 
 
-def _run(files, start, end, plan, progress, mapper, keep_history, merge, began) -> BacktestResult:
-    if keep_history:
-        plan = replace(plan, retention_margin=10**6)
-
-    def country_pipeline(country: str) -> BatchPipeline:
-        merger = IncidentMerger() if merge else None
-        return BatchPipeline(CountingEngine(plan), mapper=mapper, merger=merger)
-
-    mapping = BatchPipeline(None, mapper=mapper, component="backtest")  # type: ignore[arg-type]
-    pipelines = CountryPipelines(mapping, country_pipeline)
+def _run(files, start, end, assembly: StreamAssembly, progress, began) -> BacktestResult:
+    mapping = assembly.mapping()
+    pipelines = CountryPipelines(mapping, lambda country: assembly.country())
     records = files if files and isinstance(files[0], RawRecord) else None
     if records is not None:
         mapped = map_records(mapping, records, progress)
@@ -148,6 +154,7 @@ def _run(files, start, end, plan, progress, mapper, keep_history, merge, began) 
     latest: dict[str, Detection] = {}
     for detection in detections:
         latest[detection.key] = detection  # a later revision replaces the earlier one
+    assembly.sources.stamp_trust(latest.values())
     return BacktestResult(
         detections=[d for d in latest.values() if _in_range(d, start, end)],
         engines=engines,

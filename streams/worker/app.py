@@ -25,15 +25,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import faust
 from prometheus_client import CollectorRegistry
-from vigia.streams.counting.engine import CountingEngine
+from vigia.streams.assembly import StreamAssembly
 from vigia.streams.counting.pipeline import BatchPipeline, Mapper
 from vigia.streams.counting.plan import EvaluationPlan, SeriesRule
 from vigia.streams.counting.state import CountState
-from vigia.streams.merge import IncidentMerger, MergerState
+from vigia.streams.merge import MergerState
 from vigia.streams.metrics import StreamMetrics, mount_faust_sensor
 from vigia.streams.sources import StreamSources
 from vigia.streams.staleness import StalenessWatch, instance_of
@@ -122,42 +123,27 @@ def build_app(
         broker_session_timeout=settings.worker.session_timeout,
         broker_heartbeat_interval=settings.worker.session_timeout / 4,
     )
-    # The connectors file's mapping and policy blocks (a source without a mapper stops here).
+    # The connectors file's mapping and policy blocks (a source without a mapper stops here),
+    # assembled as the backtest assembles them; the worker also counts its gauges' series.
     sources = StreamSources.load(settings.connectors_file)
-    plan = EvaluationPlan(
-        rules=[*plan.rules, *picture_rules()],
-        lateness_days={**plan.lateness_days, **sources.lateness_days()},
-        history=plan.history,
-        retention_margin=plan.retention_margin,
-        evidence_top_n=plan.evidence_top_n,
-        default_lateness_days=plan.default_lateness_days,
+    assembly = StreamAssembly.build(
+        sources,
+        replace(plan, rules=[*plan.rules, *picture_rules()]),
+        mapper=mapper,
+        merge=merge,
+        component=f"{app_id}.agent",
     )
 
     def country_pipeline(country: str, tables: dict) -> BatchPipeline:
-        state = CountState(**{name: tables[name] for name in COUNT_TABLES})
-        merger = None
-        if merge:
-            merger = IncidentMerger(
-                sources.merge_config(),
-                state=MergerState(**{name: tables[f"merge-{name}"] for name in MERGE_TABLES}),
-            )
-        return BatchPipeline(
-            CountingEngine(plan, state),
-            mapper=mapper or sources.mapper(),
-            merger=merger,
-            component=f"{app_id}.agent",
+        return assembly.country(
+            CountState(**{name: tables[name] for name in COUNT_TABLES}),
+            MergerState(**{name: tables[f"merge-{name}"] for name in MERGE_TABLES}),
         )
 
     metrics = StreamMetrics(registry or CollectorRegistry())
     mount_faust_sensor(app, metrics.registry)
-    mapping = BatchPipeline(
-        None,  # type: ignore[arg-type] - maps only; each country counts in its own engine
-        mapper=mapper or sources.mapper(),
-        component=f"{app_id}.agent",
-        encode_events=publish_canonical,
-    )
     handler = BatchHandler(
-        mapping,
+        assembly.mapping(encode_events=publish_canonical),
         country_pipeline,
         topics,
         metrics,
@@ -165,6 +151,7 @@ def build_app(
         settings=settings,
         app_id=app_id,
         publish_canonical=publish_canonical,
+        stamp=sources.stamp_trust,
     )
     raw_names = raw_topic_names(settings, topics, connectors)
     source = app.topic(*raw_names, key_serializer="raw", value_serializer="raw")

@@ -27,7 +27,7 @@ import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from vigia.streams.counting.engine import AdvanceReport
@@ -51,6 +51,7 @@ from vigia.schema import (
     MARKER_HEADER,
     ConflictIncident,
     CultivationEstimate,
+    Detection,
     DrugSeizure,
     NewsArticle,
     WatermarkMarker,
@@ -73,6 +74,7 @@ class BatchHandler:
         settings: Settings,
         app_id: str,
         publish_canonical: bool = True,
+        stamp: Callable[[Iterable[Detection]], None] | None = None,
     ) -> None:
         self.mapping = mapping
         self.build = build
@@ -82,6 +84,9 @@ class BatchHandler:
         self.settings = settings
         self.app_id = app_id
         self.publish_canonical = publish_canonical
+        #: Completes detections just before they are published (the sources' trust weights,
+        #: :meth:`StreamSources.stamp_trust`, as the backtest does to its own).
+        self.stamp = stamp
         #: Raw partition → its countries' state (restored from the changelog when taken).
         self.partitions: dict[int, PartitionState] = {}
         #: Backfill mode for every country engine (see :attr:`CountingEngine.backfill`).
@@ -162,6 +167,8 @@ class BatchHandler:
         if self.assigned is not None and 0 not in (self.assigned() or {0}):
             return []  # one worker speaks for the sources: the owner of partition 0
         detections = self.staleness.check(now or dt.datetime.now(dt.UTC))
+        if self.stamp is not None:
+            self.stamp(detections)
         for detection in detections:
             self.sender.add(self.topics.detections, detection.key.encode(), detection.to_bytes())
             self.metrics.detections.labels(detection.detector, detection.severity.value).inc()
@@ -268,7 +275,10 @@ class BatchHandler:
         for letter in result.dead_letters:
             key = (letter.original_key or "").encode() or None
             sender.add(self.topics.dlq, key, letter.to_bytes())
-        for detection in result.advance.detections if result.advance else ():
+        detections = result.advance.detections if result.advance else []
+        if self.stamp is not None:
+            self.stamp(detections)
+        for detection in detections:
             country = iso3_of_alpha2(country_of_code(detection.region.code))
             sender.add(
                 self.topics.detections, detection.key.encode(), detection.to_bytes(), country

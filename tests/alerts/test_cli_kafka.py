@@ -154,7 +154,9 @@ def test_alerts_list_show_ack_and_silences_as_an_operator_types_them(isolated_se
     topics = Topics(isolated_settings.kafka.topic_prefix)
     create_topics(isolated_settings, topics.specs(()))
     engine = AlertEngine(config(), ManualClock(dt.datetime(2024, 3, 11, 12, tzinfo=dt.UTC)))
-    made = [t.alert for r in (MEDELLIN, ITUANGO, TUMACO) for t in engine.ingest(detection(r))]
+    trusted = {"source_trust": {"ucdp": 0.6}}  # as the stream worker publishes it
+    made = [t.alert for r in (MEDELLIN, ITUANGO, TUMACO)
+            for t in engine.ingest(detection(r, **trusted))]  # fmt: skip
     writer = StateWriter(isolated_settings, topics, origin="test")
     try:
         for alert in made:
@@ -181,6 +183,7 @@ def test_alerts_list_show_ack_and_silences_as_an_operator_types_them(isolated_se
     tumaco = next(a for a in made if a.labels["region"] == "52835")
     shown = vigia(isolated_settings, "alerts", "show", tumaco.fingerprint[:10])
     assert f"fingerprint: {tumaco.fingerprint}" in shown and "region: 52835" in shown
+    assert "sources ucdp (trust 0.6)" in shown
 
     # the hint printed in every alert, pasted as is: no --by needed
     acked = vigia(isolated_settings, "alerts", "ack", tumaco.fingerprint)

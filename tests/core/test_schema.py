@@ -231,3 +231,16 @@ def test_codec_encodes_models_and_validates_dicts():
     assert codec.loads(codec.dumps(schema.Fatalities(best=2))) == schema.Fatalities(best=2)
     with pytest.raises(ValidationError):
         codec.dumps({"best": -3})
+
+
+def test_detection_carries_trust_weights_and_old_records_still_decode():
+    trusted = make_detection(sources=["ucdp", "acled"], source_trust={"ucdp": 1, "acled": 0.6})
+    assert schema.Detection.from_bytes(trusted.to_bytes()).source_trust == {
+        "ucdp": 1.0,
+        "acled": 0.6,
+    }
+    old = json.loads(make_detection().to_bytes())
+    del old["source_trust"]  # a detection published before the field existed
+    assert schema.Detection.model_validate(old).source_trust == {}
+    with pytest.raises(ValidationError, match=r"source_trust\.acled"):
+        make_detection(source_trust={"acled": 1.5})  # a weight is 0–1

@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 from pytest_httpserver import HTTPServer
 from vigia.alerts.engine import AlertEngine
 from vigia.alerts.rules_file import load_config
+from vigia.alerts.sinks.render import RenderOptions, render_text
 from vigia.connectors.instances import load_instances
 from vigia.connectors.runner import ConnectorRunner
 from vigia.streams.counting.config import load_plan
@@ -32,7 +33,7 @@ from werkzeug import Request, Response
 from tests.conftest import FIXTURES, REPO
 from vigia.kafka.admin import create_topics
 from vigia.kafka.clients import read_to_end
-from vigia.schema import Detection
+from vigia.schema import Detection, Notification
 from vigia.topics import Topics
 
 pytestmark = pytest.mark.kafka
@@ -148,3 +149,9 @@ def test_a_plugin_and_a_configured_source_reach_alerts_with_their_evidence(
     surge = [a.detection for a in alerts if a.rule == "violence_spike_municipality"]
     assert {(d.period.label, d.observed) for d in surge} == {("2025-W14", 10)}
     assert all(d.sources == ["ucdp_candidate"] for d in surge)
+    # The analyst reads how much the configured source is trusted (its policy: 0.6).
+    assert all(d.source_trust == {"ucdp_candidate": 0.6} for d in surge)
+    alert = next(a for a in alerts if a.rule == "violence_spike_municipality")
+    text = render_text(Notification(receiver="desk", group_key="g", alerts=[alert],
+                                    idempotency_key="k"), RenderOptions())  # fmt: skip
+    assert "ucdp_candidate (trust 0.6)" in text

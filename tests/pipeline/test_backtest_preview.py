@@ -23,6 +23,7 @@ def test_backtest_then_preview_writes_a_page_per_detection(tmp_path) -> None:
     lines = (backtest / "detections.jsonl").read_text().splitlines()
     detections = [json.loads(line) for line in lines]
     assert len(detections) > 10
+    assert all(d["source_trust"] == {"ucdp": 1.0} for d in detections)  # UCDP's policy
 
     pages = tmp_path / "pages"
     result = runner.invoke(
@@ -41,6 +42,7 @@ def test_backtest_then_preview_writes_a_page_per_detection(tmp_path) -> None:
         assert len(re.findall(r"<svg [^>]*class='chart region-map'", html)) == 1
         assert "class='alarm'" in html or "RESOLVED" in html
         assert "ack-form" not in html  # a preview has no API behind it
+        assert "<td>ucdp (trust 1.0)</td>" in html  # the source with its trust weight
     index = (pages / "index.html").read_text()
     assert index.count('class="alert-link"') == len(written)
 

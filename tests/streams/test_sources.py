@@ -58,3 +58,49 @@ def test_the_worker_command_refuses_a_source_without_a_mapper_in_one_line(tmp_pa
     assert result.returncode == 2
     (line,) = (result.stdout + result.stderr).strip().splitlines()
     assert line.startswith("error: no mapper for source(s) 'acme'")
+
+
+def test_trust_weights_of_sources_and_instances(tmp_path):
+    from tests.alerts.factories import detection
+    from vigia.schema import Detection
+
+    path = tmp_path / "connectors.yaml"
+    path.write_text(
+        FILE
+        + """
+  - name: gdelt_second
+    type: file_replay
+    config: {source: gdelt, path: z.csv}
+    policy: {trust_weight: 0.4}
+  - name: gdelt_third
+    type: file_replay
+    config: {source: gdelt, path: w.csv}
+    policy: {trust_weight: 0.7}
+"""
+    )
+    sources = StreamSources.load(path)
+    assert sources.trust_weight("gdelt") == 0.4  # two weights for one source: the lower
+    assert sources.trust_weight("gdelt_third") == 0.7  # an instance: its own
+    assert sources.trust_weight("ucdp") == 1.0  # configured without a weight: its default
+    assert sources.trust_weight("acled") == 1.0  # not configured: its default
+    made: list[Detection] = [detection(sources=["gdelt", "ucdp"]), detection(sources=[])]
+    sources.stamp_trust(made)
+    assert [d.source_trust for d in made] == [{"gdelt": 0.4, "ucdp": 1.0}, {}]
+
+
+def test_the_assembly_applies_the_files_policies(tmp_path):
+    from vigia.streams.assembly import StreamAssembly
+    from vigia.streams.counting.plan import EvaluationPlan
+
+    path = tmp_path / "connectors.yaml"
+    path.write_text(FILE)
+    sources = StreamSources.load(path)
+    assembly = StreamAssembly.build(sources, EvaluationPlan(rules=[]))
+    assert assembly.plan.lateness("ucdp") == 45 and assembly.plan.lateness("acled") == 14
+    pipeline = assembly.country()
+    assert pipeline.merger.config == sources.merge_config()
+    assert pipeline.engine.plan is assembly.plan
+    assert (
+        StreamAssembly.build(sources, EvaluationPlan(rules=[]), merge=False).country().merger
+        is None
+    )

@@ -48,7 +48,7 @@ def test_shipped_rules_fire_and_resolve_and_inhibit_activity_drops():
     assert resolved.alert.state == AlertState.RESOLVED
 
 
-async def test_worker_publishes_stale_sources_to_the_detections_topic(isolated_settings):
+async def test_worker_publishes_stale_sources_to_the_detections_topic(isolated_settings, tmp_path):
     from prometheus_client import CollectorRegistry
     from vigia.streams.counting.config import load_plan
     from vigia.streams.worker import build_app
@@ -58,6 +58,12 @@ async def test_worker_publishes_stale_sources_to_the_detections_topic(isolated_s
     from vigia.schema import Detection
     from vigia.topics import Topics
 
+    connectors = tmp_path / "connectors.yaml"
+    connectors.write_text(
+        "instances:\n  - {name: quiet_feed, type: file_replay, "
+        "config: {source: gdelt, path: x.csv}, policy: {trust_weight: 0.3}}\n"
+    )
+    isolated_settings = isolated_settings.model_copy(update={"connectors_file": connectors})
     app = build_app(isolated_settings, load_plan(REPO / "deploy/detectors.yaml"),
                     connectors=["quiet_feed"], registry=CollectorRegistry())  # fmt: skip
     ensure_topics(isolated_settings, app)
@@ -71,3 +77,4 @@ async def test_worker_publishes_stale_sources_to_the_detections_topic(isolated_s
     [record] = read_to_end(isolated_settings, topic)
     assert Detection.from_bytes(record.value) == sent
     assert sent.signal == "source_stale.quiet_feed" and sent.alarm
+    assert sent.source_trust == {"quiet_feed": 0.3}  # the instance's policy, shown with it

@@ -14,12 +14,16 @@ from vigia.streams.worker import build_app, ensure_topics, run_until_idle
 from tests.kafka_helpers import consume_all
 from tests.streams.factories import bundled_plan
 from tests.streams.worker_helpers import (
+    CANDIDATE,
     COCA,
+    GED,
     SEIZURES,
     UCDP,
     detections_on,
     produce,
     sorted_records,
+    sources_file,
+    surge_records,
 )
 from vigia.kafka.clients import make_consumer
 from vigia.schema import DeadLetter, RawRecord
@@ -171,3 +175,43 @@ async def test_backfill_in_file_order_matches_the_backtest(isolated_settings):
     stream = detections_on(settings, topics.detections)
     assert _alarms(stream.values()) == _alarms(backtest.detections)
     assert {d.revision for d in stream.values()} == {0}
+
+
+async def test_a_configured_source_gives_the_backtests_detections(isolated_settings, tmp_path):
+    """A source mapped by the connectors file's ``mapping:`` block, merged with UCDP's GED by
+    its ``policy:``: the worker and the backtest read the same file, so they publish the
+    same detections, evidence, sources and trust weights."""
+    from vigia.streams.counting.config import load_plan
+    from vigia.streams.sources import StreamSources
+
+    from tests.conftest import REPO
+
+    path = sources_file(tmp_path)
+    settings = isolated_settings.model_copy(update={"connectors_file": path})
+    topics = Topics(settings.kafka.topic_prefix)
+    plan = load_plan(REPO / "deploy" / "detectors.yaml")
+    app = build_app(settings, plan, connectors=[CANDIDATE, GED])
+    ensure_topics(settings, app)
+    records = {CANDIDATE: surge_records(CANDIDATE), GED: surge_records(GED)}
+    for instance, raw in records.items():
+        produce(settings, topics.raw(instance), raw)
+
+    summary = await run_until_idle(settings, app, idle=1.5, timeout=240, backfill=True)
+
+    assert summary.records_in == 46 and summary.dead_letters == 0
+    every = records[CANDIDATE] + records[GED]
+    end = dt.date(2025, 12, 31)
+    backtest = run_backtest(every, START, end, plan, sources=StreamSources.load(path))
+
+    def published(detections) -> dict[str, tuple]:
+        return {
+            d.key: (d.observed, d.severity.value, d.sources, d.source_trust,
+                    sorted((e.key, tuple(e.corroborated_by)) for e in d.evidence))
+            for d in detections if d.alarm
+        }  # fmt: skip
+
+    stream = published(detections_on(settings, topics.detections).values())
+    assert stream == published(backtest.detections)
+    surge = [v for k, v in stream.items() if k.endswith(":municipality:15183:2025-W14")]
+    trust = {"ucdp": 1.0, "ucdp_candidate": 0.6}
+    assert surge and all(v[2:4] == (["ucdp", "ucdp_candidate"], trust) for v in surge)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import time
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
+import yaml
 from vigia.streams.backtest.readers import read_records
 
-from tests.conftest import DATA
+from tests.conftest import DATA, FIXTURES, REPO
 from tests.kafka_helpers import consume_all
 from vigia.countries import partition_for
 from vigia.kafka.clients import make_producer
@@ -17,6 +22,46 @@ from vigia.settings import Settings
 UCDP = DATA / "ucdp" / "ucdp_ged_colombia_hdx.csv"
 SEIZURES = DATA / "datos_gov_co" / "policia_incautaciones_2019.csv"
 COCA = DATA / "coca" / "deteccion_cultivos_coca_hectareas_2001_2024.csv"
+#: The shipped ``http_json`` instance mapped by its ``mapping:`` block (source
+#: ``ucdp_candidate``; policy: merges, exclusive, trust 0.6) and the built-in UCDP instance.
+CANDIDATE, GED = "ucdp_candidate_api", "ucdp_ged_api"
+#: Chita (Boyacá): one incident a week from this Monday for 12 weeks, ten in week 13
+#: (2025-W14), one two weeks later (so event time passes the surge week).
+SURGE_START = dt.date(2025, 1, 6)
+
+
+def sources_file(directory: Path, **policy: Any) -> Path:
+    """A connectors file with the shipped ``CANDIDATE`` and ``GED`` instances; ``policy``
+    goes on top of the candidate's own ``policy:`` block."""
+    shipped = yaml.safe_load((REPO / "deploy" / "connectors.yaml").read_text())["instances"]
+    instances = [i for i in shipped if i["name"] in (CANDIDATE, GED)]
+    for instance in instances:
+        if instance["name"] == CANDIDATE:
+            instance["policy"] = {**instance["policy"], **policy}
+    path = directory / "connectors.yaml"
+    path.write_text(yaml.safe_dump({"instances": instances}))
+    return path
+
+
+def surge_records(instance: str = CANDIDATE) -> list[RawRecord]:
+    """The surge in UCDP's API format (the real one of the fixture), as ``instance`` would
+    fetch it: source ``ucdp_candidate`` for ``CANDIDATE``, ``ucdp`` for ``GED``."""
+    events = json.loads((FIXTURES / "connectors" / "ucdp_ged_events.json").read_text())
+    template = next(e for e in events if e["adm_2"])  # Chita municipality
+    days = [SURGE_START + dt.timedelta(weeks=w) for w in range(12)]
+    days += [SURGE_START + dt.timedelta(weeks=12, days=d % 5) for d in range(10)]
+    days.append(SURGE_START + dt.timedelta(weeks=14))
+    source = "ucdp_candidate" if instance == CANDIDATE else "ucdp"
+    return [
+        RawRecord(
+            connector=instance, connector_type="http_json" if instance == CANDIDATE else "ucdp_ged",
+            source=source, source_id=str(9_000_000 + i),
+            payload={**template, "id": 9_000_000 + i, "date_start": f"{day}T00:00:00",
+                     "date_end": f"{day}T00:00:00", "date_prec": "1", "best": 2},
+            event_time=dt.datetime.combine(day, dt.time(), dt.UTC), country="COL",
+        )
+        for i, day in enumerate(days)
+    ]  # fmt: skip
 
 
 def sorted_records(*paths) -> list[RawRecord]:

@@ -52,6 +52,7 @@ async def test_alert_appears_is_kept_alive_and_resolves(alertmanager):
     assert "Santander de Quilichao" in annotations["summary"]
     assert annotations["dashboard_url"].endswith("var-department=19&var-municipality=19698")
     assert annotations["acknowledge"] == f"vigia alerts ack {alert.fingerprint}"
+    assert annotations["sources"] == "acled (trust 0.8), gdelt (trust 0.35), ucdp (trust 1.0)"
     assert shown["generatorURL"] == alert.generator_url
     now = dt.datetime.now(dt.UTC)
     first_end = parse(shown["endsAt"])

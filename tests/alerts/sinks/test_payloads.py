@@ -22,6 +22,9 @@ async def test_webhook_body_is_the_notification_and_signature_verifies(httpserve
     ((request, _),) = httpserver.log
     body = request.get_data()
     assert Notification.from_bytes(body) == notification
+    # The receiver gets each source's trust weight with the detection.
+    sent = json.loads(body)["alerts"][0]["detection"]
+    assert sent["source_trust"] == {"ucdp": 1.0, "acled": 0.8, "gdelt": 0.35}
     timestamp = request.headers["X-Vigia-Timestamp"]
     signature = request.headers["X-Vigia-Signature"]
     assert signature == sign(SECRET, timestamp, body)
@@ -60,6 +63,9 @@ async def test_slack_block_kit_message(httpserver):
     assert "*[ACTIVA]" in sections[0] and "*[RESUELTA]" in sections[1]
     assert "&lt;near&gt; the Pan-American highway &amp; bridge" in sections[0]  # mrkdwn-escaped
     assert "<https://ucdp.uu.se/event/501234|[1]>" in sections[0]
+    # Each source with its trust weight, in the evidence lines and the sources line.
+    assert "[ucdp (confianza 1.0)]" in sections[0]
+    assert "acled (confianza 0.8), gdelt (confianza 0.35), ucdp (confianza 1.0)" in sections[0]
     buttons = [b["elements"][0] for b in blocks if b["type"] == "actions"]
     assert buttons[0]["url"].endswith("?var-department=19&var-municipality=19698")
     pages = [b["elements"][1]["url"] for b in blocks if b["type"] == "actions"]

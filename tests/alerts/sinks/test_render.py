@@ -33,13 +33,21 @@ WORDS = {
            "Fuentes que corroboran", "Tablero", "Reconocer", "Silenciar",
            "también en gdelt:1103456789"],
 }  # fmt: skip
+#: Every source with its trust weight (the detection's ``source_trust``), and each
+#: evidence line's source likewise.
+SOURCES = {
+    "en": ["acled (trust 0.8), gdelt (trust 0.35), ucdp (trust 1.0)",
+           "[ucdp (trust 1.0)]", "[acled (trust 0.8); also in gdelt:1103456789]"],
+    "es": ["acled (confianza 0.8), gdelt (confianza 0.35), ucdp (confianza 1.0)",
+           "[ucdp (confianza 1.0)]", "[acled (confianza 0.8); también en gdelt:1103456789]"],
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
 def test_text_explains_the_alert(lang):
     alert = sample_alert()
     text = render_text(sample_notification(alerts=[alert]), OPTIONS[lang])
-    for word in WORDS[lang]:
+    for word in WORDS[lang] + SOURCES[lang]:
         assert word in text, word
     for fact in [
         "incidents.one_sided",  # the signal
@@ -49,7 +57,6 @@ def test_text_explains_the_alert(lang):
         "4.2e-04",  # the p-value
         "negbin", "alpha=0.01", "baseline_weeks=52",  # detector and parameters
         "2024-03-06", "EMC FARC dissidents", "https://ucdp.uu.se/event/501234",  # evidence
-        "acled, gdelt, ucdp",  # corroborating sources
         "https://grafana.example.org/d/r?var-department=19&var-municipality=19698",
         f"vigia alerts ack {alert.fingerprint}",
         f"POST http://api:8080/alerts/{alert.fingerprint}/ack",

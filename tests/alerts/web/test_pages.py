@@ -73,3 +73,16 @@ def test_chart_marks_the_alarm_and_png_conversion_works() -> None:
     png = to_png(svg)
     assert png is not None and png.startswith(b"\x89PNG")
     assert "data-code='81'" in map_svg(detection)  # Arauca highlighted
+
+
+def test_page_shows_how_much_each_source_is_trusted() -> None:
+    alert = _alerts()[0]
+    assert alert.detection.source_trust == {}  # written before detections carried weights
+    old = render_alert(alert, [alert], "en", link=lambda fp: f"/alerts/{fp}")
+    assert "<td>ucdp</td>" in old and "trust" not in old  # the name alone, no guessed weight
+
+    alert.detection.source_trust = {"ucdp": 0.6}
+    html = render_alert(alert, [alert], "es", link=lambda fp: f"/alerts/{fp}")
+    rows = html.count("<td>ucdp (confianza 0.6)</td>")
+    assert rows == len(alert.detection.evidence) + 1  # every evidence row and the sources row
+    assert "ucdp (confianza 0.6) ·" in map_svg(alert.detection, "es")  # the map's labels
