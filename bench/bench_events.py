@@ -50,13 +50,13 @@ class Message:
 
 def measure(source: str, copies: int, batch: int) -> tuple[int, Counter]:
     """(events, CPU seconds per stage) for one pass over ``source``'s rows."""
+    from dataclasses import replace
+
     from aiokafka.record.default_records import DefaultRecordBatchBuilder
+    from vigia.streams.assembly import StreamAssembly
     from vigia.streams.counting.config import load_plan
-    from vigia.streams.counting.engine import CountingEngine
     from vigia.streams.counting.pipeline import BatchPipeline
-    from vigia.streams.counting.plan import EvaluationPlan
     from vigia.streams.counting.state import CountState
-    from vigia.streams.merge import IncidentMerger
     from vigia.streams.merge.state import MergerState
     from vigia.streams.sources import StreamSources
     from vigia.streams.worker.app import picture_rules
@@ -70,31 +70,28 @@ def measure(source: str, copies: int, batch: int) -> tuple[int, Counter]:
     spent: Counter = Counter()
     settings = Settings()
     shipped = load_plan(settings.detectors_file)
-    sources = StreamSources.load(settings.connectors_file)
-    plan = EvaluationPlan(
-        rules=[*shipped.rules, *picture_rules()],
-        lateness_days={**shipped.lateness_days, **sources.lateness_days()},
-        history=shipped.history,
-        retention_margin=shipped.retention_margin,
-        evidence_top_n=shipped.evidence_top_n,
-        default_lateness_days=shipped.default_lateness_days,
+    # The worker's own assembly (its gauges' count-only rules included).
+    assembly = StreamAssembly.build(
+        StreamSources.load(settings.connectors_file),
+        replace(shipped, rules=[*shipped.rules, *picture_rules()]),
     )
 
-    class TimedMerger(IncidentMerger):
-        def observe_batch(self, *args, **kwargs):
+    def country_pipeline(country: str, tables: dict) -> BatchPipeline:
+        pipeline = assembly.country(
+            CountState(**{name: tables[name] for name in COUNT_TABLES}),
+            MergerState(**{name: tables[f"merge-{name}"] for name in MERGE_TABLES}),
+        )
+        observe_batch = pipeline.merger.observe_batch
+
+        def timed(*args, **kwargs):
             started = clock()
             try:
-                return super().observe_batch(*args, **kwargs)
+                return observe_batch(*args, **kwargs)
             finally:
                 spent["merge"] += clock() - started
 
-    def country_pipeline(country: str, tables: dict) -> BatchPipeline:
-        merger = TimedMerger(
-            sources.merge_config(),
-            state=MergerState(**{name: tables[f"merge-{name}"] for name in MERGE_TABLES}),
-        )
-        state = CountState(**{name: tables[name] for name in COUNT_TABLES})
-        return BatchPipeline(CountingEngine(plan, state), sources.mapper(), merger)
+        pipeline.merger.observe_batch = timed
+        return pipeline
 
     records = [r for r in build_input(copies) if r.source == source]
     by_partition: dict[int, list[Message]] = {}
@@ -103,7 +100,7 @@ def measure(source: str, copies: int, batch: int) -> tuple[int, Counter]:
         by_partition.setdefault(partition, []).append(
             Message("raw", partition, offset, record.key.encode(), record.to_bytes())
         )
-    mapping = BatchPipeline(None, sources.mapper(), encode_events=True)  # type: ignore[arg-type]
+    mapping = assembly.mapping(encode_events=True)
     states = {p: PartitionState(p, mapping, country_pipeline) for p in by_partition}
     events = 0
     gc.collect()
