@@ -46,6 +46,7 @@ from vigia.streams.counting.tables import (
 from vigia.schema import (
     CanonicalEvent,
     ConflictIncident,
+    CultivationEstimate,
     DrugSeizure,
     NewsArticle,
     PeriodKind,
@@ -97,6 +98,10 @@ def _summary(event: CanonicalEvent) -> str | None:
         return f"{event.drug} {event.quantity_kg:g} kg"  # a StrEnum formats as its value
     if isinstance(event, NewsArticle):
         return event.title[:240]
+    if isinstance(event, CultivationEstimate):
+        # An analyst reading a coca alert's evidence needs where and how much.
+        place = event.location.municipality_name or event.location.municipality_code
+        return f"{place}: {event.hectares:,.0f} ha of {event.crop} in {event.year}"
     return None
 
 

@@ -7,10 +7,13 @@ incident listed twice would send an analyst to the wrong record.
 import datetime as dt
 
 from vigia.streams.counting.engine import CountingEngine
+from vigia.streams.counting.ingest import evidence_item
 from vigia.streams.counting.pipeline import BatchPipeline
+from vigia.streams.counting.tables import EvidenceEntry
 from vigia.streams.merge import IncidentMerger
 
 from tests.streams.factories import incident, simple_plan
+from vigia.schema import CultivationEstimate, Location
 
 V1 = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 V2 = V1 + dt.timedelta(days=1)
@@ -118,3 +121,22 @@ def test_an_alarm_after_a_second_source_joins_lists_the_incident_once():
         "https://example.org/u1",
         "https://example.org/a1",
     }
+
+
+def test_a_coca_estimate_says_where_and_how_much():
+    """A coca alert's evidence names each municipality and its hectares (it listed only
+    a date and a source, which told the analyst nothing)."""
+    estimate = CultivationEstimate(
+        source="coca",
+        source_id="52079-2021",
+        event_date=dt.date(2021, 12, 31),
+        year=2021,
+        hectares=16040.2,
+        location=Location(
+            department_code="52",
+            municipality_code="52079",
+            municipality_name="Barbacoas",
+        ),
+    )
+    item = EvidenceEntry.from_stored(evidence_item(estimate))
+    assert item.summary == "Barbacoas: 16,040 ha of coca in 2021"
