@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 import statsmodels.api as sm
 from scipy.linalg.lapack import dposv as _posv
+from scipy.linalg.lapack import dpotri as _potri
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 from statsmodels.tools.tools import pinv_extended
 from vigia.streams.detectors._tails import student_t_sf
@@ -185,20 +186,23 @@ _EPS = float(np.finfo(float).eps)
 _WELL_CONDITIONED = 1e-10
 
 
-def _wls(X: np.ndarray, w: np.ndarray, w_half: np.ndarray, z: np.ndarray) -> np.ndarray:
+def _wls(
+    X: np.ndarray, w: np.ndarray, w_half: np.ndarray, z: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
     """One IRLS step's weighted least squares: ``argmin |sqrt(w) (X b - z)|``.
 
     Solved through the normal equations ``X'WX b = X'Wz`` by Cholesky (LAPACK ``posv``):
     a quarter of the cost of the SVD behind ``lstsq`` on these tall, narrow designs, and
     the same answer to ~1e-15 while they are well conditioned; otherwise ``lstsq`` (SVD,
-    the minimum-norm answer statsmodels gives)."""
+    the minimum-norm answer statsmodels gives). Returns the coefficients and the Cholesky
+    factor (upper) of ``X'WX``, ``None`` when SVD solved it."""
     xtw = X.T * w
     factor, params, info = _posv(xtw @ X, xtw @ z)
     if info == 0:
         diagonal = np.abs(factor.diagonal())
         if diagonal.min() > 0 and (diagonal.min() / diagonal.max()) ** 2 > _WELL_CONDITIONED:
-            return params
-    return np.linalg.lstsq(w_half[:, None] * X, w_half * z, rcond=-1)[0]
+            return params, factor
+    return np.linalg.lstsq(w_half[:, None] * X, w_half * z, rcond=-1)[0], None
 
 
 def _glm(
@@ -208,9 +212,9 @@ def _glm(
     tol=1e-8, atol=1e-9, rtol=1e-8)`` step for step: the same arithmetic as its family
     functions (inlined: ``Log._clean`` clips at machine epsilon, ``weights`` is
     ``1 / (deriv(mu)**2 * |mu|)``, the deviance sums ``2 (y log(y/mu) - (y - mu))``), the
-    same weighted least squares per iteration (:func:`_wls`) and the same ``pinv``
-    final WLS, without building model
-    and results objects or calling the family's methods (the fit is a Farrington
+    same weighted least squares per iteration (:func:`_wls`) and its final WLS (``pinv``,
+    or the last step's Cholesky factor when it had one), without building model and
+    results objects or calling the family's methods (the fit is a Farrington
     evaluation's main cost). R's glm.control: |dev - old| / (|dev| + 0.1) < 1e-8, at most
     25 iterations; scale=1 keeps the deviance unscaled as R's criterion. ``rank``: of
     ``X``, when the caller knows it. ``tests/streams/detectors/test_farrington_glm_irls.py``
@@ -226,7 +230,7 @@ def _glm(
             raise ValueError("The first guess on the deviance function returned a nan.")
         previous = dev
         converged = False
-        w = wlsendog = None
+        w = wlsendog = params = factor = None
         for _ in range(25):
             deriv = 1.0 / maximum(mu, eps)
             w = 1.0 / (deriv**2 * np.fabs(mu))
@@ -238,7 +242,7 @@ def _glm(
                 raise ValueError("NaN, inf or invalid value detected in weights")
             if not np.isfinite(wlsendog).all():
                 raise ValueError("NaN, inf or invalid value detected in endog")
-            params = _wls(X, w, w_half, wlsendog)
+            params, factor = _wls(X, w, w_half, wlsendog)
             lin_pred = X @ params
             mu = np.exp(lin_pred)
             resid = 2 * (y * log(maximum(y / mu, eps)) - (y - mu))
@@ -247,11 +251,21 @@ def _glm(
             previous = dev
             if converged:
                 break
-        sw = np.sqrt(w)
-        pinv = pinv_extended(sw[:, None] * X)[0]
-        cov = pinv @ pinv.T
-        final = pinv @ (wlsendog * sw)
-        fitted = np.exp(X @ final)  # res.mu: from the final params
+        if factor is not None:
+            # statsmodels' final WLS (pinv) solves the last step's system again: the same
+            # coefficients, and (X'WX)^-1 from the factor that step already has.
+            upper, info = _potri(factor)
+            if info == 0:
+                cov = np.triu(upper) + np.triu(upper, 1).T
+                final, fitted = params, mu
+            else:
+                factor = None
+        if factor is None:
+            sw = np.sqrt(w)
+            pinv = pinv_extended(sw[:, None] * X)[0]
+            cov = pinv @ pinv.T
+            final = pinv @ (wlsendog * sw)
+            fitted = np.exp(X @ final)  # res.mu: from the final params
     if rank is None:
         rank = int(np.linalg.matrix_rank(X))
     return _Irls(final, cov, fitted, w, X, float(y.shape[0] - (rank - 1) - 1), converged)
