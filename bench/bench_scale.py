@@ -199,15 +199,17 @@ def run(settings, prefix: str, workers: int, total: int, partitions: int) -> dic
     command += ["--until-idle", "--flush", "--timeout", "3600"]
     started = time.monotonic()
     ports = [_free_port() for _ in range(workers)]
+    # Logs to files: a pipe nobody reads until exit would stall a worker that logs a lot.
+    logs = [workdir / f"worker-{i}.log" for i in range(workers)]
     procs = [
         subprocess.Popen(
             [*command, "--metrics-port", str(port)],
             cwd=REPO,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=log.open("wb"),
         )
-        for port in ports
+        for port, log in zip(ports, logs, strict=True)
     ]
     samples: list[tuple[float, int]] = []
     running = set(range(workers))
@@ -222,7 +224,8 @@ def run(settings, prefix: str, workers: int, total: int, partitions: int) -> dic
                 running.discard(i)
                 cpu += usage.ru_utime + usage.ru_stime
                 if os.waitstatus_to_exitcode(status) != 0:
-                    raise SystemExit(f"worker failed: {procs[i].stderr.read().decode()[-3000:]}")
+                    tail = logs[i].read_text("utf-8", "replace")[-3000:]
+                    raise SystemExit(f"worker failed ({logs[i]}): {tail}")
         time.sleep(0.5)
     wall = time.monotonic() - started
     low = next(t for t, n in samples if n >= 0.1 * total)

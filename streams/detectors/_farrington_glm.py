@@ -186,9 +186,7 @@ _EPS = float(np.finfo(float).eps)
 _WELL_CONDITIONED = 1e-10
 
 
-def _wls(
-    X: np.ndarray, w: np.ndarray, w_half: np.ndarray, z: np.ndarray
-) -> tuple[np.ndarray, np.ndarray | None]:
+def _wls(X: np.ndarray, w: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """One IRLS step's weighted least squares: ``argmin |sqrt(w) (X b - z)|``.
 
     Solved through the normal equations ``X'WX b = X'Wz`` by Cholesky (LAPACK ``posv``):
@@ -199,9 +197,11 @@ def _wls(
     xtw = X.T * w
     factor, params, info = _posv(xtw @ X, xtw @ z)
     if info == 0:
-        diagonal = np.abs(factor.diagonal())
-        if diagonal.min() > 0 and (diagonal.min() / diagonal.max()) ** 2 > _WELL_CONDITIONED:
+        diagonal = factor.diagonal()  # positive: posv succeeded
+        smallest = diagonal.min()
+        if smallest > 0 and (smallest / diagonal.max()) ** 2 > _WELL_CONDITIONED:
             return params, factor
+    w_half = np.sqrt(w)
     return np.linalg.lstsq(w_half[:, None] * X, w_half * z, rcond=-1)[0], None
 
 
@@ -209,9 +209,9 @@ def _glm(
     y: np.ndarray, X: np.ndarray, weights: np.ndarray | None, rank: int | None = None
 ) -> _Irls:
     """Poisson log-link IRLS, statsmodels 0.15's ``GLM(...).fit(scale=1.0, maxiter=25,
-    tol=1e-8, atol=1e-9, rtol=1e-8)`` step for step: the same arithmetic as its family
-    functions (inlined: ``Log._clean`` clips at machine epsilon, ``weights`` is
-    ``1 / (deriv(mu)**2 * |mu|)``, the deviance sums ``2 (y log(y/mu) - (y - mu))``), the
+    tol=1e-8, atol=1e-9, rtol=1e-8)`` step for step: its family functions inlined
+    (``Log._clean`` clips at machine epsilon, ``weights`` is ``1 / (deriv(mu)**2 * |mu|)``,
+    the deviance sums ``2 (y log(y/mu) - (y - mu))``; rearranged, so equal to rounding), the
     same weighted least squares per iteration (:func:`_wls`) and its final WLS (``pinv``,
     or the last step's Cholesky factor when it had one), without building model and
     results objects or calling the family's methods (the fit is a Farrington
@@ -220,7 +220,7 @@ def _glm(
     ``X``, when the caller knows it. ``tests/streams/detectors/test_farrington_glm_irls.py``
     checks it against statsmodels."""
     var_weights = None if weights is None else np.asarray(weights, dtype=float)
-    eps, maximum, log = _EPS, np.maximum, np.log
+    eps, maximum, log, isfinite = _EPS, np.maximum, np.log, np.isfinite
     with np.errstate(all="ignore"):
         mu = y + 0.1
         lin_pred = log(maximum(mu, eps))
@@ -232,21 +232,23 @@ def _glm(
         converged = False
         w = wlsendog = params = factor = None
         for _ in range(25):
-            deriv = 1.0 / maximum(mu, eps)
-            w = 1.0 / (deriv**2 * np.fabs(mu))
+            # statsmodels: weights 1 / (deriv(mu)^2 |mu|) and working response
+            # eta + deriv(mu) (y - mu), deriv(mu) = 1 / max(mu, eps); mu = exp(eta) >= 0.
+            clipped = maximum(mu, eps)
+            w = clipped * clipped / mu
             if var_weights is not None:
                 w = var_weights * w
-            wlsendog = lin_pred + deriv * (y - mu)
-            w_half = np.sqrt(w)
-            if not np.isfinite(w_half).all():
+            wlsendog = lin_pred + (y - mu) / clipped
+            if not isfinite(w).all():
                 raise ValueError("NaN, inf or invalid value detected in weights")
-            if not np.isfinite(wlsendog).all():
+            if not isfinite(wlsendog).all():
                 raise ValueError("NaN, inf or invalid value detected in endog")
-            params, factor = _wls(X, w, w_half, wlsendog)
+            params, factor = _wls(X, w, wlsendog)
             lin_pred = X @ params
             mu = np.exp(lin_pred)
-            resid = 2 * (y * log(maximum(y / mu, eps)) - (y - mu))
-            dev = float(np.sum(resid if var_weights is None else resid * var_weights))
+            resid = y * log(maximum(y / mu, eps)) - (y - mu)
+            # 2 * sum(r) equals sum(2 * r) exactly (doubling is exact in floating point).
+            dev = 2.0 * float((resid if var_weights is None else resid * var_weights).sum())
             converged = _close(previous, dev, 1e-9, 1e-8)
             previous = dev
             if converged:

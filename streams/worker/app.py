@@ -88,8 +88,8 @@ def build_app(
     ``plan`` defaults to the detectors file of ``settings`` (``deploy/detectors.yaml``);
     ``connectors`` to the instances of ``settings.connectors_file``.
 
-    ``bulk`` (default) hands the raw topics' records to the handler a fetch at a time
-    (:mod:`vigia.streams.worker.transport`); ``bulk=False`` uses the agent's
+    ``bulk`` (default) hands the raw topics' records to the handler ``batch_size`` at a time
+    (:mod:`vigia.streams.worker.faust_adapter`); ``bulk=False`` uses the agent's
     ``stream.take_events()`` batches — same handler, same results, slower.
     Every ``staleness_check_every`` seconds (0: never) a timer publishes
     ``source_stale.<instance>`` detections for raw topics silent past their limit
@@ -176,13 +176,19 @@ def build_app(
     raw_set = set(raw_names)
     handler.assigned = assigned
 
-    @app.on_partitions_revoked.connect
-    async def forget_revoked(sender, revoked, **kwargs) -> None:
-        handler.revoke({tp.partition for tp in revoked if tp.topic in raw_set})
+    @app.on_partitions_assigned.connect
+    async def forget_moved(sender, assigned, **kwargs) -> None:
+        # faust revokes every partition at each rebalance (eager protocol), then assigns
+        # the whole new assignment: a partition kept keeps its state (no restore), one
+        # that moved away is forgotten (its new owner restores it from the changelog).
+        kept = {tp.partition for tp in assigned if tp.topic in raw_set}
+        handler.revoke(set(handler.partitions) - kept)
 
     if bulk:
         check_assumptions()
-        install_bulk_consumer(app, raw_names, handler.handle_messages, handler.caught_up)
+        install_bulk_consumer(
+            app, raw_names, handler.handle_messages, handler.caught_up, max_records=batch_size
+        )
 
     @app.agent(source, name="normalise-count-detect", concurrency=1)
     async def normalise_count_detect(stream):

@@ -8,16 +8,18 @@ written against in ``pyproject.toml``) removes what it relies on:
 
 * :func:`aiokafka_producer` — the app's aiokafka producer, for record batches;
 * :class:`BulkConsumer` — a consumer that hands raw-topic records to the worker a
-  fetch at a time, described below.
+  batch at a time, described below.
 
 faust delivers every record through its conductor and stream one by one (a task and
 several awaits each), which caps one worker at a few thousand records a second.
 :class:`BulkConsumer` keeps everything faust does — group membership, partition
 assignment, table changelog recovery, offset commits — and changes one thing: the
-records of the raw topics in each fetch go to the worker's batch handler as one list
-of aiokafka records (no faust message per record), and are acknowledged to faust's
-offset tracking only after the handler returned (so a crash redelivers the batch; the
-ledger makes that a no-op).
+records of the raw topics in each fetch go to the worker's batch handler as lists of
+at most ``max_records`` aiokafka records (no faust message per record), and are
+acknowledged to faust's offset tracking only after the handler returned (so a crash
+redelivers the batch; the ledger makes that a no-op). While the group rebalances
+(faust's ``app.rebalancing``, set the moment a revocation starts) it hands nothing
+over, so the revocation runs at once rather than a step per batch.
 Records of any other topic (e.g. changelogs during recovery) take faust's usual path.
 
 When no bulk handler is set the consumer behaves exactly as faust's own.
@@ -52,6 +54,10 @@ CONSUMER_ATTRIBUTES = (
     "_buffered_partitions",
 )
 
+#: Attributes of the faust app the bulk consumer reads (``rebalancing``: set by faust's
+#: rebalance listener the moment a revocation starts, cleared once assigned).
+APP_ATTRIBUTES = ("rebalancing", "consumer_generation_id")
+
 
 class FaustAssumptionBroken(RuntimeError):
     """The installed faust-streaming lacks an internal this adapter relies on."""
@@ -70,6 +76,7 @@ def check_assumptions(consumer: Any = None) -> None:
         missing.append("Producer._ensure_producer")
     if consumer is not None:
         missing += [f"consumer.{n}" for n in CONSUMER_ATTRIBUTES if not hasattr(consumer, n)]
+        missing += [f"app.{n}" for n in APP_ATTRIBUTES if not hasattr(consumer.app, n)]
     if missing:
         raise FaustAssumptionBroken(
             "faust-streaming changed; the worker's adapter needs: " + ", ".join(missing)
@@ -85,6 +92,7 @@ class BulkConsumer(AiokafkaConsumer):
     bulk_topics: frozenset[str] = frozenset()
     bulk_handler: BulkHandler | None = None
     bulk_idle: Callable[[], None] | None = None  # after an empty fetch: caught up
+    bulk_max_records: int = 5000  # records per handler call
 
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - faust loop
         if self.bulk_handler is None:
@@ -96,6 +104,13 @@ class BulkConsumer(AiokafkaConsumer):
                 await self.sleep(0)
                 if self.should_stop:
                     break
+                if self.app.rebalancing:
+                    # Leave the loop to faust's revocation: it advances a step per turn
+                    # of the loop, and a batch handled per turn (seconds, with the
+                    # evaluation) kept a worker from rejoining for the whole rebalance
+                    # timeout, after which the group dropped it.
+                    await self.sleep(0.05)
+                    continue
                 await self._drain_once()
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:
@@ -107,7 +122,8 @@ class BulkConsumer(AiokafkaConsumer):
             raise
 
     async def _drain_once(self) -> None:
-        """One fetch: raw-topic records to the bulk handler as one list, others to faust.
+        """One fetch: raw-topic records to the bulk handler in lists of at most
+        ``bulk_max_records``, others to faust.
 
         Mirrors faust's ``Consumer.getmany`` (same partition filter, generation check
         and end-offset tracking) but once per partition instead of once per record, and
@@ -116,7 +132,9 @@ class BulkConsumer(AiokafkaConsumer):
         ``value``).
         """
         records, active = await self._wait_next_records(1.0)
-        if records is None or self.should_stop or not self.flow_active:
+        if records is None or self.should_stop or not self.flow_active or self.app.rebalancing:
+            # Not handled, not acknowledged: after the rebalance faust seeks every
+            # assigned partition to its committed offset and they come again.
             return
         if not records and active and self.bulk_idle is not None:
             # A fetch with nothing to give: every assigned partition is read to its end.
@@ -124,8 +142,7 @@ class BulkConsumer(AiokafkaConsumer):
             # commit marker after the last record, so end - (last offset + 1) stays 1.
             self.bulk_idle()
         generation_id = self.app.consumer_generation_id
-        batch: list = []
-        taken: list[tuple[TP, list[int]]] = []
+        bulk: list[tuple[TP, list]] = []
         for tp, tp_records in records.items():
             if not (active is None or tp in active or tp in self._buffered_partitions):
                 continue
@@ -136,8 +153,7 @@ class BulkConsumer(AiokafkaConsumer):
             if not tp_records:
                 continue
             if tp.topic in self.bulk_topics:
-                batch.extend(tp_records)
-                taken.append((tp, [r.offset for r in tp_records]))
+                bulk.append((tp, tp_records))
                 continue
             for record in tp_records:  # e.g. changelogs during recovery: faust's path
                 if self.app.consumer_generation_id != generation_id:
@@ -145,15 +161,47 @@ class BulkConsumer(AiokafkaConsumer):
                 message = self._to_message(tp, record)
                 await self.wait_first(self.callback(message), self.suspend_flow.wait())
                 self._read_offset[tp] = record.offset
-        if not batch or self.app.consumer_generation_id != generation_id:
-            return
+        # A fetch can hold far more than a batch (compressed record batches expand ten
+        # times): hand it over a batch at a time, so a rebalance waits for one batch at
+        # most and the records left are not taken from the worker that gets them.
+        limit = self.bulk_max_records
+        chunk: list = []
+        offsets: dict[TP, list[int]] = {}
+        for tp, tp_records in bulk:
+            start = 0
+            while start < len(tp_records):
+                part = tp_records[start : start + limit - len(chunk)]
+                start += len(part)
+                chunk.extend(part)
+                offsets.setdefault(tp, []).extend(r.offset for r in part)
+                if len(chunk) >= limit:
+                    if not await self._hand_over(chunk, offsets, generation_id):
+                        return
+                    chunk, offsets = [], {}
+        if chunk:
+            await self._hand_over(chunk, offsets, generation_id)
+
+    async def _hand_over(
+        self, batch: list, offsets: dict[TP, list[int]], generation_id: int
+    ) -> bool:
+        """One batch to the bulk handler, then its offsets acknowledged; ``False`` (and
+        nothing handled) once the consumer stops or a rebalance has begun: faust then
+        seeks every assigned partition to its committed offset, so the batch comes again."""
+        if (
+            self.should_stop
+            or not self.flow_active
+            or self.app.rebalancing
+            or self.app.consumer_generation_id != generation_id
+        ):
+            return False
         await self.bulk_handler(batch)
-        for tp, offsets in taken:
-            self._read_offset[tp] = offsets[-1]
-            self._ack_offsets(tp, offsets)
+        for tp, tp_offsets in offsets.items():
+            self._read_offset[tp] = tp_offsets[-1]
+            self._ack_offsets(tp, tp_offsets)
         if self._commit_every is not None and self._n_acked >= self._commit_every:
             self._n_acked = 0
             await self.commit()
+        return True
 
     def _ack_offsets(self, tp: TP, offsets: list[int]) -> None:
         """faust's ``Consumer.ack`` for many offsets of one partition at once."""
@@ -176,10 +224,14 @@ class BulkTransport(AiokafkaTransport):
 
 
 def install_bulk_consumer(
-    app: Any, topics: list[str], handler: BulkHandler, idle: Callable[[], None] | None = None
+    app: Any,
+    topics: list[str],
+    handler: BulkHandler,
+    idle: Callable[[], None] | None = None,
+    max_records: int = 5000,
 ) -> None:
-    """Make ``app`` deliver ``topics`` to ``handler`` in fetch-sized lists (before start);
-    ``idle`` runs after a fetch that found nothing (the consumer is caught up)."""
+    """Make ``app`` deliver ``topics`` to ``handler`` in lists of at most ``max_records``
+    (before start); ``idle`` runs after a fetch that found nothing (caught up)."""
     app.transport = BulkTransport(app.conf.broker_consumer, app)
     app.transport.Consumer = type(
         "VigiaBulkConsumer",
@@ -188,5 +240,6 @@ def install_bulk_consumer(
             "bulk_topics": frozenset(topics),
             "bulk_handler": staticmethod(handler),
             "bulk_idle": staticmethod(idle) if idle else None,
+            "bulk_max_records": max_records,
         },
     )

@@ -25,7 +25,7 @@ from tests.streams.worker_helpers import (
     sources_file,
     surge_records,
 )
-from vigia.kafka.clients import make_consumer
+from vigia.kafka.clients import make_consumer, make_producer
 from vigia.schema import DeadLetter, RawRecord
 from vigia.topics import Topics
 
@@ -215,3 +215,36 @@ async def test_a_configured_source_gives_the_backtests_detections(isolated_setti
     surge = [v for k, v in stream.items() if k.endswith(":municipality:15183:2025-W14")]
     trust = {"ucdp": 1.0, "ucdp_candidate": 0.6}
     assert surge and all(v[2:4] == (["ucdp", "ucdp_candidate"], trust) for v in surge)
+
+
+async def test_a_large_fetch_is_handed_over_a_batch_at_a_time(isolated_settings):
+    """gzip record batches of a whole topic fit in one fetch; the handler still gets at
+    most ``batch_size`` records per call (a rebalance waits for one batch at most)."""
+    settings = isolated_settings
+    topics = Topics(settings.kafka.topic_prefix)
+    app = build_app(settings, bundled_plan(), connectors=["ucdp"], batch_size=1000)
+    ensure_topics(settings, app)
+    records = sorted_records(UCDP)[:6000]
+    producer = make_producer(settings, compression_type="gzip", linger_ms=100, batch_size=1 << 20)
+    try:
+        for record in records:
+            producer.send(
+                topics.raw("ucdp"), key=record.key.encode(), value=record.to_bytes(), partition=0
+            )
+        producer.flush()
+    finally:
+        producer.close()
+    sizes: list[int] = []
+    handle = app.vigia.handle_messages
+
+    async def counted(messages):
+        sizes.append(len(messages))
+        return await handle(messages)
+
+    app.transport.Consumer.bulk_handler = staticmethod(counted)
+
+    summary = await run_until_idle(settings, app, idle=1.0, timeout=180)
+
+    assert summary.records_in == len(records)
+    assert sum(sizes) == len(records)
+    assert max(sizes) == 1000  # fetches of many more were split
