@@ -60,7 +60,6 @@ class CountingEngine:
         self.ingestor = Ingestor(plan, self.state, today=today)
         self.evaluator = Evaluator(plan, self.state, regions)
         self._dirty: set[tuple[str, str, PeriodKind, int]] = set()
-        self._families: set[str] = set()
         self.family_kinds: dict[str, set[PeriodKind]] = {}
         for signal in plan.signals:
             kinds = self.family_kinds.setdefault(family_of_signal(signal), set())
@@ -74,7 +73,6 @@ class CountingEngine:
         """Count a batch; ``replacements`` are merged incidents by cluster id (the merger's)."""
         report = self.ingestor.ingest(events, replacements)
         self._dirty |= report.dirty
-        self._families |= report.families
         return report
 
     @property
@@ -104,7 +102,6 @@ class CountingEngine:
         for family, mark_source, newest in watermarks(marks):
             if mark_source == source and ordinal > newest:
                 marks[watermark_key(family, source)] = ordinal
-                self._families.add(family)
 
     def end_backfill(self) -> AdvanceReport:
         """Leave backfill mode and evaluate every period up to the newest event."""
@@ -142,7 +139,11 @@ class CountingEngine:
         marks = self.state.marks
         evaluator = self.evaluator
         evaluator.begin_advance()
-        families = self._families or {mark.family for mark in watermarks(marks)}
+        # Every family with a watermark, not only those of this engine's own batches: the
+        # families of a restored partition (their watermarks came from its changelog) must
+        # close too, or a worker taking over part-way through a backfill never evaluated
+        # them. A family whose watermark did not move evaluates nothing.
+        families = {mark.family for mark in watermarks(marks)}
         evaluated: set[tuple[PeriodKind, int, str]] = set()
         for family in sorted(families):
             watermark = self.watermark(family, flush=flush)
@@ -169,7 +170,6 @@ class CountingEngine:
             report.detections.extend(evaluator.evaluate_bucket(signal, code, kind, index))
             report.reevaluated += 1
         self._dirty.clear()
-        self._families.clear()
         return report
 
     def _retain(self, family: str, kind: PeriodKind, report: AdvanceReport) -> None:

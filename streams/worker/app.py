@@ -176,13 +176,13 @@ def build_app(
     raw_set = set(raw_names)
     handler.assigned = assigned
 
-    @app.on_partitions_assigned.connect
-    async def forget_moved(sender, assigned, **kwargs) -> None:
-        # faust revokes every partition at each rebalance (eager protocol), then assigns
-        # the whole new assignment: a partition kept keeps its state (no restore), one
-        # that moved away is forgotten (its new owner restores it from the changelog).
-        kept = {tp.partition for tp in assigned if tp.topic in raw_set}
-        handler.revoke(set(handler.partitions) - kept)
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(sender, revoked, **kwargs) -> None:
+        # faust revokes every partition at a rebalance (eager protocol). Keeping the state
+        # of a partition assigned again would be faster, but only safe if no other member
+        # owned it in between (a worker dropped from the group misses a generation): the
+        # changelog is the state every owner agrees on.
+        handler.revoke({tp.partition for tp in revoked if tp.topic in raw_set})
 
     if bulk:
         check_assumptions()

@@ -223,9 +223,12 @@ async def _flush_every_partition(
     handler, group = app.vigia, app.conf.id
     flushed: set[int] = set()
     while True:
-        flushed |= await handler.flush(skip=flushed)
-        await app.producer.flush()
+        # A partition that came here from a member that flushed it before leaving has its
+        # receipt already: flushing it again would first restore its whole changelog.
         ends = await asyncio.to_thread(_ends, settings, raw)
+        receipts = await asyncio.to_thread(_committed, settings, f"{group}-flushed", raw)
+        flushed |= await handler.flush(skip=flushed | _receipted(ends, receipts))
+        await app.producer.flush()
         done = await asyncio.to_thread(_committed, settings, group, raw)
         covered = {tp: done.get(tp, 0) for tp in ends if tp[1] in flushed}
         await asyncio.to_thread(
@@ -239,6 +242,16 @@ async def _flush_every_partition(
             missing = sorted(tp for tp, end in ends.items() if receipts.get(tp, 0) < end)
             raise TimeoutError(f"partitions never flushed: {missing}")
         await asyncio.sleep(1.0)  # a dead member's partitions move at the next rebalance
+
+
+def _receipted(ends: dict[tuple[str, int], int], receipts: dict[tuple[str, int], int]) -> set[int]:
+    """Partitions whose flush receipts reach the end of every raw topic."""
+    partitions = {partition for _, partition in ends}
+    return {
+        partition
+        for partition in partitions
+        if all(receipts.get(tp, 0) >= end for tp, end in ends.items() if tp[1] == partition)
+    }
 
 
 def commit_receipts(settings: Settings, group: str, offsets: dict[tuple[str, int], int]) -> None:

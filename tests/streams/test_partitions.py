@@ -1,6 +1,11 @@
 """A partition's state survives the trip through its changelog, country by country."""
 
+from vigia.streams.counting.engine import CountingEngine
+from vigia.streams.counting.plan import EvaluationPlan, SeriesRule
 from vigia.streams.worker.partitions import TABLES, ChangelogBatch, PartitionState
+
+from tests.streams.factories import Above, incident, seizure
+from vigia.schema import PeriodKind, RegionLevel
 
 
 class _Engine:
@@ -54,3 +59,40 @@ def test_a_tombstone_deletes_and_is_not_changelogged_again():
     assert table.records("CO") == [(b'["CO","a"]', b"1")]
     table.restore("a", None)
     assert "a" not in table and table.dirty == {}
+
+
+def test_a_partition_taken_over_mid_backfill_evaluates_the_families_it_restored():
+    """A worker killed part-way through a backfill left the incidents counted (their
+    watermark in the changelog); the worker that restores the partition then counts only
+    seizures. Its end of backfill must still evaluate the incidents: it evaluated only
+    the families of its own batches, and every incident detection was lost."""
+    week = (PeriodKind.WEEK,)
+    country = (RegionLevel.COUNTRY,)
+    plan = EvaluationPlan(
+        rules=[
+            SeriesRule("fatalities", week, country, (Above({"limit": 2.0}),)),
+            SeriesRule("seizures.count", week, country, (Above({"limit": 2.0}),)),
+        ]
+    )
+    # A quiet week, a rise (the detector needs a prior period), then a quiet week that
+    # moves the watermark past the rise.
+    incidents = [incident("i0", "2020-01-01", fatalities=1)]
+    incidents += [incident(f"i{i}", "2020-01-08", fatalities=5) for i in range(1, 4)]
+    incidents += [incident("i9", "2020-01-22", fatalities=1)]
+    seizures = [seizure("s0", "2020-01-01", 1.0)]
+    seizures += [seizure(f"s{i}", "2020-01-15", 10.0) for i in range(1, 5)]
+    seizures += [seizure("s9", "2020-01-29", 1.0)]
+
+    whole = CountingEngine(plan)
+    whole.backfill = True
+    whole.ingest([*incidents, *seizures])
+    expected = sorted(d.key for d in whole.end_backfill().detections)
+    assert {key.split(":")[1] for key in expected} == {"fatalities", "seizures.count"}
+
+    killed = CountingEngine(plan)
+    killed.backfill = True
+    killed.ingest(incidents)  # counted and changelogged, then SIGKILL before the flush
+    successor = CountingEngine(plan, killed.state)  # the same tables, restored
+    successor.backfill = True
+    successor.ingest(seizures)
+    assert sorted(d.key for d in successor.end_backfill().detections) == expected
