@@ -58,6 +58,7 @@ from typing import Any
 from kafka import ConsumerRebalanceListener
 from prometheus_client import CollectorRegistry
 from vigia.alerts.alert_metrics import AlertMetrics
+from vigia.alerts.batch_producer import BatchProducer
 from vigia.alerts.clock import Clock, system_clock
 from vigia.alerts.cluster_view import ClusterView
 from vigia.alerts.delivery import Deliverer, build_deliverer, keep_alive, load_sinks
@@ -70,7 +71,7 @@ from vigia.alerts.rules_file import AlertingConfig, load_config
 from vigia.alerts.settings import AlertsSettings
 from vigia.alerts.shards import EngineShards, owned_state
 from vigia.alerts.silences import Silence
-from vigia.alerts.state import DISPATCHER, StateReader, StateRecord, StateWriter
+from vigia.alerts.state import DISPATCHER, AsyncStateWriter, StateReader, StateRecord
 from vigia.alerts.state_guard import StateGuard
 
 from vigia.codec import UndecodableRecord, decode
@@ -131,7 +132,8 @@ class AlertDispatcher:
         self.deliverer: Deliverer | None = None
         self.consumer: Any = None
         self.reader: StateReader | None = None
-        self.writer: StateWriter | None = None
+        self.producer: BatchProducer | None = None
+        self.writer: AsyncStateWriter | None = None
         #: the detections partitions this process owns (None until the first assignment)
         self.partitions: frozenset[int] | None = None
         self._assignment: frozenset[int] | None = None  # noted by Handover, not applied yet
@@ -162,7 +164,13 @@ class AlertDispatcher:
         # a record on a state topic that does not decode is skipped, dead-lettered and
         # counted (never a crash loop); writes are validated before they are sent
         self.guard = StateGuard(self.settings, t, registry=self.metrics.registry)
-        self.writer = StateWriter(self.settings, t, self.origin, guard=self.guard)
+        # one aiokafka producer in the loop for every write on the hot path: state
+        # records, outbox entries and their tombstones share its batches and requests
+        self.producer = BatchProducer(self.settings)
+        await self.producer.start()
+        self.writer = AsyncStateWriter(
+            self.settings, t, self.origin, self.producer, guard=self.guard
+        )
         # silences apply everywhere: read them all; the whole alerts topic feeds the
         # cluster view, but of the acknowledgements only those written from now on are
         # adopted (older ones are in the state an owner restores)
@@ -176,7 +184,7 @@ class AlertDispatcher:
         sinks = load_sinks({r.name: r.sink for r in self.config.receivers})
         gated = {name: GatedSink(sink, self.gates) for name, sink in sinks.items()}
         self.deliverer = build_deliverer(self.settings, gated, registry=self.metrics.registry)
-        self.deliverer.outbox.share_producer(self.writer.producer)
+        self.deliverer.outbox.share_producer(self.producer)
         self._spawn(
             keep_alive(self.deliverer.sinks, self._told_active, stop=self._stop), "keep-alive"
         )
@@ -231,7 +239,7 @@ class AlertDispatcher:
         call twice."""
         if self.writer is not None:
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.writer.flush)
+                await self.writer.flush()
         if self.deliverer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.deliverer.drain(), self.options.drain_seconds)
@@ -250,9 +258,10 @@ class AlertDispatcher:
         if self.reader is not None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.reader.close)
-        if self.writer is not None:
+        if self.producer is not None:
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.writer.close)
+                await self.producer.stop()
+            self.producer = None
         self.consumer = self.reader = self.writer = None
 
     # -- partitions coming and going ------------------------------------------------------
@@ -308,7 +317,7 @@ class AlertDispatcher:
                 self.writer.nflog(implied, entry.owner)
                 repaired += 1
         self._expire(engines.items())
-        await asyncio.to_thread(self.writer.flush)
+        await self.writer.flush()
         if repaired:
             log.warning("logged %d notifications that reached the outbox before a crash", repaired)
         for engine in engines.values():
@@ -465,7 +474,7 @@ class AlertDispatcher:
         if time.monotonic() - self._expired_at >= self.options.expire_interval_seconds:
             self._expired_at = time.monotonic()
             self._expire(self.engine.by_partition.items())
-        await asyncio.to_thread(self.writer.flush)
+        await self.writer.flush()
         if consumed:
             # everything these detections caused is acknowledged by now; an async commit
             # that is lost only means re-reading them, which changes nothing
@@ -572,7 +581,7 @@ class AlertDispatcher:
             if o.entry is not None:
                 self.writer.nflog(o.entry, partition)
         if outgoing:
-            await asyncio.to_thread(self.writer.flush)
+            await self.writer.flush()
         self.gates.open(keys)
         return len(keys)
 
@@ -610,7 +619,7 @@ class AlertDispatcher:
         except KeyError:
             return await self._request_acknowledgement(self.view.alerts[fingerprint], by, comment)
         self.writer.alert(t.alert, partition)
-        await asyncio.to_thread(self.writer.flush)
+        await self.writer.flush()
         return t.alert
 
     async def _request_acknowledgement(self, alert: Alert, by: str, comment: str | None) -> Alert:
@@ -618,14 +627,14 @@ class AlertDispatcher:
         if acked is alert:
             return alert
         self.writer.alert(acked)
-        await asyncio.to_thread(self.writer.flush)
+        await self.writer.flush()
         # this API answers with the acknowledgement before the owner's copy is read back
         self.view.adopt(acked)
         return acked
 
     async def put_silence(self, silence: Silence) -> Silence:
         self.writer.silence(silence)
-        await asyncio.to_thread(self.writer.flush)
+        await self.writer.flush()
         self.engine.put_silence(silence)
         return silence
 
