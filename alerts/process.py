@@ -174,8 +174,12 @@ class AlertDispatcher:
         # silences apply everywhere: read them all; the whole alerts topic feeds the
         # cluster view, but of the acknowledgements only those written from now on are
         # adopted (older ones are in the state an owner restores)
+        # this process's own records are not read back: what it writes it applies to
+        # its view as it writes (see _write_alert), without decoding it again
         self.reader = await asyncio.to_thread(
-            partial(StateReader, guard=self.guard), self.settings, [t.silences, t.alerts]
+            partial(StateReader, guard=self.guard, skip_origin=self.origin),
+            self.settings,
+            [t.silences, t.alerts],
         )
         records = await asyncio.to_thread(self.reader.read_to_end)
         self.view.apply(records)
@@ -209,7 +213,7 @@ class AlertDispatcher:
         consumer = make_consumer(
             self.settings,
             group_id=self.options.consumer_group or f"{self.topics.prefix}.alerts",
-            max_poll_records=2000,
+            max_poll_records=500,
             # a killed owner is noticed after the session timeout (the broker's minimum
             # is 6 s), then its partitions move: the takeover target is 10 s
             session_timeout_ms=self.options.session_timeout_ms,
@@ -343,6 +347,7 @@ class AlertDispatcher:
             gone = engine.expire(retention)
             for fingerprint in gone.alerts:
                 self.writer.tombstone(t.alerts, fingerprint, partition)
+                self.view.alerts.pop(fingerprint, None)
             for key in gone.nflog:
                 self.writer.tombstone(t.notification_log, key, partition)
         # every dispatcher may tombstone the same silence: the same record twice
@@ -459,7 +464,7 @@ class AlertDispatcher:
             for record in records:
                 consumed += 1
                 for t in self._ingest(engine, record):
-                    self.writer.alert(t.alert, tp.partition)
+                    self._write_alert(t.alert, tp.partition)
                     transitions.append(t)
         external = self.reader.poll(0)
         self.view.apply(external)
@@ -479,7 +484,7 @@ class AlertDispatcher:
             # everything these detections caused is acknowledged by now; an async commit
             # that is lost only means re-reading them, which changes nothing
             self.consumer.commit_async()
-        if consumed or sent:
+        if (consumed or sent) and log.isEnabledFor(logging.DEBUG):
             lag = max(
                 (self.engine.clock() - t.alert.detection.detected_at for t in transitions),
                 default=dt.timedelta(0),
@@ -552,15 +557,21 @@ class AlertDispatcher:
                     # every cluster view and the next owner's restore would read it
                     self._rewrite_owned(alert.fingerprint)
                     continue
-                self.writer.alert(t.alert, partition)
+                self._write_alert(t.alert, partition)
                 out.append(t)
         return out
+
+    def _write_alert(self, alert: Alert, owner: int | None = None) -> None:
+        """Write an alert record and apply it to the cluster view (the reader skips this
+        process's own records)."""
+        self.writer.alert(alert, owner)
+        self.view.adopt(alert)
 
     def _rewrite_owned(self, fingerprint: str) -> None:
         for partition, engine in self.engine.by_partition.items():
             current = engine.alerts.get(fingerprint)
             if current is not None:
-                self.writer.alert(current, partition)
+                self._write_alert(current, partition)
                 return
 
     async def _deliver(self, outgoing: list[tuple[int, Outgoing]]) -> int:
@@ -572,9 +583,10 @@ class AlertDispatcher:
                 key = o.notification.idempotency_key
                 self.gates.close(key)
                 keys.append(key)
-                durable.append(self.deliverer.enqueue(o.receiver, o.notification, partition))
+                written, _ = self.deliverer.begin(o.receiver, o.notification, partition)
+                durable.append(written)
                 self.metrics.notified(o.receiver)
-        # the outbox writes run concurrently (one broker round trip for the batch);
+        # the outbox writes go out together (one broker round trip for the batch);
         # gather raises if one failed, before any log entry is written
         await asyncio.gather(*durable)
         for partition, o in outgoing:
@@ -618,7 +630,7 @@ class AlertDispatcher:
             partition, t = self.engine.acknowledge(fingerprint, by, comment)
         except KeyError:
             return await self._request_acknowledgement(self.view.alerts[fingerprint], by, comment)
-        self.writer.alert(t.alert, partition)
+        self._write_alert(t.alert, partition)
         await self.writer.flush()
         return t.alert
 

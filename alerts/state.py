@@ -83,8 +83,11 @@ class StateReader:
         timeout: float = 30.0,
         *,
         guard: StateGuard | None = None,
+        skip_origin: str | None = None,
     ):
         self.topics = list(topics)
+        #: records this writer wrote are dropped undecoded (the dispatcher knows them)
+        self.skip_origin = skip_origin
         self.timeout = timeout
         # every value is checked against its topic's model as it is read: a poison
         # record is dead-lettered and skipped here, so no caller can crash on it
@@ -130,12 +133,15 @@ class StateReader:
         out = []
         for records in batch.values():
             for r in records:
+                origin, partition = _headers(r)
+                if origin is not None and origin == self.skip_origin:
+                    continue
                 key = r.key.decode(errors="replace") if r.key else ""
                 decoded = self.guard.decode(
                     r.topic, key, r.value, partition=r.partition, offset=r.offset
                 )
                 if decoded is not POISON:
-                    out.append(StateRecord(r.topic, key, r.value, *_headers(r), decoded=decoded))
+                    out.append(StateRecord(r.topic, key, r.value, origin, partition, decoded))
         return out
 
     def close(self) -> None:
