@@ -122,6 +122,12 @@ class Result:
     p99_ms: float
     max_ms: float
     load: float
+    #: CPU seconds of the dispatchers (together) per alert received, in µs
+    dispatcher_us: float = float("nan")
+    #: CPU of this process (producer + webhook receiver) over the run, in cores
+    bench_cores: float = float("nan")
+    #: CPU of the dispatchers over the run, in cores (together)
+    dispatcher_cores: float = float("nan")
 
 
 def detection(i: int, week):
@@ -143,6 +149,15 @@ def detection(i: int, week):
         score_kind="z",
         detected_at=dt.datetime.now(dt.UTC),
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -209,6 +224,7 @@ def run_once(dispatchers: int, rate: int, seconds: float, workdir: Path) -> Resu
         )
         total = int(rate * seconds)
         producer = make_producer(settings, linger_ms=1)
+        cpu_before = [cpu_seconds(p.pid) for p in processes], time.process_time()
         started = time.monotonic()
         for i in range(total):
             pause = started + i / rate - time.monotonic()
@@ -225,6 +241,8 @@ def run_once(dispatchers: int, rate: int, seconds: float, workdir: Path) -> Resu
         while len(receiver.latencies) < total and time.monotonic() < deadline:
             time.sleep(0.2)
         gave_up = time.time()
+        cpu_after = [cpu_seconds(p.pid) for p in processes], time.process_time()
+        elapsed = time.monotonic() - started
         producer.close()
     finally:
         for process in processes:
@@ -254,6 +272,9 @@ def run_once(dispatchers: int, rate: int, seconds: float, workdir: Path) -> Resu
         p99_ms=percentile(lat, 0.99),
         max_ms=max(lat),
         load=os.getloadavg()[0],
+        dispatcher_us=(sum(cpu_after[0]) - sum(cpu_before[0])) / max(received, 1) * 1e6,
+        bench_cores=(cpu_after[1] - cpu_before[1]) / elapsed,
+        dispatcher_cores=(sum(cpu_after[0]) - sum(cpu_before[0])) / elapsed,
     )
 
 
@@ -273,11 +294,16 @@ def report(results: list[Result], command: str) -> list[str]:
         "Latency: receive time minus `detected_at`. The bench waits at most "
         "max(60 s, the run's length) after the last detection; when some alerts had not "
         "arrived by then, the percentiles count them at that wait and are lower bounds (≥). "
-        "Delivered /s: alerts received over the time from the first to the last receipt.",
+        "Delivered /s: alerts received over the time from the first to the last receipt. "
+        "CPU (from /proc, from the first detection produced to the last alert received): "
+        "the dispatchers' user + system seconds per alert received, and the cores the "
+        "dispatchers and this bench process (producer and webhook receiver) kept busy on "
+        "average; load: the 1-minute load average at the end of the run.",
         "",
         "| dispatchers | rate /s | seconds | produced | received | delivered /s "
-        "| p50 ms | p90 ms | p99 ms | max ms | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| p50 ms | p90 ms | p99 ms | max ms | load | dispatcher CPU µs/alert "
+        "| dispatchers' cores | bench's cores |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         ge = "" if r.received == r.produced else "≥ "  # lower bounds: some never arrived
@@ -285,7 +311,8 @@ def report(results: list[Result], command: str) -> list[str]:
             f"| {r.dispatchers} | {r.rate:,} (achieved {r.produce_rate:,.0f}) | {r.seconds:g} "
             f"| {r.produced:,} | {r.received:,} ({r.received / r.produced:.1%}) "
             f"| {r.delivered_per_s:,.0f} | {ge}{r.p50_ms:,.0f} | {ge}{r.p90_ms:,.0f} "
-            f"| {ge}{r.p99_ms:,.0f} | {ge}{r.max_ms:,.0f} | {r.load:.1f} |"
+            f"| {ge}{r.p99_ms:,.0f} | {ge}{r.max_ms:,.0f} | {r.load:.1f} "
+            f"| {r.dispatcher_us:,.0f} | {r.dispatcher_cores:.2f} | {r.bench_cores:.2f} |"
         )
     last = max(results, key=lambda r: (r.dispatchers, r.rate))
     lines += [
