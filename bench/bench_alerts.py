@@ -128,6 +128,8 @@ class Result:
     bench_cores: float = float("nan")
     #: CPU of the dispatchers over the run, in cores (together)
     dispatcher_cores: float = float("nan")
+    #: share of the run a dispatcher's main thread was runnable but not running (mean)
+    dispatcher_cpu_wait: float = float("nan")
 
 
 def detection(i: int, week):
@@ -158,6 +160,15 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_wait_seconds(pid: int) -> float:
+    """Seconds the process's main thread was runnable but waiting for a CPU (Linux
+    /proc schedstat; NaN elsewhere): how much other processes kept it off the cores."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -225,6 +236,7 @@ def run_once(dispatchers: int, rate: int, seconds: float, workdir: Path) -> Resu
         total = int(rate * seconds)
         producer = make_producer(settings, linger_ms=1)
         cpu_before = [cpu_seconds(p.pid) for p in processes], time.process_time()
+        waited_before = [cpu_wait_seconds(p.pid) for p in processes]
         started = time.monotonic()
         for i in range(total):
             pause = started + i / rate - time.monotonic()
@@ -242,6 +254,7 @@ def run_once(dispatchers: int, rate: int, seconds: float, workdir: Path) -> Resu
             time.sleep(0.2)
         gave_up = time.time()
         cpu_after = [cpu_seconds(p.pid) for p in processes], time.process_time()
+        waited_after = [cpu_wait_seconds(p.pid) for p in processes]
         elapsed = time.monotonic() - started
         producer.close()
     finally:
@@ -275,6 +288,7 @@ def run_once(dispatchers: int, rate: int, seconds: float, workdir: Path) -> Resu
         dispatcher_us=(sum(cpu_after[0]) - sum(cpu_before[0])) / max(received, 1) * 1e6,
         bench_cores=(cpu_after[1] - cpu_before[1]) / elapsed,
         dispatcher_cores=(sum(cpu_after[0]) - sum(cpu_before[0])) / elapsed,
+        dispatcher_cpu_wait=(sum(waited_after) - sum(waited_before)) / elapsed / dispatchers,
     )
 
 
@@ -298,12 +312,14 @@ def report(results: list[Result], command: str) -> list[str]:
         "CPU (from /proc, from the first detection produced to the last alert received): "
         "the dispatchers' user + system seconds per alert received, and the cores the "
         "dispatchers and this bench process (producer and webhook receiver) kept busy on "
-        "average; load: the 1-minute load average at the end of the run.",
+        "average; waiting for a CPU: the share of the run a dispatcher's event-loop thread "
+        "was ready to run but every core was busy with other processes (/proc schedstat); "
+        "load: the 1-minute load average at the end of the run.",
         "",
         "| dispatchers | rate /s | seconds | produced | received | delivered /s "
         "| p50 ms | p90 ms | p99 ms | max ms | load | dispatcher CPU µs/alert "
-        "| dispatchers' cores | bench's cores |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| dispatchers' cores | waiting for a CPU | bench's cores |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         ge = "" if r.received == r.produced else "≥ "  # lower bounds: some never arrived
@@ -312,7 +328,8 @@ def report(results: list[Result], command: str) -> list[str]:
             f"| {r.produced:,} | {r.received:,} ({r.received / r.produced:.1%}) "
             f"| {r.delivered_per_s:,.0f} | {ge}{r.p50_ms:,.0f} | {ge}{r.p90_ms:,.0f} "
             f"| {ge}{r.p99_ms:,.0f} | {ge}{r.max_ms:,.0f} | {r.load:.1f} "
-            f"| {r.dispatcher_us:,.0f} | {r.dispatcher_cores:.2f} | {r.bench_cores:.2f} |"
+            f"| {r.dispatcher_us:,.0f} | {r.dispatcher_cores:.2f} | {r.dispatcher_cpu_wait:.0%} "
+            f"| {r.bench_cores:.2f} |"
         )
     last = max(results, key=lambda r: (r.dispatchers, r.rate))
     lines += [

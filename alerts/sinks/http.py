@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = {408, 425, 429}
 USER_AGENT = "vigia-alerts/0.1"
-POOL_SIZE = 32  # connections kept open per sink (above the deliverer's concurrency)
+POOL_SIZE = 64  # connections open at once per sink (the deliverer's default concurrency)
 
 
 class HttpSinkConfig(SinkConfig):
