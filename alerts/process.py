@@ -173,9 +173,9 @@ class AlertDispatcher:
         )
         # silences apply everywhere: read them all; the whole alerts topic feeds the
         # cluster view, but of the acknowledgements only those written from now on are
-        # adopted (older ones are in the state an owner restores)
-        # this process's own records are not read back: what it writes it applies to
-        # its view as it writes (see _write_alert), without decoding it again
+        # adopted (older ones are in the state an owner restores). This process's own
+        # records are not read back: it applies them to its view as it writes them
+        # (_write_alert), without decoding them again
         self.reader = await asyncio.to_thread(
             partial(StateReader, guard=self.guard, skip_origin=self.origin),
             self.settings,

@@ -132,10 +132,26 @@ class Result:
     dispatcher_cpu_wait: float = float("nan")
 
 
+#: distinct (department, municipality) codes: detection ``i`` and ``i + REGIONS`` share a
+#: region, so they are given different weeks (else the second is the same alert again,
+#: which is rightly not notified twice, and the bench would wait for it in vain)
+REGIONS = 90 * 1000
+
+
 def detection(i: int, week):
     from vigia.schema import Detection, Region, RegionLevel
 
     code = f"{5 + i % 90:02d}{i // 90 % 1000:03d}"
+    if i >= REGIONS:
+        shift = dt.timedelta(weeks=i // REGIONS)
+        number = int(week.label.rsplit("W", 1)[1]) + i // REGIONS
+        week = week.model_copy(
+            update={
+                "start": week.start + shift,
+                "end": week.end + shift,
+                "label": f"{week.label.rsplit('W', 1)[0]}W{number:02d}",
+            }
+        )
     region = Region(
         level=RegionLevel.MUNICIPALITY, code=code, name=f"m{code}", department_code=code[:2]
     )
