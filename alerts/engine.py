@@ -87,6 +87,9 @@ class AlertEngine:
         self.silencer = silencer if silencer is not None else Silencer()
         self.send_resolved = {r.name: r.send_resolved for r in config.receivers}
         self.alerts: dict[str, Alert] = {}
+        # the active inhibition sources among ``alerts``, kept up to date as they change
+        # (building it at each flush cost O(alerts) per step)
+        self.inhibition = self.inhibitor.index(())
         self.nflog: dict[str, NflogEntry] = {}
         self.groups = GroupSet()
         self._muted: dict[str, str] = {}  # fingerprint → "silenced" | "inhibited"
@@ -96,8 +99,10 @@ class AlertEngine:
 
     def restore_alert(self, alert: Alert) -> None:
         """Adopt an alert read back from the alerts topic (last write per key wins)."""
-        self._count(self.alerts.get(alert.fingerprint), alert)
+        previous = self.alerts.get(alert.fingerprint)
+        self._count(previous, alert)
         self.alerts[alert.fingerprint] = alert
+        self.inhibition.replace(previous, alert)
         self.revisions.record(alert)
 
     def restore_nflog(self, entry: NflogEntry) -> None:
@@ -147,7 +152,9 @@ class AlertEngine:
 
     def _apply(self, alert: Alert, previous: Alert | None, now: dt.datetime) -> Transition:
         self._count(previous, alert)
+        replaced = self.alerts.get(alert.fingerprint)
         self.alerts[alert.fingerprint] = alert
+        self.inhibition.replace(replaced, alert)
         self.revisions.record(alert)
         if self.metrics is not None:
             self.metrics.transition(alert)
@@ -174,7 +181,7 @@ class AlertEngine:
         due = self.groups.due(now)
         if not due:
             return []
-        index = self.inhibitor.index(a for a in self.alerts.values() if a.active)
+        index = self.inhibition
         out = []
         for group in due:
             outgoing = self._flush(group, index, now)
@@ -279,6 +286,7 @@ class AlertEngine:
             ended = alert.ends_at or alert.updated_at
             if not alert.active and ended < cutoff and fp not in grouped:
                 del self.alerts[fp]
+                self.inhibition.replace(alert, None)
                 self._muted.pop(fp, None)
                 gone.alerts.append(fp)
         for key, entry in list(self.nflog.items()):

@@ -44,7 +44,7 @@ class GatedSink:
     HTTP connection pool grows with the square of their number.
     """
 
-    def __init__(self, inner: Any, gates: Gates, concurrency: int = 8) -> None:
+    def __init__(self, inner: Any, gates: Gates, concurrency: int = 64) -> None:
         self.inner = inner
         self.gates = gates
         self._slots = asyncio.Semaphore(concurrency)

@@ -36,16 +36,13 @@ class Inhibitor:
         self.rules = list(rules)
 
     def index(self, active: Iterable[Alert]) -> InhibitionIndex:
-        """Index the active source alerts once per flush, so each lookup costs O(rules)."""
-        sources: list[dict[tuple[str, ...], set[str]]] = [{} for _ in self.rules]
+        """Index the active source alerts, so each lookup costs O(rules); the engine
+        keeps one index up to date as its alerts change (:meth:`InhibitionIndex.replace`)
+        instead of building one over every alert at each flush."""
+        index = InhibitionIndex(self.rules, [{} for _ in self.rules])
         for alert in active:
-            if not alert.active:
-                continue
-            for i, rule in enumerate(self.rules):
-                if matches_all(rule.source_matchers, alert.labels):
-                    key = tuple(alert.labels.get(n, "") for n in rule.equal)
-                    sources[i].setdefault(key, set()).add(alert.fingerprint)
-        return InhibitionIndex(self.rules, sources)
+            index.replace(None, alert)
+        return index
 
     def inhibited_by(self, target: Alert, active: Iterable[Alert]) -> str | None:
         """The fingerprint of an active alert inhibiting ``target``, or ``None``."""
@@ -58,6 +55,29 @@ class InhibitionIndex:
     ) -> None:
         self.rules = rules
         self.sources = sources
+
+    def replace(self, previous: Alert | None, alert: Alert | None) -> None:
+        """Follow one alert's change (``None``: it did not exist / no longer exists)."""
+        if not self.rules:
+            return
+        if previous is not None:
+            self._keys(previous, discard=True)
+        if alert is not None and alert.active:
+            self._keys(alert, discard=False)
+
+    def _keys(self, alert: Alert, *, discard: bool) -> None:
+        for rule, by_key in zip(self.rules, self.sources, strict=True):
+            if not matches_all(rule.source_matchers, alert.labels):
+                continue
+            key = tuple(alert.labels.get(n, "") for n in rule.equal)
+            if not discard:
+                by_key.setdefault(key, set()).add(alert.fingerprint)
+                continue
+            found = by_key.get(key)
+            if found is not None:
+                found.discard(alert.fingerprint)
+                if not found:
+                    del by_key[key]
 
     def inhibited_by(self, target: Alert) -> str | None:
         labels = target.labels

@@ -58,6 +58,7 @@ from typing import Any
 from kafka import ConsumerRebalanceListener
 from prometheus_client import CollectorRegistry
 from vigia.alerts.alert_metrics import AlertMetrics
+from vigia.alerts.batch_producer import BatchProducer
 from vigia.alerts.clock import Clock, system_clock
 from vigia.alerts.cluster_view import ClusterView
 from vigia.alerts.delivery import Deliverer, build_deliverer, keep_alive, load_sinks
@@ -70,7 +71,7 @@ from vigia.alerts.rules_file import AlertingConfig, load_config
 from vigia.alerts.settings import AlertsSettings
 from vigia.alerts.shards import EngineShards, owned_state
 from vigia.alerts.silences import Silence
-from vigia.alerts.state import DISPATCHER, StateReader, StateRecord, StateWriter
+from vigia.alerts.state import DISPATCHER, AsyncStateWriter, StateReader, StateRecord
 from vigia.alerts.state_guard import StateGuard
 
 from vigia.codec import UndecodableRecord, decode
@@ -131,7 +132,8 @@ class AlertDispatcher:
         self.deliverer: Deliverer | None = None
         self.consumer: Any = None
         self.reader: StateReader | None = None
-        self.writer: StateWriter | None = None
+        self.producer: BatchProducer | None = None
+        self.writer: AsyncStateWriter | None = None
         #: the detections partitions this process owns (None until the first assignment)
         self.partitions: frozenset[int] | None = None
         self._assignment: frozenset[int] | None = None  # noted by Handover, not applied yet
@@ -162,12 +164,22 @@ class AlertDispatcher:
         # a record on a state topic that does not decode is skipped, dead-lettered and
         # counted (never a crash loop); writes are validated before they are sent
         self.guard = StateGuard(self.settings, t, registry=self.metrics.registry)
-        self.writer = StateWriter(self.settings, t, self.origin, guard=self.guard)
+        # one aiokafka producer in the loop for every write on the hot path: state
+        # records, outbox entries and their tombstones share its batches and requests
+        self.producer = BatchProducer(self.settings)
+        await self.producer.start()
+        self.writer = AsyncStateWriter(
+            self.settings, t, self.origin, self.producer, guard=self.guard
+        )
         # silences apply everywhere: read them all; the whole alerts topic feeds the
         # cluster view, but of the acknowledgements only those written from now on are
-        # adopted (older ones are in the state an owner restores)
+        # adopted (older ones are in the state an owner restores). This process's own
+        # records are not read back: it applies them to its view as it writes them
+        # (_write_alert), without decoding them again
         self.reader = await asyncio.to_thread(
-            partial(StateReader, guard=self.guard), self.settings, [t.silences, t.alerts]
+            partial(StateReader, guard=self.guard, skip_origin=self.origin),
+            self.settings,
+            [t.silences, t.alerts],
         )
         records = await asyncio.to_thread(self.reader.read_to_end)
         self.view.apply(records)
@@ -176,7 +188,7 @@ class AlertDispatcher:
         sinks = load_sinks({r.name: r.sink for r in self.config.receivers})
         gated = {name: GatedSink(sink, self.gates) for name, sink in sinks.items()}
         self.deliverer = build_deliverer(self.settings, gated, registry=self.metrics.registry)
-        self.deliverer.outbox.share_producer(self.writer.producer)
+        self.deliverer.outbox.share_producer(self.producer)
         self._spawn(
             keep_alive(self.deliverer.sinks, self._told_active, stop=self._stop), "keep-alive"
         )
@@ -201,7 +213,7 @@ class AlertDispatcher:
         consumer = make_consumer(
             self.settings,
             group_id=self.options.consumer_group or f"{self.topics.prefix}.alerts",
-            max_poll_records=2000,
+            max_poll_records=500,
             # a killed owner is noticed after the session timeout (the broker's minimum
             # is 6 s), then its partitions move: the takeover target is 10 s
             session_timeout_ms=self.options.session_timeout_ms,
@@ -231,7 +243,7 @@ class AlertDispatcher:
         call twice."""
         if self.writer is not None:
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.writer.flush)
+                await self.writer.flush()
         if self.deliverer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.deliverer.drain(), self.options.drain_seconds)
@@ -250,9 +262,10 @@ class AlertDispatcher:
         if self.reader is not None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.reader.close)
-        if self.writer is not None:
+        if self.producer is not None:
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.writer.close)
+                await self.producer.stop()
+            self.producer = None
         self.consumer = self.reader = self.writer = None
 
     # -- partitions coming and going ------------------------------------------------------
@@ -308,7 +321,7 @@ class AlertDispatcher:
                 self.writer.nflog(implied, entry.owner)
                 repaired += 1
         self._expire(engines.items())
-        await asyncio.to_thread(self.writer.flush)
+        await self.writer.flush()
         if repaired:
             log.warning("logged %d notifications that reached the outbox before a crash", repaired)
         for engine in engines.values():
@@ -334,6 +347,7 @@ class AlertDispatcher:
             gone = engine.expire(retention)
             for fingerprint in gone.alerts:
                 self.writer.tombstone(t.alerts, fingerprint, partition)
+                self.view.alerts.pop(fingerprint, None)
             for key in gone.nflog:
                 self.writer.tombstone(t.notification_log, key, partition)
         # every dispatcher may tombstone the same silence: the same record twice
@@ -450,7 +464,7 @@ class AlertDispatcher:
             for record in records:
                 consumed += 1
                 for t in self._ingest(engine, record):
-                    self.writer.alert(t.alert, tp.partition)
+                    self._write_alert(t.alert, tp.partition)
                     transitions.append(t)
         external = self.reader.poll(0)
         self.view.apply(external)
@@ -465,12 +479,12 @@ class AlertDispatcher:
         if time.monotonic() - self._expired_at >= self.options.expire_interval_seconds:
             self._expired_at = time.monotonic()
             self._expire(self.engine.by_partition.items())
-        await asyncio.to_thread(self.writer.flush)
+        await self.writer.flush()
         if consumed:
             # everything these detections caused is acknowledged by now; an async commit
             # that is lost only means re-reading them, which changes nothing
             self.consumer.commit_async()
-        if consumed or sent:
+        if (consumed or sent) and log.isEnabledFor(logging.DEBUG):
             lag = max(
                 (self.engine.clock() - t.alert.detection.detected_at for t in transitions),
                 default=dt.timedelta(0),
@@ -543,15 +557,21 @@ class AlertDispatcher:
                     # every cluster view and the next owner's restore would read it
                     self._rewrite_owned(alert.fingerprint)
                     continue
-                self.writer.alert(t.alert, partition)
+                self._write_alert(t.alert, partition)
                 out.append(t)
         return out
+
+    def _write_alert(self, alert: Alert, owner: int | None = None) -> None:
+        """Write an alert record and apply it to the cluster view (the reader skips this
+        process's own records)."""
+        self.writer.alert(alert, owner)
+        self.view.adopt(alert)
 
     def _rewrite_owned(self, fingerprint: str) -> None:
         for partition, engine in self.engine.by_partition.items():
             current = engine.alerts.get(fingerprint)
             if current is not None:
-                self.writer.alert(current, partition)
+                self._write_alert(current, partition)
                 return
 
     async def _deliver(self, outgoing: list[tuple[int, Outgoing]]) -> int:
@@ -563,16 +583,17 @@ class AlertDispatcher:
                 key = o.notification.idempotency_key
                 self.gates.close(key)
                 keys.append(key)
-                durable.append(self.deliverer.enqueue(o.receiver, o.notification, partition))
+                written, _ = self.deliverer.begin(o.receiver, o.notification, partition)
+                durable.append(written)
                 self.metrics.notified(o.receiver)
-        # the outbox writes run concurrently (one broker round trip for the batch);
+        # the outbox writes go out together (one broker round trip for the batch);
         # gather raises if one failed, before any log entry is written
         await asyncio.gather(*durable)
         for partition, o in outgoing:
             if o.entry is not None:
                 self.writer.nflog(o.entry, partition)
         if outgoing:
-            await asyncio.to_thread(self.writer.flush)
+            await self.writer.flush()
         self.gates.open(keys)
         return len(keys)
 
@@ -609,8 +630,8 @@ class AlertDispatcher:
             partition, t = self.engine.acknowledge(fingerprint, by, comment)
         except KeyError:
             return await self._request_acknowledgement(self.view.alerts[fingerprint], by, comment)
-        self.writer.alert(t.alert, partition)
-        await asyncio.to_thread(self.writer.flush)
+        self._write_alert(t.alert, partition)
+        await self.writer.flush()
         return t.alert
 
     async def _request_acknowledgement(self, alert: Alert, by: str, comment: str | None) -> Alert:
@@ -618,14 +639,14 @@ class AlertDispatcher:
         if acked is alert:
             return alert
         self.writer.alert(acked)
-        await asyncio.to_thread(self.writer.flush)
+        await self.writer.flush()
         # this API answers with the acknowledgement before the owner's copy is read back
         self.view.adopt(acked)
         return acked
 
     async def put_silence(self, silence: Silence) -> Silence:
         self.writer.silence(silence)
-        await asyncio.to_thread(self.writer.flush)
+        await self.writer.flush()
         self.engine.put_silence(silence)
         return silence
 

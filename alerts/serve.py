@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import errno
 import faulthandler
+import gc
 import logging
 import signal
 import sys
@@ -25,6 +26,28 @@ from vigia.health import HealthServer, broker_reachable
 from vigia.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: Allocations between young-generation collections (Python's default: 700). A
+#: notification allocates thousands of short-lived objects (pydantic models, asyncio
+#: handles, aiohttp requests); with the default every few notifications paid a
+#: collection and every few hundred a full one over every alert held in memory.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Move everything alive after start-up (imports, rules, restored state) out of the
+    collector's sight, and collect the young generation less often.
+
+    Measured on ``bench/bench_alerts`` (10,000 queued notifications, one dispatcher):
+    with Python's defaults, full collections over the growing alert state took a
+    quarter of the dispatcher's CPU (11 of them, ~280 ms each); with these settings
+    none ran, and the dispatcher delivered twice as many notifications a second.
+    Cycles are still collected (older generations keep their default ratios).
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 async def serve(
@@ -57,6 +80,7 @@ async def serve(
     runner = None
     try:
         await dispatcher.start()
+        tune_gc()
         try:
             runner, port = await start_api(
                 dispatcher, options.api_token, options.api_host, options.api_port

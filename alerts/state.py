@@ -5,9 +5,10 @@ the latest value per key is the state. :func:`read_to_end` rebuilds that state a
 start-up by reading each topic from the beginning to the end offsets it had when
 the read began; :class:`StateReader` then keeps tailing the same topics so
 silences and acknowledgements written by the CLI or another process arrive while
-the dispatcher runs. :class:`StateWriter` produces with ``acks=all`` and
-``flush()`` returns only when every write is acknowledged — the dispatcher commits
-detection offsets after it.
+the dispatcher runs. :class:`AsyncStateWriter` (the dispatcher's, through its
+:class:`~vigia.alerts.batch_producer.BatchProducer`) and :class:`StateWriter` (the
+CLI's, kafka-python) produce with ``acks=all`` and ``flush()`` returns only when every
+write is acknowledged — the dispatcher commits detection offsets after it.
 
 Every record carries an ``origin`` header naming its writer (a process skips its
 own records when tailing). An owner's alert and log records also carry a
@@ -22,6 +23,7 @@ header.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import TopicPartition
+from vigia.alerts.batch_producer import BatchProducer
 from vigia.alerts.nflog import NflogEntry
 from vigia.alerts.silences import Silence
 from vigia.alerts.state_guard import POISON, StateGuard
@@ -80,8 +83,11 @@ class StateReader:
         timeout: float = 30.0,
         *,
         guard: StateGuard | None = None,
+        skip_origin: str | None = None,
     ):
         self.topics = list(topics)
+        #: records this writer wrote are dropped undecoded (the dispatcher knows them)
+        self.skip_origin = skip_origin
         self.timeout = timeout
         # every value is checked against its topic's model as it is read: a poison
         # record is dead-lettered and skipped here, so no caller can crash on it
@@ -127,12 +133,15 @@ class StateReader:
         out = []
         for records in batch.values():
             for r in records:
+                origin, partition = _headers(r)
+                if origin is not None and origin == self.skip_origin:
+                    continue
                 key = r.key.decode(errors="replace") if r.key else ""
                 decoded = self.guard.decode(
                     r.topic, key, r.value, partition=r.partition, offset=r.offset
                 )
                 if decoded is not POISON:
-                    out.append(StateRecord(r.topic, key, r.value, *_headers(r), decoded=decoded))
+                    out.append(StateRecord(r.topic, key, r.value, origin, partition, decoded))
         return out
 
     def close(self) -> None:
@@ -172,8 +181,9 @@ def record_headers(origin: bytes, owner: int | None) -> list[tuple[str, bytes]]:
     return headers
 
 
-class StateWriter:
-    """Produces state records with an ``origin`` header; ``flush`` waits for every ack."""
+class StateRecords:
+    """Builds the state records (key, value checked against its topic's model, ``origin``
+    and ``partition`` headers); a subclass produces them and says when they are durable."""
 
     def __init__(
         self, settings: Settings, topics: Topics, origin: str, *, guard: StateGuard | None = None
@@ -181,19 +191,15 @@ class StateWriter:
         self.topics = topics
         self.guard = guard or StateGuard(settings, topics)
         self.origin = origin.encode()
-        self.producer = make_producer(settings, linger_ms=2)
-        self.partition = PartitionHint(self.producer)
-        self._futures: list[Any] = []
-        self._lock = threading.Lock()  # records are sent on the loop, flushed in threads
 
     def _send(self, topic: str, key: str, value: bytes | None, owner: int | None = None) -> None:
         self.guard.validate_write(topic, value)  # raises PoisonWrite: never write poison
-        headers = record_headers(self.origin, owner)
-        future = self.producer.send(
-            topic, key=key.encode(), value=value, headers=headers, partition=self.partition(topic)
-        )
-        with self._lock:
-            self._futures.append(future)
+        self._produce(topic, key.encode(), value, record_headers(self.origin, owner))
+
+    def _produce(
+        self, topic: str, key: bytes, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
+        raise NotImplementedError
 
     def alert(self, alert: Alert, owner: int | None = None) -> None:
         """``owner``: the detections partition the alert belongs to (None from the CLI)."""
@@ -212,13 +218,32 @@ class StateWriter:
     def raw(self, topic: str, key: str | None, value: bytes) -> None:
         self._send(topic, key or "", value)
 
+
+class StateWriter(StateRecords):
+    """For blocking callers (the CLI): kafka-python; ``flush`` waits for every ack."""
+
+    def __init__(
+        self, settings: Settings, topics: Topics, origin: str, *, guard: StateGuard | None = None
+    ) -> None:
+        super().__init__(settings, topics, origin, guard=guard)
+        self.producer = make_producer(settings, linger_ms=2)
+        self.partition = PartitionHint(self.producer)
+        self._futures: list[Any] = []
+        self._lock = threading.Lock()
+
+    def _produce(
+        self, topic: str, key: bytes, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
+        future = self.producer.send(
+            topic, key=key, value=value, headers=headers, partition=self.partition(topic)
+        )
+        with self._lock:
+            self._futures.append(future)
+
     def flush(self, timeout: float = 30.0) -> None:
         """Block until every record sent so far is acknowledged; raises if one failed."""
         with self._lock:
             futures, self._futures = self._futures, []
-        # producer.flush waits for every record sent so far, including those another
-        # thread's flush took (it returns at once when nothing is pending); each caller
-        # then checks its own records for errors
         self.producer.flush(timeout=timeout)
         for future in futures:
             future.get(timeout=timeout)  # re-raises a failed produce
@@ -229,6 +254,45 @@ class StateWriter:
 
     def close(self) -> None:
         self.producer.close(timeout=10)
+
+
+class AsyncStateWriter(StateRecords):
+    """For the dispatcher: records go through its :class:`BatchProducer` (shared with the
+    outbox, so a step's state records and outbox entries travel in the same requests);
+    ``await flush()`` returns once every record written so far is acknowledged."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        topics: Topics,
+        origin: str,
+        producer: BatchProducer,
+        *,
+        guard: StateGuard | None = None,
+    ) -> None:
+        super().__init__(settings, topics, origin, guard=guard)
+        self.producer = producer
+        self._futures: list[asyncio.Future[None]] = []
+
+    def _produce(
+        self, topic: str, key: bytes, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
+        self._futures.append(self.producer.send(topic, key, value, headers))
+
+    async def flush(self) -> None:
+        """Wait until every record written so far is acknowledged; raises if one failed
+        (after all of them settled, so none is left unobserved)."""
+        futures, self._futures = self._futures, []
+        if not futures:
+            return
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    @property
+    def pending(self) -> int:
+        return len(self._futures)
 
 
 def latest(records: Iterable[StateRecord]) -> dict[tuple[str, str], StateRecord]:

@@ -122,12 +122,36 @@ class Result:
     p99_ms: float
     max_ms: float
     load: float
+    #: CPU seconds of the dispatchers (together) per alert received, in µs
+    dispatcher_us: float = float("nan")
+    #: CPU of this process (producer + webhook receiver) over the run, in cores
+    bench_cores: float = float("nan")
+    #: CPU of the dispatchers over the run, in cores (together)
+    dispatcher_cores: float = float("nan")
+    #: share of the run a dispatcher's main thread was runnable but not running (mean)
+    dispatcher_cpu_wait: float = float("nan")
+
+
+#: distinct (department, municipality) codes: detection ``i`` and ``i + REGIONS`` share a
+#: region, so they are given different weeks (else the second is the same alert again,
+#: which is rightly not notified twice, and the bench would wait for it in vain)
+REGIONS = 90 * 1000
 
 
 def detection(i: int, week):
     from vigia.schema import Detection, Region, RegionLevel
 
     code = f"{5 + i % 90:02d}{i // 90 % 1000:03d}"
+    if i >= REGIONS:
+        shift = dt.timedelta(weeks=i // REGIONS)
+        number = int(week.label.rsplit("W", 1)[1]) + i // REGIONS
+        week = week.model_copy(
+            update={
+                "start": week.start + shift,
+                "end": week.end + shift,
+                "label": f"{week.label.rsplit('W', 1)[0]}W{number:02d}",
+            }
+        )
     region = Region(
         level=RegionLevel.MUNICIPALITY, code=code, name=f"m{code}", department_code=code[:2]
     )
@@ -143,6 +167,24 @@ def detection(i: int, week):
         score_kind="z",
         detected_at=dt.datetime.now(dt.UTC),
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_wait_seconds(pid: int) -> float:
+    """Seconds the process's main thread was runnable but waiting for a CPU (Linux
+    /proc schedstat; NaN elsewhere): how much other processes kept it off the cores."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -209,6 +251,8 @@ def run_once(dispatchers: int, rate: int, seconds: float, workdir: Path) -> Resu
         )
         total = int(rate * seconds)
         producer = make_producer(settings, linger_ms=1)
+        cpu_before = [cpu_seconds(p.pid) for p in processes], time.process_time()
+        waited_before = [cpu_wait_seconds(p.pid) for p in processes]
         started = time.monotonic()
         for i in range(total):
             pause = started + i / rate - time.monotonic()
@@ -225,6 +269,9 @@ def run_once(dispatchers: int, rate: int, seconds: float, workdir: Path) -> Resu
         while len(receiver.latencies) < total and time.monotonic() < deadline:
             time.sleep(0.2)
         gave_up = time.time()
+        cpu_after = [cpu_seconds(p.pid) for p in processes], time.process_time()
+        waited_after = [cpu_wait_seconds(p.pid) for p in processes]
+        elapsed = time.monotonic() - started
         producer.close()
     finally:
         for process in processes:
@@ -254,6 +301,10 @@ def run_once(dispatchers: int, rate: int, seconds: float, workdir: Path) -> Resu
         p99_ms=percentile(lat, 0.99),
         max_ms=max(lat),
         load=os.getloadavg()[0],
+        dispatcher_us=(sum(cpu_after[0]) - sum(cpu_before[0])) / max(received, 1) * 1e6,
+        bench_cores=(cpu_after[1] - cpu_before[1]) / elapsed,
+        dispatcher_cores=(sum(cpu_after[0]) - sum(cpu_before[0])) / elapsed,
+        dispatcher_cpu_wait=(sum(waited_after) - sum(waited_before)) / elapsed / dispatchers,
     )
 
 
@@ -273,11 +324,18 @@ def report(results: list[Result], command: str) -> list[str]:
         "Latency: receive time minus `detected_at`. The bench waits at most "
         "max(60 s, the run's length) after the last detection; when some alerts had not "
         "arrived by then, the percentiles count them at that wait and are lower bounds (≥). "
-        "Delivered /s: alerts received over the time from the first to the last receipt.",
+        "Delivered /s: alerts received over the time from the first to the last receipt. "
+        "CPU (from /proc, from the first detection produced to the last alert received): "
+        "the dispatchers' user + system seconds per alert received, and the cores the "
+        "dispatchers and this bench process (producer and webhook receiver) kept busy on "
+        "average; waiting for a CPU: the share of the run a dispatcher's event-loop thread "
+        "was ready to run but every core was busy with other processes (/proc schedstat); "
+        "load: the 1-minute load average at the end of the run.",
         "",
         "| dispatchers | rate /s | seconds | produced | received | delivered /s "
-        "| p50 ms | p90 ms | p99 ms | max ms | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| p50 ms | p90 ms | p99 ms | max ms | load | dispatcher CPU µs/alert "
+        "| dispatchers' cores | waiting for a CPU | bench's cores |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         ge = "" if r.received == r.produced else "≥ "  # lower bounds: some never arrived
@@ -285,7 +343,9 @@ def report(results: list[Result], command: str) -> list[str]:
             f"| {r.dispatchers} | {r.rate:,} (achieved {r.produce_rate:,.0f}) | {r.seconds:g} "
             f"| {r.produced:,} | {r.received:,} ({r.received / r.produced:.1%}) "
             f"| {r.delivered_per_s:,.0f} | {ge}{r.p50_ms:,.0f} | {ge}{r.p90_ms:,.0f} "
-            f"| {ge}{r.p99_ms:,.0f} | {ge}{r.max_ms:,.0f} | {r.load:.1f} |"
+            f"| {ge}{r.p99_ms:,.0f} | {ge}{r.max_ms:,.0f} | {r.load:.1f} "
+            f"| {r.dispatcher_us:,.0f} | {r.dispatcher_cores:.2f} | {r.dispatcher_cpu_wait:.0%} "
+            f"| {r.bench_cores:.2f} |"
         )
     last = max(results, key=lambda r: (r.dispatchers, r.rate))
     lines += [

@@ -126,19 +126,33 @@ class Deliverer:
         from here on the outbox guarantees it is delivered or dead-lettered. ``owner``:
         the detections partition it belongs to (see :meth:`recover` and :meth:`release`).
         """
+        durable, task = self.begin(receiver, notification, owner)
+        await durable  # raises if the outbox write failed (then nothing was sent)
+        return task
+
+    def begin(
+        self, receiver: str, notification: Notification, owner: int | None = None
+    ) -> tuple[asyncio.Future[None], asyncio.Future[DeliveryResult]]:
+        """:meth:`enqueue` without waiting: returns (durable, result). ``durable``
+        resolves once the outbox entry is written (or fails: then nothing is sent).
+
+        For a caller that enqueues many at once and awaits every ``durable`` together
+        (no task per wait).
+        """
+        loop = asyncio.get_running_loop()
+        durable: asyncio.Future[None] = loop.create_future()
         entry = OutboxEntry(receiver=receiver, notification=notification, owner=owner)
         running = self._inflight.get(entry.key)
         if running is not None:
-            return running
+            durable.set_result(None)
+            return durable, running
         sink = self.sinks.get(receiver)
         if sink is not None and not sink.wants(notification):
-            done: asyncio.Future[DeliveryResult] = asyncio.get_running_loop().create_future()
+            done: asyncio.Future[DeliveryResult] = loop.create_future()
             done.set_result(DeliveryResult(receiver, entry.key, "skipped", 0))
-            return done
-        durable: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        task = self._start(entry, durable)
-        await durable  # raises if the outbox write failed (then nothing was sent)
-        return task
+            durable.set_result(None)
+            return durable, done
+        return durable, self._start(entry, durable)
 
     async def recover(
         self, owners: Collection[int] | None = None, entries: list[OutboxEntry] | None = None
@@ -310,7 +324,8 @@ class Deliverer:
         result = "success"
         error: Exception | None = None
         try:
-            await asyncio.wait_for(sink.send(notification), policy.attempt_timeout)
+            async with asyncio.timeout(policy.attempt_timeout):  # no extra task, unlike wait_for
+                await sink.send(notification)
         except TimeoutError:
             result = "timeout"
             error = RecoverableSinkError(f"{sink.name}: no answer in {policy.attempt_timeout}s")

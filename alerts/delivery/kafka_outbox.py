@@ -7,24 +7,24 @@ under the same key. ``pending`` reads the topic from the beginning to its end
 offsets and keeps the last value per key: what is left without a tombstone is still
 to deliver. Compaction keeps the topic small; correctness never depends on it.
 
-No write holds a thread: the producer's completion callback resolves an asyncio
-future, so many concurrent writes share the producer's batches and a dispatcher
-flushing many notifications pays about one broker round trip.
+No write holds a thread: writes go through a
+:class:`~vigia.alerts.batch_producer.BatchProducer` (aiokafka, in the event loop), so
+many concurrent puts and clears share record batches and a dispatcher flushing many
+notifications pays about one broker round trip.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Collection, Iterable
-from typing import Any
 
 from kafka import TopicPartition
 from prometheus_client import CollectorRegistry
+from vigia.alerts.batch_producer import BatchProducer
 from vigia.alerts.delivery.outbox import Outbox, OutboxEntry, owned
 
-from vigia.kafka.clients import make_consumer, make_producer
+from vigia.kafka.clients import make_consumer
 from vigia.settings import Settings
 
 
@@ -43,54 +43,32 @@ class KafkaOutbox(Outbox):
         self.registry = registry  # where undecodable entries are counted
         self.topic = topic
         self.timeout = timeout
-        self._producer: Any = None
-        self._partition: Any = None  # vigia.alerts.state.PartitionHint
+        self._producer: BatchProducer | None = None
         self._shared = False
-        self._lock = threading.Lock()
+        self._starting = asyncio.Lock()
         self._keys: set[str] = set()
 
-    def share_producer(self, producer: Any) -> None:
-        """Write through ``producer`` (the dispatcher's state writer's) from now on.
+    def share_producer(self, producer: BatchProducer) -> None:
+        """Write through ``producer`` (the dispatcher's) from now on.
 
-        Runs once at dispatcher start-up, before the first write. Outbox entries and
-        the state records they precede then travel in the same produce requests, and
-        one sender thread instead of two competes for the GIL. The owner closes it;
-        :meth:`aclose` leaves it open.
+        Runs once at dispatcher start-up, before the first write. Outbox entries, the
+        state records they precede and the tombstones of finished deliveries then
+        travel in the same produce requests. The owner stops it; :meth:`aclose` leaves
+        it running.
         """
         if self._producer is None:
             self._producer = producer
-            self._partition = _partition_hint(producer)
             self._shared = True
 
-    def _ensure_producer(self) -> Any:
-        with self._lock:  # created in a worker thread; create one producer only
-            if self._producer is None:
-                producer = make_producer(self.settings, linger_ms=2)
-                producer.partitions_for(self.topic)  # fetch metadata now: send() won't block
-                self._partition = _partition_hint(producer)
-                self._producer = producer
-            return self._producer
-
     async def _produce(self, key: str, value: bytes | None) -> None:
-        """Send without blocking the loop; return when the broker acknowledged (acks=all)."""
-        producer = self._producer or await asyncio.to_thread(self._ensure_producer)
-        loop = asyncio.get_running_loop()
-        acked: asyncio.Future[None] = loop.create_future()
-
-        def settle(exc: BaseException | None) -> None:
-            if acked.done():
-                return
-            if exc is None:
-                acked.set_result(None)
-            else:
-                acked.set_exception(exc)
-
-        future = producer.send(
-            self.topic, key=key.encode(), value=value, partition=self._partition(self.topic)
-        )
-        future.add_callback(lambda _metadata: loop.call_soon_threadsafe(settle, None))
-        future.add_errback(lambda exc: loop.call_soon_threadsafe(settle, exc))
-        await asyncio.wait_for(acked, self.timeout)
+        """Queue the record; return when the broker acknowledged it (acks=all)."""
+        if self._producer is None:
+            async with self._starting:  # concurrent first writes start one producer
+                if self._producer is None:
+                    producer = BatchProducer(self.settings, timeout=self.timeout)
+                    await producer.start()
+                    self._producer = producer
+        await self._producer.send(self.topic, key.encode(), value)
 
     async def put(self, entry: OutboxEntry) -> None:
         await self._produce(entry.key, entry.to_bytes())
@@ -155,13 +133,5 @@ class KafkaOutbox(Outbox):
     async def aclose(self) -> None:
         if self._producer is not None:
             producer, self._producer = self._producer, None
-            if not self._shared:  # a shared producer is closed by its owner
-                await asyncio.to_thread(producer.close, 10)
-
-
-def _partition_hint(producer: Any) -> Any:
-    # imported here: vigia.alerts.state reads outbox entries through its guard, which
-    # imports this package (a module-level import would be circular)
-    from vigia.alerts.state import PartitionHint
-
-    return PartitionHint(producer)
+            if not self._shared:  # a shared producer is stopped by its owner
+                await producer.stop()

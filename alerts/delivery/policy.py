@@ -27,8 +27,10 @@ class DeliveryPolicy(BaseModel):
         default=3600.0, ge=0, description="Longest Retry-After honoured; longer waits are capped."
     )
     attempt_timeout: float = Field(default=60.0, gt=0, description="Seconds one send may take.")
+    # the rate towards one receiver is at most this many over its answer time: 16 in
+    # flight capped a receiver answering in 20 ms (a busy one) at 800 notifications/s
     max_concurrency: int = Field(
-        default=16, ge=1, description="Attempts in flight at once towards one receiver."
+        default=64, ge=1, description="Attempts in flight at once towards one receiver."
     )
 
     @model_validator(mode="after")

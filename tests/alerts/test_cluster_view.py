@@ -267,7 +267,7 @@ async def test_every_api_answers_for_every_alert_and_passes_acks_on(
         await _steps_until(dispatchers, lambda: owned[fingerprint].state is AlertState.RESOLVED)
         stale = acknowledge(unacknowledged, "luis", first.engine.clock())
         second.writer.alert(stale)  # no partition header: a request, as the CLI writes
-        await asyncio.to_thread(second.writer.flush)
+        await second.writer.flush()
 
         def last_states() -> list[AlertState]:
             records = consume_all(isolated_settings, topics.alerts, idle=0.5)

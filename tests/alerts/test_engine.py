@@ -154,6 +154,31 @@ def test_department_alert_inhibits_its_municipalities(engine: AlertEngine, clock
     assert engine.metrics.inhibited._value.get() == 1
 
 
+def test_the_inhibition_index_follows_every_alert_change(engine: AlertEngine, clock) -> None:
+    """The engine keeps its inhibition index as alerts change (not rebuilt per flush):
+    after a source fires, is acknowledged and resolves, it equals a fresh index."""
+
+    def fresh():
+        return engine.inhibitor.index(a for a in engine.alerts.values() if a.active).sources
+
+    engine.ingest(detection(MEDELLIN))
+    engine.ingest(detection(ANTIOQUIA))
+    assert engine.inhibition.sources == fresh() and any(engine.inhibition.sources)
+    clock.advance(seconds=30)
+    assert len([o for o in engine.flush_due() if o.muted]) == 1  # Medellín inhibited
+    source = next(a for a in engine.alerts.values() if a.labels["region"] == "05")
+    engine.acknowledge(source.fingerprint, "ana")
+    assert engine.inhibition.sources == fresh() and any(engine.inhibition.sources)
+    engine.ingest(detection(ANTIOQUIA, score=1, alarm=False, revision=1))  # it resolves
+    assert engine.inhibition.sources == fresh() and not any(engine.inhibition.sources)
+    clock.advance(minutes=10)
+    out = engine.flush_due()
+    assert "05001:firing" in [x for _, alerts in sends(out) for x in alerts]  # not muted now
+    clock.advance(days=400)
+    engine.expire(dt.timedelta(days=1))
+    assert engine.inhibition.sources == fresh()
+
+
 def test_silence_mutes_while_active_only(engine: AlertEngine, clock: ManualClock) -> None:
     now = clock()
     engine.put_silence(

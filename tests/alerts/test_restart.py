@@ -156,7 +156,7 @@ def test_crash_between_outbox_and_log_write_is_repaired(isolated_settings, https
         assert len(d.deliverer.outbox) == 1
         for task in list(d.deliverer._inflight.values()):
             task.cancel()  # killed: nothing in flight survives
-        d.writer.close()
+        await d.producer.stop()
         d.reader.close()
         d.consumer.close()
 

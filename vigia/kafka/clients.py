@@ -16,6 +16,36 @@ def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
     return KafkaProducer(**options)
 
 
+def make_async_producer(settings: Settings, **overrides: Any) -> Any:
+    """An aiokafka producer (``acks=all``) for code that produces from an event loop.
+
+    Created inside the running loop and not started (``await producer.start()``). The
+    same cluster and security options as :func:`make_producer`, in aiokafka's names.
+    """
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.helpers import create_ssl_context
+
+    kafka = settings.kafka_client_options()
+    options: dict[str, Any] = {
+        "acks": "all",
+        "bootstrap_servers": kafka["bootstrap_servers"],
+        "client_id": kafka["client_id"],
+        "security_protocol": kafka["security_protocol"],
+    }
+    if "sasl_mechanism" in kafka:
+        for name in ("sasl_mechanism", "sasl_plain_username", "sasl_plain_password"):
+            if name in kafka:
+                options[name] = kafka[name]
+    if kafka["security_protocol"] in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = create_ssl_context(
+            cafile=kafka.get("ssl_cafile"),
+            certfile=kafka.get("ssl_certfile"),
+            keyfile=kafka.get("ssl_keyfile"),
+        )
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
 def make_consumer(settings: Settings, *topics: str, **overrides: Any) -> KafkaConsumer:
     """A consumer that reads committed transactional data only."""
     options: dict[str, Any] = {
