@@ -1,4 +1,4 @@
-"""Shared plumbing of HTTP sinks: one connection pool per sink and status → error mapping.
+"""Shared plumbing of HTTP sinks: one aiohttp connection pool per sink and status → error mapping.
 
 Every HTTP sink posts through :meth:`HttpSink._post`, so they all classify failures
 the same way (the shared sink suite checks it):
@@ -10,11 +10,10 @@ the same way (the shared sink suite checks it):
 Error messages name the target with :func:`safe_url` (no query, no user info) or a
 fixed label for sinks whose whole URL is a secret (Slack).
 
-The client is :class:`~vigia.alerts.sinks.http_client.HttpClient` (HTTP/1.1,
-keep-alive): one per sink, created on first use inside the running loop and closed by
-:meth:`HttpSink.aclose`. At thousands of notifications a second the HTTP client is
-the dispatcher's largest cost: httpx took about three times aiohttp's CPU per request
-and aiohttp about four times this client's (``docs/alerting.md``, "Throughput").
+The client is aiohttp (HTTP/1.1, keep-alive): one ``ClientSession`` per sink, created
+on first use inside the running loop and closed by :meth:`HttpSink.aclose`. It costs
+about a third of httpx's CPU per request (``bench/results/alerts.md``), which at
+hundreds of notifications a second is the dispatcher's largest cost.
 """
 
 from __future__ import annotations
@@ -23,10 +22,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from pydantic import Field
 from vigia.alerts.sinks.base import AlertSink, SinkConfig
 from vigia.alerts.sinks.errors import PermanentSinkError, RecoverableSinkError, parse_retry_after
-from vigia.alerts.sinks.http_client import HttpClient, HttpProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +60,21 @@ class HttpSink(AlertSink):
 
     def __init__(self, name: str, config: HttpSinkConfig) -> None:
         super().__init__(name, config)
-        self._client: HttpClient | None = None
+        self._client: aiohttp.ClientSession | None = None
 
-    def _http(self) -> HttpClient:
-        """The sink's client; created on first use, in the loop that sends."""
+    def _http(self) -> aiohttp.ClientSession:
+        """The sink's session; created on first use, in the loop that sends."""
         if self._client is None or self._client.closed:
-            self._client = HttpClient(
+            connector = aiohttp.TCPConnector(
                 limit=POOL_SIZE,
-                keepalive=30.0,
-                timeout=self.config.timeout,
-                verify_tls=self.config.verify_tls,  # False: no certificate check
+                ssl=self.config.verify_tls,  # False: no certificate check
+                keepalive_timeout=30,
+            )
+            self._client = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self.config.timeout),
                 headers={"User-Agent": USER_AGENT},
+                auto_decompress=False,
             )
         return self._client
 
@@ -90,13 +93,16 @@ class HttpSink(AlertSink):
         """
         target = self._target()
         try:
-            answer = await self._http().request("POST", url, body=content, headers=headers)
+            async with self._http().post(
+                url, data=content, headers=headers, allow_redirects=False
+            ) as response:
+                status = response.status
+                body = await response.read()
+                retry_after = response.headers.get("Retry-After")
         except TimeoutError:
             raise RecoverableSinkError(f"{target}: timed out (TimeoutError)") from None
-        except (OSError, HttpProtocolError) as exc:
+        except aiohttp.ClientError as exc:
             raise RecoverableSinkError(f"{target}: {type(exc).__name__}") from None
-        status, body = answer.status, answer.body
-        retry_after = answer.headers.get("retry-after")
         log.debug("HTTP Request: POST %s %s: HTTP %d", self.type_name, target, status)
         if 200 <= status < 300:
             return HttpResponse(status, body=body)
@@ -108,7 +114,7 @@ class HttpSink(AlertSink):
     async def aclose(self) -> None:
         """Close the connection pool; runs once at shutdown."""
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
             self._client = None
 
 
