@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from vigia.streams.counting.evaluate import Evaluator
+from vigia.streams.counting.evaluate import Evaluator, Run
 from vigia.streams.counting.ingest import Ingestor, IngestReport
 from vigia.streams.counting.periods import last_closed_index, period_index
 from vigia.streams.counting.plan import EvaluationPlan
@@ -36,6 +36,11 @@ from vigia.streams.counting.tables import (
 )
 
 from vigia.schema import CanonicalEvent, Detection, PeriodKind
+
+#: Runs collected before they are judged: enough for a detector's batch to pay, few
+#: enough that their histories (lists of up to a few hundred counts) stay a few MB
+#: during a backfill's final advance, which closes every period of decades at once.
+JUDGED_AT_ONCE = 10_000
 
 
 @dataclass
@@ -145,6 +150,8 @@ class CountingEngine:
         # them. A family whose watermark did not move evaluates nothing.
         families = {mark.family for mark in watermarks(marks)}
         evaluated: set[tuple[PeriodKind, int, str]] = set()
+        runs: list[Run] = []
+        closed_kinds: list[tuple[str, PeriodKind]] = []
         for family in sorted(families):
             watermark = self.watermark(family, flush=flush)
             if watermark is None:
@@ -159,16 +166,26 @@ class CountingEngine:
                 if start is None or target < start:
                     continue
                 for index in range(start, target + 1):
-                    report.detections.extend(evaluator.evaluate_period(family, kind, index))
+                    runs.extend(evaluator.runs_for_period(family, kind, index))
                     evaluated.add((kind, index, family))
                     report.periods_evaluated += 1
+                    if len(runs) >= JUDGED_AT_ONCE:
+                        report.detections.extend(evaluator.judge(runs))
+                        runs = []
                 marks[closed] = target
-                self._retain(family, kind, report)
+                closed_kinds.append((family, kind))
+        # Judged together (a detector fits its runs of every closed period at once), and
+        # only then are old buckets dropped: the detections read their evidence and chart.
+        report.detections.extend(evaluator.judge(runs))
+        for family, kind in closed_kinds:
+            self._retain(family, kind, report)
+        runs = []
         for signal, code, kind, index in sorted(self._dirty, key=lambda d: (d[3], d[0], d[1])):
             if (kind, index, family_of_signal(signal)) in evaluated:
                 continue
-            report.detections.extend(evaluator.evaluate_bucket(signal, code, kind, index))
+            runs.extend(evaluator.runs_for_bucket(signal, code, kind, index))
             report.reevaluated += 1
+        report.detections.extend(evaluator.judge(runs))
         self._dirty.clear()
         return report
 

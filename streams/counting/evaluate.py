@@ -1,18 +1,23 @@
 """Evaluate closed periods with the configured detectors and build detections.
 
-:meth:`Evaluator.evaluate_period` runs when a family's watermark passes the end of a
+:meth:`Evaluator.runs_for_period` runs when a family's watermark passes the end of a
 period: every series with a non-zero count in that period and a rule for its
-(signal, period kind, level) is handed to its detectors — history from the first
-period the family was seen, zeros filled, the evaluated period last.
+(signal, period kind, level) gets a run of each of its detectors — history from the
+first period the family was seen, zeros filled, the evaluated period last.
+:meth:`Evaluator.runs_for_bucket` does the same for buckets a late event changed after
+their period was evaluated.
 
-:meth:`Evaluator.evaluate_bucket` also runs for buckets a late event changed after
-their period was evaluated. A detection is emitted when a detector alarms for the
+:meth:`Evaluator.judge` then hands each detector all its runs of an advance at once
+(:meth:`~vigia.streams.detectors.base.Detector.evaluate_many`: a replay closes thousands
+of periods per batch, and a detector such as Farrington fits them together) and builds
+the detections in the order of the runs. A detection is emitted when a detector alarms for the
 first time (revision 0), or when a re-evaluation changes an emitted detection
 (revision + 1; ``alarm=False`` withdraws it). Later periods whose baseline the late
 event touched are not revisited: that cascade would cost a full history per event.
 
-A detector that raises is a bug in that detector: the error is logged, counted in
-:attr:`Evaluator.errors` (the worker exports it) and that series is skipped.
+A detector that raises is a bug in that detector: its batch is judged again one run at
+a time, and each run that raises is logged, counted in :attr:`Evaluator.errors` (the
+worker exports it) and skipped.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_left, bisect_right
 from collections import Counter
+from typing import NamedTuple
 
 import numpy as np
 from pydantic import TypeAdapter
@@ -55,6 +61,20 @@ HISTORY_POINTS = {
     PeriodKind.MONTH: 60,
     PeriodKind.YEAR: 20,
 }
+
+
+class Run(NamedTuple):
+    """One detector to run on one series for one period (what :meth:`Evaluator.judge` reads)."""
+
+    rule: SeriesRule
+    name: str
+    detector: Detector
+    values: list[float]
+    context: SeriesContext
+    key: str  # the detection's key
+    code: str
+    kind: PeriodKind
+    index: int
 
 
 class Evaluator:
@@ -107,8 +127,8 @@ class Evaluator:
             values[indexes[at] - start] = amounts[at]
         return values
 
-    def evaluate_period(self, family: str, kind: PeriodKind, index: int) -> list[Detection]:
-        """Evaluate every series of ``family`` with a count in the period, in bucket order.
+    def runs_for_period(self, family: str, kind: PeriodKind, index: int) -> list[Run]:
+        """The runs of every series of ``family`` with a count in the period, in bucket order.
 
         The period's buckets are sorted and split by family once per
         :meth:`begin_advance` (the engine asks for each family in turn).
@@ -121,44 +141,44 @@ class Evaluator:
                 signal, code, bucket_label = bucket_parts(bucket)
                 if bucket_label == label:
                     groups.setdefault(family_of_signal(signal), []).append((signal, code))
-        out: list[Detection] = []
+        out: list[Run] = []
         for signal, code in groups.get(family, ()):
-            out.extend(self.evaluate_bucket(signal, code, kind, index))
+            out.extend(self.runs_for_bucket(signal, code, kind, index))
         return out
 
     def begin_advance(self) -> None:
         """Forget the period groupings: counts may have changed since the last advance."""
         self._period_groups.clear()
 
-    def evaluate_bucket(
-        self, signal: str, code: str, kind: PeriodKind, index: int
-    ) -> list[Detection]:
+    def runs_for_bucket(self, signal: str, code: str, kind: PeriodKind, index: int) -> list[Run]:
+        """The runs the bucket's rules ask for, less those whose ``cannot_alarm`` rules an
+        alarm out (unless a detection emitted for that key may need revising)."""
         level = level_of_code(code)
-        jobs = self._jobs.get((signal, kind, level))
-        if jobs is None:
-            jobs = self._jobs[(signal, kind, level)] = self._compile(signal, kind, level)
-        runs, longest, gate = jobs
-        if not runs:
+        compiled = self._jobs.get((signal, kind, level))
+        if compiled is None:
+            compiled = self._jobs[(signal, kind, level)] = self._compile(signal, kind, level)
+        planned, longest, gate = compiled
+        if not planned:
             return []
         context = SeriesContext(FREQ[kind], signal, code)
         # The detection key's tail ("<signal>:<level>:<code>:<period>"), built once per bucket
         # (a StrEnum formats as its value, without the slow ``.value`` descriptor).
         tail = f"{signal}:{level}:{code}:{period_label(kind, index)}"
         verdicts = self.state.verdicts
-        self.evaluations += len(runs)
+        self.evaluations += len(planned)
         if gate is not None:
             # Every run can rule itself out on a short tail: build the whole history only
             # for the runs that could alarm (or must revise an emitted detection).
             short = self.series(signal, code, kind, index, gate)
             todo = [
                 (run, key)
-                for run in runs
+                for run in planned
                 if (key := f"{run[1]}:{tail}") in verdicts or not run[4](short[-run[5] :], context)
             ]
             if not todo:
                 return []
         else:
-            todo = [(run, f"{run[1]}:{tail}") for run in runs]
+            todo = [(run, f"{run[1]}:{tail}") for run in planned]
         values = self.series(signal, code, kind, index, longest)
         out = []
         for (rule, name, detector, needs, cannot_alarm, _gate), key in todo:
@@ -170,10 +190,47 @@ class Evaluator:
                 and cannot_alarm(series, context)
             ):
                 continue  # no alarm possible and nothing emitted to revise
-            detection = self._judge(rule, name, detector, series, context, key, code, kind, index)
-            if detection is not None:
-                out.append(detection)
+            out.append(Run(rule, name, detector, series, context, key, code, kind, index))
         return out
+
+    def judge(self, runs: list[Run]) -> list[Detection]:
+        """Run every detector on its runs (one ``evaluate_many`` call each), then build the
+        detections, in the order of ``runs``, of the results that alarm or revise."""
+        by_detector: dict[int, list[int]] = {}
+        for at, run in enumerate(runs):
+            by_detector.setdefault(id(run.detector), []).append(at)
+        results: list[DetectorResult | None] = [None] * len(runs)
+        for ats in by_detector.values():
+            detector = runs[ats[0]].detector
+            try:
+                answers = detector.evaluate_many(
+                    [(runs[at].values, runs[at].context) for at in ats]
+                )
+            except Exception:
+                answers = [self._evaluate_one(runs[at]) for at in ats]
+            for at, result in zip(ats, answers, strict=True):
+                results[at] = result
+        out = []
+        for run, result in zip(runs, results, strict=True):
+            if result is not None:
+                detection = self._judge(run, result)
+                if detection is not None:
+                    out.append(detection)
+        return out
+
+    def _evaluate_one(self, run: Run) -> DetectorResult | None:
+        try:
+            return run.detector.evaluate(run.values, run.context)
+        except Exception:
+            self.errors[run.name] += 1
+            log.exception(
+                "detector %s failed on %s %s %s",
+                run.name,
+                run.context.signal,
+                run.code,
+                run.index,
+            )
+            return None
 
     def _compile(
         self, signal: str, kind: PeriodKind, level
@@ -198,15 +255,8 @@ class Evaluator:
             gate = None
         return runs, longest, gate
 
-    def _judge(self, rule, name, detector, values, context, key, code, kind, index):
-        try:
-            result = detector.evaluate(values, context)
-        except Exception:
-            self.errors[name] += 1
-            log.exception("detector %s failed on %s %s %s", name, context.signal, code, index)
-            return None
-        if result is None:
-            return None
+    def _judge(self, run: Run, result: DetectorResult) -> Detection | None:
+        rule, name, detector, _, context, key, code, kind, index = run
         stored = self.state.verdicts.get(key)
         if stored is None:
             if not result.alarm:

@@ -10,15 +10,13 @@ overwrite their neighbour, exactly as R does). Pure numpy/statsmodels.
 
 from __future__ import annotations
 
-import math
+import contextlib
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import statsmodels.api as sm
-from scipy.linalg.lapack import dposv as _posv
-from scipy.linalg.lapack import dpotri as _potri
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 from statsmodels.tools.tools import pinv_extended
 from vigia.streams.detectors._tails import student_t_sf
@@ -82,6 +80,11 @@ def _rows(n: int, b: int, w: int, p: int, freq: int, past_excluded: int) -> tupl
 def _frozen(array: np.ndarray) -> np.ndarray:
     array.setflags(write=False)
     return array
+
+
+def reference_rows(shape: tuple[int, ...]) -> np.ndarray:
+    """0-based positions of a series of ``shape`` (:func:`reference_data`) that are GLM rows."""
+    return _rows(*shape)[0]
 
 
 def reference_data(x: np.ndarray, b: int, w: int, p: int, freq: int, past_excluded: int) -> GlmData:
@@ -169,11 +172,12 @@ class _Irls:
     converged: bool
 
 
-def _close(a: float, b: float, atol: float, rtol: float) -> bool:
-    """``np.allclose`` for two scalars."""
-    if math.isfinite(a) and math.isfinite(b):
-        return abs(a - b) <= atol + rtol * abs(b)
-    return a == b
+def _close(a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> np.ndarray:
+    """``np.allclose`` for each pair of scalars of ``a`` and ``b``."""
+    finite = np.isfinite(a) & np.isfinite(b)
+    with np.errstate(invalid="ignore"):
+        near = np.abs(a - b) <= atol + rtol * np.abs(b)
+    return np.where(finite, near, a == b)
 
 
 _EPS = float(np.finfo(float).eps)
@@ -186,91 +190,162 @@ _EPS = float(np.finfo(float).eps)
 _WELL_CONDITIONED = 1e-10
 
 
-def _wls(X: np.ndarray, w: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """One IRLS step's weighted least squares: ``argmin |sqrt(w) (X b - z)|``.
+def _wls(X: np.ndarray, w: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One IRLS step's weighted least squares for each row of ``w`` and ``z`` (one series
+    each) on the same design: ``argmin |sqrt(w) (X b - z)|``.
 
-    Solved through the normal equations ``X'WX b = X'Wz`` by Cholesky (LAPACK ``posv``):
-    a quarter of the cost of the SVD behind ``lstsq`` on these tall, narrow designs, and
-    the same answer to ~1e-15 while they are well conditioned; otherwise ``lstsq`` (SVD,
-    the minimum-norm answer statsmodels gives). Returns the coefficients and the Cholesky
-    factor (upper) of ``X'WX``, ``None`` when SVD solved it."""
-    xtw = X.T * w
-    factor, params, info = _posv(xtw @ X, xtw @ z)
-    if info == 0:
-        diagonal = factor.diagonal()  # positive: posv succeeded
-        smallest = diagonal.min()
-        if smallest > 0 and (smallest / diagonal.max()) ** 2 > _WELL_CONDITIONED:
-            return params, factor
-    w_half = np.sqrt(w)
-    return np.linalg.lstsq(w_half[:, None] * X, w_half * z, rcond=-1)[0], None
+    Solved through the normal equations ``X'WX b = X'Wz`` with a Cholesky factor: a
+    quarter of the cost of the SVD behind ``lstsq`` on these tall, narrow designs, and the
+    same answer to ~1e-15 while they are well conditioned; otherwise ``lstsq`` (SVD, the
+    minimum-norm answer statsmodels gives). Every row's products and factor are computed
+    slice by slice, so a row's answer does not depend on the other rows of the batch.
+    Returns the coefficients (one row per series) and the lower Cholesky factors of
+    ``X'WX``, whose rows are NaN where SVD solved it."""
+    xtw = X.T[None, :, :] * w[:, None, :]
+    gram = xtw @ X
+    rhs = xtw @ z[:, :, None]
+    try:
+        factor = np.linalg.cholesky(gram)
+    except np.linalg.LinAlgError:  # some row is not positive definite: factor row by row
+        factor = np.full_like(gram, np.nan)
+        for row, matrix in enumerate(gram):
+            with contextlib.suppress(np.linalg.LinAlgError):
+                factor[row] = np.linalg.cholesky(matrix)
+    diagonal = np.diagonal(factor, axis1=1, axis2=2)
+    smallest = diagonal.min(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        good = (smallest > 0) & ((smallest / diagonal.max(axis=1)) ** 2 > _WELL_CONDITIONED)
+    params = np.empty((len(w), X.shape[1]))
+    if good.all():
+        params[:] = np.linalg.solve(gram, rhs)[:, :, 0]
+        return params, factor
+    if good.any():
+        params[good] = np.linalg.solve(gram[good], rhs[good])[:, :, 0]
+    for row in np.flatnonzero(~good):
+        w_half = np.sqrt(w[row])
+        params[row] = np.linalg.lstsq(w_half[:, None] * X, w_half * z[row], rcond=-1)[0]
+        factor[row] = np.nan
+    return params, factor
 
 
 def _glm(
     y: np.ndarray, X: np.ndarray, weights: np.ndarray | None, rank: int | None = None
 ) -> _Irls:
-    """Poisson log-link IRLS, statsmodels 0.15's ``GLM(...).fit(scale=1.0, maxiter=25,
-    tol=1e-8, atol=1e-9, rtol=1e-8)`` step for step: its family functions inlined
-    (``Log._clean`` clips at machine epsilon, ``weights`` is ``1 / (deriv(mu)**2 * |mu|)``,
-    the deviance sums ``2 (y log(y/mu) - (y - mu))``; rearranged, so equal to rounding), the
-    same weighted least squares per iteration (:func:`_wls`) and its final WLS (``pinv``,
-    or the last step's Cholesky factor when it had one), without building model and
-    results objects or calling the family's methods (the fit is a Farrington
-    evaluation's main cost). R's glm.control: |dev - old| / (|dev| + 0.1) < 1e-8, at most
-    25 iterations; scale=1 keeps the deviance unscaled as R's criterion. ``rank``: of
-    ``X``, when the caller knows it. ``tests/streams/detectors/test_farrington_glm_irls.py``
-    checks it against statsmodels."""
-    var_weights = None if weights is None else np.asarray(weights, dtype=float)
+    """One series' fit (:func:`_glm_many` of one row); raises what that row failed with."""
+    fit = _glm_many(y[None, :], X, None if weights is None else np.asarray(weights)[None], rank)[0]
+    if isinstance(fit, Exception):
+        raise fit
+    return fit
+
+
+def _glm_many(
+    Y: np.ndarray, X: np.ndarray, weights: np.ndarray | None, rank: int | None = None
+) -> list[_Irls | ValueError]:
+    """Poisson log-link IRLS of every row of ``Y`` on the same design ``X`` (with the
+    matching row of ``weights``, the prior weights), statsmodels 0.15's
+    ``GLM(...).fit(scale=1.0, maxiter=25, tol=1e-8, atol=1e-9, rtol=1e-8)`` step for step:
+    its family functions inlined (``Log._clean`` clips at machine epsilon, ``weights`` is
+    ``1 / (deriv(mu)**2 * |mu|)``, the deviance sums ``2 (y log(y/mu) - (y - mu))``;
+    rearranged, so equal to rounding), a weighted least squares per iteration
+    (:func:`_wls`) and its final WLS (``pinv``, or the inverse from the last step's
+    Cholesky factor when it had one), without statsmodels' model and results objects.
+
+    The rows iterate together, each until its own convergence (R's glm.control:
+    |dev - old| / (|dev| + 0.1) < 1e-8, at most 25 iterations; scale=1 keeps the
+    deviance unscaled as R's criterion): one numpy call per step for the whole batch
+    instead of one per series, which is what makes a worker's thousands of Farrington
+    evaluations per closed period cheap. A row whose fit hits a NaN or infinity gets
+    the ``ValueError`` statsmodels raises, in its place in the answer; the others go on.
+    ``rank``: of ``X``, when the caller knows it.
+    ``tests/streams/detectors/test_farrington_glm_irls.py`` checks it against statsmodels.
+    """
+    if rank is None:
+        rank = int(np.linalg.matrix_rank(X))
+    df_resid = float(Y.shape[1] - (rank - 1) - 1)
+    out: list[_Irls | ValueError | None] = [None] * len(Y)
+    rows = np.arange(len(Y))
+    y = np.asarray(Y, dtype=float)
+    prior = None if weights is None else np.asarray(weights, dtype=float)
     eps, maximum, log, isfinite = _EPS, np.maximum, np.log, np.isfinite
     with np.errstate(all="ignore"):
         mu = y + 0.1
         lin_pred = log(maximum(mu, eps))
         resid = 2 * (y * log(maximum(y / mu, eps)) - (y - mu))
-        dev = float(np.sum(resid if var_weights is None else resid * var_weights))
-        if dev != dev:
-            raise ValueError("The first guess on the deviance function returned a nan.")
-        previous = dev
-        converged = False
-        w = wlsendog = params = factor = None
-        for _ in range(25):
+        previous = (resid if prior is None else resid * prior).sum(axis=1)
+        failed = previous != previous
+        if failed.any():
+            for row in rows[failed]:
+                out[row] = ValueError("The first guess on the deviance function returned a nan.")
+            rows, y, mu, lin_pred, previous, prior = _take(
+                ~failed, rows, y, mu, lin_pred, previous, prior
+            )
+        for iteration in range(25):
+            if not len(rows):
+                break
             # statsmodels: weights 1 / (deriv(mu)^2 |mu|) and working response
             # eta + deriv(mu) (y - mu), deriv(mu) = 1 / max(mu, eps); mu = exp(eta) >= 0.
             clipped = maximum(mu, eps)
             w = clipped * clipped / mu
-            if var_weights is not None:
-                w = var_weights * w
+            if prior is not None:
+                w = prior * w
             wlsendog = lin_pred + (y - mu) / clipped
-            if not isfinite(w).all():
-                raise ValueError("NaN, inf or invalid value detected in weights")
-            if not isfinite(wlsendog).all():
-                raise ValueError("NaN, inf or invalid value detected in endog")
+            bad_weights = ~isfinite(w).all(axis=1)
+            bad_endog = ~isfinite(wlsendog).all(axis=1)
+            if bad_weights.any() or bad_endog.any():
+                for row, weights_bad in zip(
+                    rows[bad_weights | bad_endog], bad_weights[bad_weights | bad_endog], strict=True
+                ):
+                    what = "weights" if weights_bad else "endog"
+                    out[row] = ValueError(f"NaN, inf or invalid value detected in {what}")
+                rows, y, mu, previous, prior, w, wlsendog = _take(
+                    ~(bad_weights | bad_endog), rows, y, mu, previous, prior, w, wlsendog
+                )
+                if not len(rows):
+                    break
             params, factor = _wls(X, w, wlsendog)
-            lin_pred = X @ params
+            lin_pred = params @ X.T
             mu = np.exp(lin_pred)
             resid = y * log(maximum(y / mu, eps)) - (y - mu)
             # 2 * sum(r) equals sum(2 * r) exactly (doubling is exact in floating point).
-            dev = 2.0 * float((resid if var_weights is None else resid * var_weights).sum())
+            dev = 2.0 * (resid if prior is None else resid * prior).sum(axis=1)
             converged = _close(previous, dev, 1e-9, 1e-8)
             previous = dev
-            if converged:
-                break
-        if factor is not None:
-            # statsmodels' final WLS (pinv) solves the last step's system again: the same
-            # coefficients, and (X'WX)^-1 from the factor that step already has.
-            upper, info = _potri(factor)
-            if info == 0:
-                cov = np.triu(upper) + np.triu(upper, 1).T
-                final, fitted = params, mu
-            else:
-                factor = None
-        if factor is None:
-            sw = np.sqrt(w)
+            done = converged if iteration < 24 else np.ones(len(rows), dtype=bool)
+            if done.any():
+                ended = _take(done, rows, w, wlsendog, params, factor, mu, converged)
+                _finish(out, X, df_resid, *ended)
+                rows, y, mu, lin_pred, previous, prior = _take(
+                    ~done, rows, y, mu, lin_pred, previous, prior
+                )
+    return out  # type: ignore[return-value]
+
+
+def _take(keep: np.ndarray, *arrays: np.ndarray | None) -> tuple:
+    """The rows ``keep`` selects of each array (``None`` stays ``None``)."""
+    return tuple(None if a is None else a[keep] for a in arrays)
+
+
+def _finish(out, X, df_resid, rows, w, wlsendog, params, factor, mu, converged) -> None:
+    """statsmodels' final WLS (``pinv``) for rows whose iterations ended: it solves the
+    last step's system again, so the same coefficients, and ``(X'WX)^-1`` from the factor
+    that step already has (``L^-T L^-1``); by ``pinv`` where SVD solved that step."""
+    has_factor = ~np.isnan(factor[:, 0, 0])
+    covs = None
+    if has_factor.any():
+        inverse = np.linalg.inv(factor[has_factor])
+        covs = np.swapaxes(inverse, 1, 2) @ inverse
+    at = 0
+    for i, row in enumerate(rows):
+        if has_factor[i]:
+            cov, final, fitted = covs[at], params[i], mu[i]
+            at += 1
+        else:
+            sw = np.sqrt(w[i])
             pinv = pinv_extended(sw[:, None] * X)[0]
             cov = pinv @ pinv.T
-            final = pinv @ (wlsendog * sw)
+            final = pinv @ (wlsendog[i] * sw)
             fitted = np.exp(X @ final)  # res.mu: from the final params
-    if rank is None:
-        rank = int(np.linalg.matrix_rank(X))
-    return _Irls(final, cov, fitted, w, X, float(y.shape[0] - (rank - 1) - 1), converged)
+        out[row] = _Irls(final, cov, fitted, w[i], X, df_resid, bool(converged[i]))
 
 
 def _glm_statsmodels(y: np.ndarray, X: np.ndarray, weights: np.ndarray | None):
@@ -291,59 +366,99 @@ def _glm_statsmodels(y: np.ndarray, X: np.ndarray, weights: np.ndarray | None):
     )
 
 
-def _r_dispersion(res: _Irls, y: np.ndarray) -> float:
-    """R's ``summary.glm`` dispersion: working weights of the last IRLS step (statsmodels
-    keeps them in ``model.weights``, as R's ``glm`` does) times squared working residuals."""
-    mu = res.mu
-    return float(np.sum(res.weights * ((y - mu) / mu) ** 2) / res.df_resid)
-
-
-def _hat(res: _Irls) -> np.ndarray:
-    X, w = res.exog, res.weights
-    return w * np.einsum("ij,jk,ik->i", X, res.cov, X)
-
-
 def assign_weights(s: np.ndarray, threshold: float) -> np.ndarray:
-    """R's ``algo.farrington.assign.weights``: down-weight rows with big residuals."""
+    """R's ``algo.farrington.assign.weights``: down-weight rows with big residuals (each
+    row of ``s`` on its own when it has two dimensions)."""
     big = s > threshold
     with np.errstate(divide="ignore"):
         inv_sq = np.where(big, s ** (-2.0), 1.0)
-    gamma = len(s) / np.sum(inv_sq)
+    gamma = s.shape[-1] / np.sum(inv_sq, axis=-1, keepdims=True)
     return np.where(big, gamma * inv_sq, gamma)
 
 
 def fit_glm(
     data: GlmData, trend: bool, factors: bool, reweight: bool, weights_threshold: float
 ) -> GlmFit | None:
-    """R's ``algo.farrington.fitGLM.flexible``; ``None`` when it does not converge."""
-    y = data.response
-    X, levels, rank = _design_rank(data, trend, factors)
-    res = _glm(y, X, None, rank)
-    if not res.converged and trend:
-        trend = False
-        X, levels, rank = _design_rank(data, trend, factors)
-        res = _glm(y, X, None, rank)
-    if not res.converged:
-        return None
-    dispersion = _r_dispersion(res, y)
-    phi = max(dispersion, 1.0)
-    if reweight:
-        mu = res.mu
+    """R's ``algo.farrington.fitGLM.flexible`` for one series (:func:`fit_glm_many`)."""
+    return fit_glm_many(
+        data.response[None, :], data.shape, trend, factors, reweight, weights_threshold
+    )[0]
+
+
+def fit_glm_many(
+    responses: np.ndarray,
+    shape: tuple[int, ...],
+    trend: bool,
+    factors: bool,
+    reweight: bool,
+    weights_threshold: float,
+) -> list[GlmFit | None]:
+    """R's ``algo.farrington.fitGLM.flexible`` for each row of ``responses`` (the GLM
+    rows of series of one ``shape``, :func:`reference_data`); ``None`` where a fit does
+    not converge. Raises the first ``ValueError`` a row's fit met (NaN or infinite
+    values: never from counts)."""
+    X, _, rank = _cached_design(shape, trend, factors)
+    fits: list[_Irls | ValueError] = _glm_many(responses, X, None, rank)
+    trends = [trend] * len(fits)
+    if trend:
+        retry = [i for i, fit in enumerate(fits) if isinstance(fit, _Irls) and not fit.converged]
+        if retry:
+            X, _, rank = _cached_design(shape, False, factors)
+            for i, fit in zip(retry, _glm_many(responses[retry], X, None, rank), strict=True):
+                fits[i], trends[i] = fit, False
+    out: list[GlmFit | None] = [None] * len(fits)
+    for with_trend in {*trends}:
+        rows = [
+            i
+            for i, fit in enumerate(fits)
+            if trends[i] == with_trend and not isinstance(fit, ValueError) and fit.converged
+        ]
+        if not rows:
+            continue
+        X, levels, rank = _cached_design(shape, with_trend, factors)
+        y = responses[rows]
+        first = [fits[i] for i in rows]
+        mu = np.stack([fit.mu for fit in first])
+        weights = np.stack([fit.weights for fit in first])
+        df_resid = first[0].df_resid
         with np.errstate(divide="ignore", invalid="ignore"):
-            s = 1.5 * (y ** (2 / 3) * mu ** (-1 / 6) - mu**0.5) / np.sqrt(phi * (1 - _hat(res)))
-        omega = assign_weights(s, weights_threshold)
-        res = _glm(y, X, omega, rank)
-        phi = max(_r_dispersion(res, y), 1.0)
-        # R then stores omega in model$weights (where glm keeps the working weights), so
-        # summary() -- used for the trend test and predict()'s se -- computes
-        # sum(omega * ((y - mu) / mu)^2) / df. Reproduced on purpose.
-        dispersion = float(np.sum(omega * ((y - res.mu) / res.mu) ** 2) / res.df_resid)
-    return GlmFit(
-        params=np.asarray(res.params),
-        cov_unscaled=np.asarray(res.cov),
-        dispersion=dispersion,
-        df_resid=float(res.df_resid),
-        phi=phi,
-        trend=trend,
-        levels=levels,
-    )
+            dispersion = np.sum(weights * ((y - mu) / mu) ** 2, axis=1) / df_resid
+        phi = np.maximum(dispersion, 1.0)
+        final = first
+        if reweight:
+            covs = np.stack([fit.cov for fit in first])
+            hat = weights * np.einsum("ij,kjl,il->ki", X, covs, X)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                s = (
+                    1.5
+                    * (y ** (2 / 3) * mu ** (-1 / 6) - mu**0.5)
+                    / np.sqrt(phi[:, None] * (1 - hat))
+                )
+            omega = assign_weights(s, weights_threshold)
+            final = _glm_many(y, X, omega, rank)
+            for fit in final:
+                if isinstance(fit, ValueError):
+                    raise fit
+            fitted = np.stack([fit.mu for fit in final])
+            again = np.stack([fit.weights for fit in final])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                residuals = ((y - fitted) / fitted) ** 2
+                phi = np.maximum(np.sum(again * residuals, axis=1) / df_resid, 1.0)
+                # R then stores omega in model$weights (where glm keeps the working
+                # weights), so summary() -- used for the trend test and predict()'s se --
+                # computes sum(omega * ((y - mu) / mu)^2) / df. Reproduced on purpose.
+                dispersion = np.sum(omega * residuals, axis=1) / df_resid
+        for at, (i, fit) in enumerate(zip(rows, final, strict=True)):
+            out[i] = GlmFit(
+                params=np.asarray(fit.params),
+                cov_unscaled=np.asarray(fit.cov),
+                dispersion=float(dispersion[at]),
+                df_resid=float(fit.df_resid),
+                phi=float(phi[at]),
+                trend=with_trend,
+                levels=levels,
+            )
+    for fit in fits:
+        if isinstance(fit, ValueError):
+            raise fit
+    return out

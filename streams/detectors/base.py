@@ -17,6 +17,12 @@ When hooks run and what failure does:
   passed) or is revised by late data. It returns ``None`` when the history is
   too short to judge; an exception is a bug: the worker logs it, counts it in a
   metric and skips that (signal, region, period) without stopping.
+* ``evaluate_many(batch)`` runs instead when the worker judges many series at once
+  (every period a batch of events closed): the same answers as ``evaluate`` on each
+  item, which is what the default does. A detector whose cost is mostly per call
+  (numpy on short arrays) overrides it to judge the batch in a few vectorised calls.
+  If it raises, the worker judges the batch again item by item, so only the series
+  whose ``evaluate`` raises is skipped.
 """
 
 from __future__ import annotations
@@ -107,6 +113,12 @@ class Detector(ABC):
     @abstractmethod
     def evaluate(self, values: Sequence[float], context: SeriesContext) -> DetectorResult | None:
         """Judge ``values[-1]`` against ``values[:-1]``; ``None`` when history is too short."""
+
+    def evaluate_many(
+        self, batch: Sequence[tuple[Sequence[float], SeriesContext]]
+    ) -> list[DetectorResult | None]:
+        """``evaluate`` of every (values, context) of ``batch``, in order."""
+        return [self.evaluate(values, context) for values, context in batch]
 
     def evaluate_series(
         self, values: Sequence[float], context: SeriesContext, start: int = 0

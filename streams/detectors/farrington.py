@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 from scipy.stats import norm
-from vigia.streams.detectors._farrington_glm import GlmFit, fit_glm, reference_data
+from vigia.streams.detectors._farrington_glm import GlmFit, fit_glm_many, reference_rows
 from vigia.streams.detectors._tails import nbinom_ppf, nbinom_sf, poisson_ppf, poisson_sf
 from vigia.streams.detectors.base import Detector, DetectorConfig, DetectorResult, SeriesContext
 
@@ -90,36 +90,69 @@ class Farrington(Detector):
     def history_length(self, freq: int) -> int:
         return self.config.b * freq + self.config.w + 1
 
-    def _final_model(self, x: np.ndarray, freq: int) -> GlmFit | None:
+    def evaluate(self, values: Sequence[float], context: SeriesContext) -> DetectorResult | None:
+        return self.evaluate_many([(values, context)])[0]
+
+    def evaluate_many(
+        self, batch: Sequence[tuple[Sequence[float], SeriesContext]]
+    ) -> list[DetectorResult | None]:
+        """Series of one length and frequency share their GLM rows and design matrix, so
+        their fits run together (:func:`fit_glm_many`): the worker closes thousands of
+        periods at a time during a replay, and a fit alone is mostly numpy call overhead."""
+        cfg = self.config
+        cases, span = cfg.limit54
+        out: list[DetectorResult | None] = [None] * len(batch)
+        fits: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
+        for i, (values, context) in enumerate(batch):
+            x = np.asarray(values, dtype=float)
+            if context.freq < 2 or len(x) < self.history_length(context.freq):
+                continue
+            if float(x[-span:].sum()) < cases:
+                # R fits the model anyway but then reports NA and no alarm; skip the GLM.
+                out[i] = DetectorResult(
+                    alarm=False, observed=float(x[-1]), details={"enough_cases": False}
+                )
+                continue
+            fits.setdefault((len(x), context.freq), []).append((i, x))
+        for (_, freq), group in fits.items():
+            series = np.stack([x for _, x in group])
+            for (i, x), model in zip(group, self._final_models(series, freq), strict=True):
+                out[i] = self._judge(x, model)
+        return out
+
+    def _final_models(self, series: np.ndarray, freq: int) -> list[GlmFit | None]:
+        """The final model of each row of ``series`` (series of one length): fitted with
+        a trend, which is dropped (refitted without) unless significant (``p_threshold_trend``),
+        ``b >= 3`` and not extrapolating beyond the data."""
         cfg = self.config
         excluded = cfg.past_periods_excluded
         if excluded is None:
             excluded = freq // 2
-        data = reference_data(x, cfg.b, cfg.w, cfg.no_periods, freq, excluded)
+        n = series.shape[1]
+        shape = (n, cfg.b, cfg.w, cfg.no_periods, freq, excluded)
+        responses = series[:, reference_rows(shape)]
         args = (cfg.no_periods != 1, cfg.reweight, cfg.weights_threshold)
-        model = fit_glm(data, cfg.trend, *args)
-        if model is not None and model.trend:
-            mean_now = math.exp(model.predict_link(len(x), cfg.no_periods)[0])
-            keep = (
+        models = fit_glm_many(responses, shape, cfg.trend, *args)
+        refit = [
+            i
+            for i, model in enumerate(models)
+            if model is not None
+            and model.trend
+            and not (
                 cfg.b >= 3
                 and model.trend_p_value() < cfg.p_threshold_trend
-                and mean_now <= data.response.max()
+                and math.exp(model.predict_link(n, cfg.no_periods)[0]) <= responses[i].max()
             )
-            if not keep:
-                model = fit_glm(data, False, *args)
-        return model
+        ]
+        if refit:
+            again = fit_glm_many(responses[refit], shape, False, *args)
+            for i, model in zip(refit, again, strict=True):
+                models[i] = model
+        return models
 
-    def evaluate(self, values: Sequence[float], context: SeriesContext) -> DetectorResult | None:
+    def _judge(self, x: np.ndarray, model: GlmFit | None) -> DetectorResult:
         cfg = self.config
-        x = np.asarray(values, dtype=float)
-        if context.freq < 2 or len(x) < self.history_length(context.freq):
-            return None
         y = float(x[-1])
-        cases, span = cfg.limit54
-        if float(x[-span:].sum()) < cases:
-            # R fits the model anyway but then reports NA and no alarm; skip the GLM.
-            return DetectorResult(alarm=False, observed=y, details={"enough_cases": False})
-        model = self._final_model(x, context.freq)
         if model is None:
             return DetectorResult(alarm=False, observed=y, details={"fit": "no convergence"})
         eta, se = model.predict_link(len(x), cfg.no_periods)
