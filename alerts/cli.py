@@ -23,7 +23,7 @@ from vigia.alerts.matchers import Matcher
 from vigia.alerts.rules_file import RulesFileError, check_sinks, load_config
 from vigia.alerts.silences import Silence, SilenceStatus
 
-from vigia.schema import AlertState
+from vigia.schema import AlertState, Severity
 
 rules_app = typer.Typer(help="Alert rules: check and test.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Alerts: serve, list and acknowledge.", no_args_is_help=True)
@@ -211,7 +211,7 @@ def _alert_row(a) -> dict:
 @alerts_app.command("list")
 def alerts_list(
     state: AlertState | None = typer.Option(None, help="Only this state (default: active ones)"),
-    severity: str | None = typer.Option(None, help="Only this severity"),
+    severity: Severity | None = typer.Option(None, help="Only this severity"),
     region: str | None = typer.Option(
         None, help="Only this region: a DIVIPOLA code, a code prefix (05 = Antioquia) or CO"
     ),
@@ -230,7 +230,7 @@ def alerts_list(
     for a in sorted(
         load_alerts(settings, topics).values(), key=lambda a: a.updated_at, reverse=True
     ):
-        if (state and a.state != state) or (severity and a.severity.value != severity):
+        if (state and a.state != state) or (severity and a.severity != severity):
             continue
         if department and a.labels.get("department") != department:
             continue
@@ -244,9 +244,18 @@ def alerts_list(
         for a in shown:
             typer.echo(json.dumps(_alert_row(a), ensure_ascii=False))
         return
-    table = Table(title="Alerts")
+    # one line per alert whatever the terminal's width: long cells end in "…" (--json and
+    # `alerts show` have them whole)
+    table = Table(title="Alerts", expand=True)
+    widths = {"id": SHORT, "state": 8, "severity": 8, "period": 8}
     for column in ("id", "state", "severity", "rule", "region", "period", "summary"):
-        table.add_column(column, no_wrap=column == "id")
+        table.add_column(
+            column,
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=widths.get(column),
+            ratio={"rule": 2, "region": 2, "summary": 5}.get(column),
+        )
     for a in shown:
         row = _alert_row(a)
         table.add_row(

@@ -30,11 +30,49 @@ _WORDS = {
     "en": ("expected", "threshold", "events"),
     "es": ("esperado", "umbral", "eventos"),
 }
+#: The chart's note when it draws sums over the detector's window.
+_SUMS = {
+    "en": ("sums over {n} {kind}", {"day": "days", "week": "weeks", "month": "months"}),
+    "es": ("sumas de {n} {kind}", {"day": "días", "week": "semanas", "month": "meses"}),
+}
+
+
+def _window(detection: Detection, values: list[float]) -> int:
+    """How many periods the detector summed into ``observed`` (``record_level``'s
+    ``window``: "30-day fatalities"), or 1 when it judged the period's own value.
+
+    Read from the numbers, not the detector's name: ``window`` means other things to other
+    detectors (a baseline), so it counts only when the last ``window`` values add up to
+    ``observed`` and the period's own value does not."""
+    window = detection.params.get("window")
+    if not isinstance(window, int | float) or int(window) <= 1 or len(values) < int(window):
+        return 1
+    window = int(window)
+    observed = detection.observed
+    close = lambda a, b: abs(a - b) <= 1e-6 * max(1.0, abs(b))  # noqa: E731
+    if close(values[-1], observed) or not close(sum(values[-window:]), observed):
+        return 1
+    return window
+
+
+def _rolling_sums(values: list[float], window: int) -> list[float | None]:
+    """Sum of each value with the ``window - 1`` before it; ``None`` where fewer exist."""
+    sums: list[float | None] = [None] * (window - 1)
+    total = sum(values[: window - 1])
+    for i in range(window - 1, len(values)):
+        total += values[i]
+        sums.append(total)
+        total -= values[i - window + 1]
+    return sums
 
 
 def chart_svg(detection: Detection, language: str = "en", *, small: bool = False) -> str:
     """The series up to the alarm period (the last point, marked); a detection without
-    ``history`` (older producers) charts its own period alone."""
+    ``history`` (older producers) charts its own period alone.
+
+    When the detector judged a sum over several periods (a 30-day total on a daily
+    series), the chart draws those sums, so the marked point is the observed value and
+    sits on the same scale as the expected level and the threshold."""
     points = detection.history or []
     labels = [p.label for p in points] or [detection.period.label]
     values = [p.value for p in points] or [detection.observed]
@@ -46,10 +84,18 @@ def chart_svg(detection: Detection, language: str = "en", *, small: bool = False
         f"{signal_label(detection.signal, language)} · {detection.region.name} · "
         f"{detection.period.kind.value} · {detection.detector}"
     )
+    window = _window(detection, values)
+    if window > 1:
+        drawn: list[float | None] = _rolling_sums(values, window)
+        words, kinds = _SUMS[language if language in _SUMS else "en"]
+        kind = detection.period.kind.value
+        title += " · " + words.format(n=window, kind=kinds.get(kind, kind))
+    else:
+        drawn = list(values)
     return series_svg(
         title,
         labels,
-        values,
+        drawn,
         alarms=[len(values) - 1] if detection.alarm else [],
         band=(detection.expected, detection.threshold),
         band_labels=(expected, threshold),

@@ -3,7 +3,7 @@
 Routes (HTML; no bearer header: a browser without script cannot send one)::
 
     GET  /alerts                     the list; ?country=&department=&signal=&severity=&state=
-    GET  /alerts/{fingerprint}       one alert
+    GET  /alerts/{fingerprint}       one alert (a unique prefix redirects to it)
     POST /alerts/{fingerprint}/ack      form: by, comment, token
     POST /alerts/{fingerprint}/silence  form: by, comment, duration, token
 
@@ -18,6 +18,7 @@ revision history of an alert another process owns shows its latest version only.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +32,8 @@ from vigia.alerts.web.i18n import negotiate, words
 from vigia.alerts.web.pages import Filters, render_alert, render_list
 
 from vigia.codec import describe_validation_error
+from vigia.errors import UserError
+from vigia.ids import unique_match
 
 PREFIX = "/alerts"
 #: Longest text accepted in a form field (a name, a comment).
@@ -99,6 +102,14 @@ async def alert_page(request: web.Request, flash: dict | None = None, status: in
     t = words(language)
     fingerprint = request.match_info["fingerprint"]
     alert = dispatcher.alerts.get(fingerprint)
+    if alert is None and request.method == "GET":
+        # a short id as lists print it (`vigia alerts list`): the page of the one alert
+        # it names; an unknown or ambiguous one is a 404 like any unknown id
+        with contextlib.suppress(UserError):
+            full = unique_match(dispatcher.alerts, fingerprint, "alert")
+            raise web.HTTPFound(
+                f"{PREFIX}/{full}" + (f"?{request.query_string}" if request.query_string else "")
+            )
     if alert is None:
         return _html(f"<!DOCTYPE html><title>404</title><p>{t['not_found']}</p>", 404)
     done = request.query.get("done")

@@ -179,6 +179,23 @@ def test_alerts_list_show_ack_and_silences_as_an_operator_types_them(isolated_se
     limited = vigia(isolated_settings, "alerts", "list", "--limit", "2")
     assert "3 alerts (newest 2 shown" in limited
     assert vigia(isolated_settings, "alerts", "list", "--json", "--state", "resolved") == ""
+    by_severity = {a.severity.value: set() for a in made}
+    for a in made:
+        by_severity[a.severity.value].add(a.labels["region"])
+    for severity, regions in by_severity.items():
+        listed = vigia(isolated_settings, "alerts", "list", "--json", "--severity", severity)
+        assert {json.loads(line)["region"] for line in listed.splitlines()} == regions
+    wrong = _invoke(isolated_settings, "alerts", "list", "--severity", "crit")
+    assert wrong.exit_code == 2 and "'crit' is not one of" in wrong.output
+    # one line per alert on an 80-column terminal, each with its 12-character id
+    narrow = runner.invoke(
+        app,
+        ["alerts", "list"],
+        env={"VIGIA_KAFKA__TOPIC_PREFIX": isolated_settings.kafka.topic_prefix, "COLUMNS": "80"},
+    ).output
+    rows = [line for line in narrow.splitlines() if line.startswith("│")]
+    assert sorted(row.split()[1] for row in rows) == sorted(a.fingerprint[:12] for a in made)
+    assert all(len(line) <= 80 for line in narrow.splitlines())
 
     tumaco = next(a for a in made if a.labels["region"] == "52835")
     shown = vigia(isolated_settings, "alerts", "show", tumaco.fingerprint[:10])

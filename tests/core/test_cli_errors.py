@@ -71,6 +71,12 @@ def test_an_invalid_setting():
     assert_one_line_exit_2(result, "invalid settings", "metrics.port")
 
 
+def test_an_invalid_stage_setting_names_its_variable():
+    # VIGIA_ALERTS_* is the alerts stage's own settings class, not the core's
+    result = vigia("alerts", "serve", "--until-idle", VIGIA_ALERTS_PUBLIC_URL="vigia.example.org")
+    assert_one_line_exit_2(result, "invalid settings", "VIGIA_ALERTS_PUBLIC_URL", "https?://")
+
+
 def test_an_invalid_rules_file(tmp_path):
     rules = tmp_path / "rules.yaml"
     rules.write_text("rules: [{name: x}]\nroute: {receiver: nobody}\n")

@@ -38,7 +38,7 @@ def _number(value: float) -> str:
 def series_svg(
     title: str,
     labels: Sequence[str],
-    values: Sequence[float],
+    values: Sequence[float | None],
     thresholds: Sequence[float | None] = (),
     alarms: Sequence[int] = (),
     *,
@@ -51,16 +51,17 @@ def series_svg(
 
     Args:
         labels: one period label per value (the first and last are printed).
+        values: the series; a ``None`` (no value yet, e.g. before a window fills) is a gap.
         thresholds: a threshold per point (``None`` where unknown), drawn dashed.
         alarms: indexes of alarmed points, marked with a red dot.
         band: ``(expected, threshold)`` of the latest evaluation, drawn across the chart:
             the expected level as a line, the zone between it and the threshold shaded.
         band_labels: the words printed beside the band's two lines.
     """
-    if not values:
+    if not any(v is not None for v in values):
         raise ValueError("series_svg needs at least one value")
     expected, threshold = band if band is not None else (None, None)
-    marks = [*values, *(t for t in thresholds if t is not None)]
+    marks = [*(v for v in values if v is not None), *(t for t in thresholds if t is not None)]
     marks += [v for v in (expected, threshold) if v is not None]
     top = max([*marks, 1.0]) * 1.05
     n = max(len(values) - 1, 1)
@@ -110,6 +111,8 @@ def series_svg(
             f"points='{segment}'/>"
         )
     for i in alarms:
+        if values[i] is None:
+            continue
         parts.append(
             f"<circle class='alarm' cx='{x(i):.1f}' cy='{y(values[i]):.1f}' r='4' fill='#d62728'>"
             f"<title>{html.escape(labels[i])}: {values[i]:g}</title></circle>"

@@ -53,24 +53,51 @@ def user_message(exc: BaseException) -> str | None:
 
 def _settings_error(exc: BaseException) -> str | None:
     # A ValidationError of a settings model is a bad VIGIA_* variable or vigia.yaml entry;
-    # one of another model is a bug and keeps its traceback.
+    # one of another model is a bug and keeps its traceback. Settings models are those of
+    # vigia.settings (the core's, nested under Settings) and every BaseSettings class a
+    # stage defines (VIGIA_ALERTS_*): each names the variable to fix.
     from pydantic import BaseModel, ValidationError
+    from pydantic_settings import BaseSettings
 
     from vigia import settings
 
     if not isinstance(exc, ValidationError):
         return None
-    models = {
+    core = {
         name
         for name, value in vars(settings).items()
         if isinstance(value, type) and issubclass(value, BaseModel)
     }
-    if exc.title not in models:
+    stages = {
+        cls.__name__: cls.model_config.get("env_prefix", "")
+        for cls in _subclasses(BaseSettings)
+        if cls.__name__ not in core
+    }
+    if exc.title in core:
+        where = "VIGIA_* variables or vigia.yaml"
+
+        def name(loc: str) -> str:
+            return loc
+    elif exc.title in stages:
+        prefix = stages[exc.title]
+        where = f"{prefix}* variables"
+
+        def name(loc: str) -> str:
+            return f"{prefix}{loc}".upper() if loc else "(root)"
+    else:
         return None
     problems = "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
+        f"{name('.'.join(str(p) for p in e['loc'])) or '(root)'}: {e['msg']}"
+        for e in exc.errors()
     )
-    return f"invalid settings (VIGIA_* variables or vigia.yaml): {problems}"
+    return f"invalid settings ({where}): {problems}"
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
 
 
 def _is_unreachable_kafka(exc: BaseException) -> bool:

@@ -4,7 +4,9 @@ municipality, a department and the country, made by ``vigia backtest`` on
 ``data/ucdp/ucdp_ged_colombia_hdx.csv`` for 2010-2018) and headless Chromium loads
 the list and each page, follows links and submits the acknowledge form.
 
-Screenshots of every page are written under the test's tmp dir (``screenshots/``).
+Screenshots of every page are kept as test artefacts in
+``var/test-artifacts/browser/<test name>/`` (``VIGIA_TEST_ARTIFACTS`` moves the root), where
+a CI job can collect them; each run replaces its test's folder.
 Selenium blocks, so each browser step runs in a thread while the loop serves.
 """
 
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -33,6 +37,8 @@ from vigia.topics import Topics
 pytestmark = pytest.mark.kafka
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ucdp_detections.jsonl"
+REPO = Path(__file__).resolve().parents[3]
+ARTIFACTS = Path(os.environ.get("VIGIA_TEST_ARTIFACTS") or REPO / "var" / "test-artifacts")
 TOKEN = "browser-test-token"
 RULES = """
 receivers:
@@ -46,7 +52,7 @@ rules:
 
 
 @pytest.fixture
-async def served(isolated_settings, tmp_path):
+async def served(isolated_settings, tmp_path, request):
     options = AlertsSettings(idle_seconds=1, poll_ms=50, drain_seconds=0)
     config = parse_config(RULES % (tmp_path / "alerts.jsonl"))
     dispatcher = AlertDispatcher(isolated_settings, config, alerts_settings=options)
@@ -62,7 +68,9 @@ async def served(isolated_settings, tmp_path):
     await server.start_server()
     browser = await asyncio.to_thread(start_chromium, tmp_path / "chromium-profile")
     try:
-        yield dispatcher, str(server.make_url("")).rstrip("/"), browser, tmp_path / "screenshots"
+        shots = ARTIFACTS / "browser" / request.node.name
+        shutil.rmtree(shots, ignore_errors=True)
+        yield dispatcher, str(server.make_url("")).rstrip("/"), browser, shots
     finally:
         await asyncio.to_thread(browser.quit)
         await server.close()
@@ -131,6 +139,22 @@ async def test_list_pages_charts_maps_and_links(served) -> None:
             s.startswith("https://ucdp.uu.se/event/") for s in page["sources"]
         )
         assert page["history"] == 1
+
+
+async def test_a_short_id_opens_its_alert_page(served) -> None:
+    # `vigia alerts list` prints 12 characters of each id: pasted in the URL, they open the page
+    dispatcher, base, browser, _ = served
+    fingerprint = sorted(dispatcher.engine.alerts)[0]
+
+    def visit(short: str) -> tuple[str, str]:
+        browser.get(f"{base}/alerts/{short}?lang=es")
+        return browser.current_url, browser.find_element(By.TAG_NAME, "body").text
+
+    url, text = await asyncio.to_thread(visit, fingerprint[:12])
+    assert url == f"{base}/alerts/{fingerprint}?lang=es"
+    assert "Historial de revisiones" in text
+    url, text = await asyncio.to_thread(visit, "zzzz")
+    assert url.endswith("/alerts/zzzz?lang=es") and "No existe esa alerta" in text
 
 
 async def test_spanish_by_query_and_by_accept_language(served) -> None:

@@ -86,3 +86,27 @@ def test_page_shows_how_much_each_source_is_trusted() -> None:
     rows = html.count("<td>ucdp (confianza 0.6)</td>")
     assert rows == len(alert.detection.evidence) + 1  # every evidence row and the sources row
     assert "ucdp (confianza 0.6) ·" in map_svg(alert.detection, "es")  # the map's labels
+
+
+def test_a_windowed_detector_is_charted_as_the_sums_it_judged() -> None:
+    # record_level on a daily series judges 30-day totals: observed 26 is the sum of 5 and
+    # 21, so the chart draws 30-day sums and the marked point is 26, not the day's 21
+    detection = _alerts()[0].detection
+    assert detection.params["window"] == 30
+    history = list(detection.history)
+    for i, value in ((-8, 5.0), (-1, 21.0)):
+        history[i] = history[i].model_copy(update={"value": value})
+    detection.history, detection.observed = history, 26.0
+    svg = chart_svg(detection, "en")
+    assert f"<title>{detection.period.label}: 26</title>" in svg
+    assert "sums over 30 days" in svg
+    sums = svg.split("class='series'")[1].split("points='")[1].split("'")[0].split()
+    assert len(sums) == len(history) - 29  # no sum before the window fills
+    assert "sumas de 30 días" in chart_svg(detection, "es")
+
+    # a detector whose `window` is a baseline judged the period's own value: drawn as is
+    detection.observed = 21.0
+    detection.params = {"window": 12, "method": "C2"}
+    svg = chart_svg(detection, "en")
+    assert f"<title>{detection.period.label}: 21</title>" in svg and "sums" not in svg
+    assert len(svg.split("points='")[1].split("'")[0].split()) == len(history)
