@@ -17,7 +17,7 @@ ISO 3166-1 alpha-3 from published tables (``vigia/data/country_codes.csv``, see 
 from __future__ import annotations
 
 import csv
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -78,8 +78,10 @@ def from_iso3(iso3: str, system: CodeSystem) -> str:
     raise UnknownCountry(f"no {system} code for {iso3!r}")
 
 
+@lru_cache(maxsize=1024)
 def iso2_of(iso3: str) -> str:
-    """ISO 3166-1 alpha-2 of an alpha-3 code (``COL`` → ``CO``)."""
+    """ISO 3166-1 alpha-2 of an alpha-3 code (``COL`` → ``CO``); cached: a mapper asks once
+    per record, and pycountry's lookup costs as much as the rest of a seizure row's map."""
     country = pycountry.countries.get(alpha_3=iso3)
     if country is None:
         raise UnknownCountry(f"unknown ISO 3166-1 alpha-3 code {iso3!r}")

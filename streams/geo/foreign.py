@@ -11,7 +11,7 @@ and its second-level region is the source's admin2 name, folded, within that adm
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 import pycountry
 from vigia.streams.geo.names import place_key
@@ -39,6 +39,7 @@ def _subdivisions(country: str) -> dict[str, tuple[str, str]]:
     return found
 
 
+@lru_cache(maxsize=16_384)
 def locate(
     country: str,
     admin1: str | None = None,
@@ -47,7 +48,10 @@ def locate(
     longitude: float | None = None,
     place_name: str | None = None,
 ) -> Location:
-    """The :class:`Location` of an event in ``country`` (ISO 3166-1 alpha-2)."""
+    """The :class:`Location` of an event in ``country`` (ISO 3166-1 alpha-2).
+
+    Cached (a :class:`Location` is frozen, so events at one place share it): rows of one
+    place repeat the same names, and building and validating a Location was most of it."""
     department = None
     if admin1:
         department = _subdivisions(country).get(_key(admin1))
