@@ -3,15 +3,19 @@
 Input (at least 200,000 records, real rows): the bundled UCDP events and police seizure
 rows, each copied into 12 countries (``vigia.streams.backtest.relabel``; two countries
 per partition of six), plus the real GDELT export's global rows with their own
-countries, in event-time order, on three raw topics of six partitions each, routed by
-country as the connectors route them. The same input is written under two topic
-prefixes so each run starts from an empty consumer group.
+countries (less the 41 rows of those 12: see :func:`build_input`), in event-time order,
+on three raw topics of six partitions each, routed by country as the connectors route
+them. The same input is written under two topic prefixes so each run starts from an
+empty consumer group.
 
-A run starts N ``vigia worker --until-idle --flush`` processes (shipped detectors file)
-and samples the records they have read (their ``vigia_stream_events_in_total``) every
-half second; the rate is the records read between 10 % and 90 % of the input divided by
-the time between (start-up, recovery and the final flush are outside it). The children's
-CPU seconds are read from ``wait4``.
+A run starts N ``vigia worker --until-idle --flush`` processes (shipped detectors file).
+The rate is the input divided by the processing span: from the first record any worker
+read to the end of the last batch or final flush of any worker (each logs its span), so
+every record is mapped, merged, counted and every period evaluated inside it, while
+process start-up, group join and shut-down are not. The records the workers have read
+(their ``vigia_stream_events_in_total``) are also sampled every half second, for the
+earlier measure (records read between 10 % and 90 % of the input per second). The
+children's CPU seconds are read from ``wait4``.
 
 Usage: ``python -m bench scale [--copies 12] [--partitions 6]`` (real broker needed).
 Writes ``bench/results/scale.md``; its last line is
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
@@ -51,7 +56,8 @@ def build_input(copies: int) -> list:
         *read_records(DATA / "ucdp" / "ucdp_ged_colombia_hdx.csv"),
         *read_records(DATA / "datos_gov_co" / "policia_incautaciones_2019.csv"),
     ]
-    records = [relabel(r, country) for country in COUNTRIES[:copies] for r in base]
+    copies_in = COUNTRIES[:copies]
+    records = [relabel(r, country) for country in copies_in for r in base]
     text = (DATA / "gdelt" / "20191024143000.export.CSV").read_text("utf-8")
     for row in parse_export(text, countries=()):
         if not isinstance(row, dict):
@@ -60,6 +66,12 @@ def build_input(copies: int) -> list:
             country = country_of_payload("gdelt", row)
         except UnknownCountry:
             country = None
+        if country in copies_in:
+            # GDELT's rows are of 2019 and count as incidents, like UCDP's 1989-2018: in a
+            # country with both, whichever raw topic a worker happens to read first decides
+            # whether the UCDP history is counted or too old behind GDELT's watermark, so
+            # the work (and the detections) would change from run to run.
+            continue
         records.append(
             RawRecord(
                 connector="gdelt",
@@ -236,14 +248,27 @@ def run(settings, prefix: str, workers: int, total: int, partitions: int) -> dic
     # the whole run instead
     readings = {n for _, n in samples if low_n <= n <= high_n}
     sampled = high > low and len(readings) >= 5
+    spans = [processing_span(log.read_text("utf-8", "replace")) for log in logs]
+    first = min(begin for begin, _ in spans if begin)
+    last = max(end for _, end in spans)
     return {
         "workers": workers,
-        "rate": (high_n - low_n) / (high - low) if sampled else total / wall,
-        "basis": "10–90 %" if sampled else "start to exit",
+        "rate": total / (last - first),
+        "span": last - first,
+        "window": (high_n - low_n) / (high - low) if sampled else None,
         "wall": wall,
         "cpu": cpu,
         "committed": total,
     }
+
+
+def processing_span(log: str) -> tuple[float, float]:
+    """(first record read, end of the last batch or flush), Unix time, from a worker's log."""
+    found = re.findall(r"processed from ([\d.]+) to ([\d.]+) \(Unix time", log)
+    if not found:
+        raise SystemExit(f"no processing span in the worker's log: {log[-2000:]}")
+    begin, end = found[-1]
+    return float(begin), float(end)
 
 
 def main() -> None:
@@ -282,25 +307,32 @@ def main() -> None:
         f"on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
         f"Input: {total:,} real rows (UCDP events and police seizure rows copied into "
-        f"{args.copies} countries, the GDELT export's global rows), {args.partitions} "
-        "partitions per raw topic, in event-time order; shipped detectors file.",
+        f"{args.copies} countries, the GDELT export's global rows less those of these "
+        f"countries), {args.partitions} partitions per raw topic, in event-time order; "
+        "shipped detectors file.",
         "",
-        "| workers | records/s | timed over | wall s (start to exit) | worker CPU s |",
-        "|---|---|---|---|---|",
+        "| workers | records/s processed | processing span s | records/s read, 10–90 % "
+        "| wall s (start to exit) | worker CPU s |",
+        "|---|---|---|---|---|---|",
         *(
-            f"| {r['workers']} | {r['rate']:,.0f} | {r['basis']} | {r['wall']:.1f} | "
-            f"{r['cpu']:.1f} |"
+            f"| {r['workers']} | {r['rate']:,.0f} | {r['span']:.1f} | "
+            f"{'–' if r['window'] is None else format(r['window'], ',.0f')} | "
+            f"{r['wall']:.1f} | {r['cpu']:.1f} |"
             for r in results
         ),
         "",
-        f"End to end (records / wall time, start-up, group join and the final evaluation "
+        "Records/s processed: the input divided by the processing span, from the first "
+        "record any worker read to the end of the last batch or flush of any worker (each "
+        "worker logs its span): every record mapped, merged, counted and every period "
+        "evaluated, the final flush and any rebalance included; process start-up, group "
+        "join and shut-down left out. This is the rate in the last line. The 10–90 % "
+        "column is the earlier measure, records *read* per second between 10 % and 90 % "
+        "of the input: evaluation lags reading, so it moves with how much evaluation "
+        "falls inside the window.",
+        "",
+        f"End to end (records / wall time, start-up, group join and shut-down "
         f"included): {total / one['wall']:,.0f}/s with one worker, "
-        f"{total / two['wall']:,.0f}/s with two, ratio {one['wall'] / two['wall']:.2f}. "
-        "The 10–90 % window counts records as their batch is read, while periods are "
-        "evaluated as the watermark passes them; with one worker all twelve countries' "
-        "evaluations fall inside the window, with two a worker's read progress runs ahead of "
-        "the other's evaluations and part of them lands after 90 %. So a window ratio above "
-        "2 on 2 cores overstates the speed-up: the end-to-end ratio is the one to plan with.",
+        f"{total / two['wall']:,.0f}/s with two, ratio {one['wall'] / two['wall']:.2f}.",
         "",
         *projection(one, two, per_partition),
         f"scale: 1 worker {one['rate']:.0f}/s, 2 workers {two['rate']:.0f}/s, ratio {ratio:.2f}",

@@ -88,6 +88,7 @@ def iso2_of(iso3: str) -> str:
     return country.alpha_2
 
 
+@lru_cache(maxsize=1024)
 def iso3_of_alpha2(iso2: str) -> str:
     country = pycountry.countries.get(alpha_2=iso2.upper())
     if country is None:

@@ -112,6 +112,8 @@ class BatchHandler:
         self.first_dead_letters = FirstOfEachLog(log)
         self.last_batch_at = 0.0
         self.first_batch_at = 0.0
+        #: When the last batch or flush finished (monotonic): the end of this worker's work.
+        self.last_work_at = 0.0
         #: Process CPU seconds at the start of the first batch and the end of the last one.
         self.first_batch_cpu = 0.0
         self.last_batch_cpu = 0.0
@@ -260,6 +262,7 @@ class BatchHandler:
         for detection in result.advance.detections:
             self.metrics.detections.labels(detection.detector, detection.severity.value).inc()
         self.detections_out += len(result.advance.detections)
+        self.last_work_at = time.monotonic()
         return owned
 
     async def _publish(self, result: BatchResult) -> None:
@@ -303,7 +306,7 @@ class BatchHandler:
         m = self.metrics
         self.batches += 1
         self.records_in += len(messages) - markers
-        self.last_batch_at = time.monotonic()
+        self.last_batch_at = self.last_work_at = time.monotonic()
         self.first_batch_at = self.first_batch_at or self.last_batch_at - seconds
         self.busy_seconds += seconds
         log.debug("batch of %d in %.3fs", len(messages), seconds)

@@ -135,6 +135,10 @@ class RunSummary:
     detections: int
     dead_letters: int
     seconds: float
+    #: Unix times of the first record read and the end of the last batch or flush (0: none):
+    #: the span this worker processed, start-up, group join and shut-down left out.
+    first_record_at: float = 0.0
+    last_work_at: float = 0.0
 
 
 async def run_until_idle(
@@ -196,15 +200,28 @@ async def run_until_idle(
         if flush:
             await _flush_every_partition(settings, app, raw, deadline)
         await app.producer.flush()
-        return RunSummary(
+        summary = RunSummary(
             records_in=handler.records_in - before,
             batches=handler.batches,
             detections=handler.detections_out,
             dead_letters=handler.dead_letters_out,
             seconds=time.monotonic() - started,
+            first_record_at=_unix(handler.first_batch_at),
+            last_work_at=_unix(handler.last_work_at),
         )
+        log.info(
+            "processed from %.3f to %.3f (Unix time; first record read to last batch or flush)",
+            summary.first_record_at,
+            summary.last_work_at,
+        )
+        return summary
     finally:
         await app.stop()
+
+
+def _unix(monotonic: float) -> float:
+    """A ``time.monotonic()`` reading as Unix time (0 stays 0: never happened)."""
+    return time.time() - (time.monotonic() - monotonic) if monotonic else 0.0
 
 
 async def _flush_every_partition(

@@ -4,6 +4,8 @@ detections out, matching the offline backtest; restarts recover tables from chan
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 
 import pytest
 from kafka import TopicPartition
@@ -56,10 +58,16 @@ async def test_replay_of_bundled_data_matches_the_backtest(isolated_settings, ca
     )
     produce(settings, topics.raw("ucdp"), [b"\xff\xfenot json", bad_record])
 
+    caplog.set_level(logging.INFO, logger="vigia.streams.worker.runner")
     summary = await run_until_idle(settings, app, idle=1.5, timeout=240, flush=True)
 
     total = sum(len(r) for r in produced.values()) + 2
     assert summary.records_in == total
+    # The span bench scale times: first record read to the end of the final flush.
+    assert 0 < summary.first_record_at < summary.last_work_at <= time.time()
+    assert f"processed from {summary.first_record_at:.3f} to {summary.last_work_at:.3f}" in (
+        caplog.text
+    )
     backtest = run_backtest([UCDP, SEIZURES, COCA], START, END, bundled_plan())
     stream = detections_on(settings, topics.detections)
     assert _alarms(stream.values()) == _alarms(backtest.detections)
