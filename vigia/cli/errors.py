@@ -87,8 +87,7 @@ def _settings_error(exc: BaseException) -> str | None:
     else:
         return None
     problems = "; ".join(
-        f"{name('.'.join(str(p) for p in e['loc'])) or '(root)'}: {e['msg']}"
-        for e in exc.errors()
+        f"{name('.'.join(str(p) for p in e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors()
     )
     return f"invalid settings ({where}): {problems}"
 
