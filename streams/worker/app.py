@@ -177,12 +177,15 @@ def build_app(
     handler.assigned = assigned
 
     @app.on_partitions_revoked.connect
-    async def forget_revoked(sender, revoked, **kwargs) -> None:
-        # faust revokes every partition at a rebalance (eager protocol). Keeping the state
-        # of a partition assigned again would be faster, but only safe if no other member
-        # owned it in between (a worker dropped from the group misses a generation): the
-        # changelog is the state every owner agrees on.
-        handler.revoke({tp.partition for tp in revoked if tp.topic in raw_set})
+    async def set_revoked_aside(sender, revoked, **kwargs) -> None:
+        # faust revokes every partition at a rebalance (eager protocol); the state of one
+        # that comes back is kept only if its changelogs did not move meanwhile (a member
+        # dropped from the group may have missed a generation in which another owned it).
+        await handler.revoke({tp.partition for tp in revoked if tp.topic in raw_set})
+
+    @app.on_partitions_assigned.connect
+    async def forget_moved(sender, assigned, **kwargs) -> None:
+        handler.keep_only({tp.partition for tp in assigned if tp.topic in raw_set})
 
     if bulk:
         check_assumptions()

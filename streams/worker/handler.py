@@ -40,6 +40,7 @@ from vigia.streams.worker.gauges import update_picture
 from vigia.streams.worker.partitions import (
     CountryPipelineFactory,
     PartitionState,
+    changelog_ends,
     changelog_topic,
     read_changelog,
 )
@@ -87,6 +88,9 @@ class BatchHandler:
         #: Completes detections just before they are published (the sources' trust weights,
         #: :meth:`StreamSources.stamp_trust`, as the backtest does to its own).
         self.stamp = stamp
+        #: Raw partitions revoked at a rebalance → (their state, their changelogs' end
+        #: offsets then): kept in case the partition comes back (see :meth:`state_for`).
+        self.suspended: dict[int, tuple[PartitionState, tuple[int, ...]]] = {}
         #: Raw partition → its countries' state (restored from the changelog when taken).
         self.partitions: dict[int, PartitionState] = {}
         #: Backfill mode for every country engine (see :attr:`CountingEngine.backfill`).
@@ -181,14 +185,28 @@ class BatchHandler:
 
     async def state_for(self, partition: int) -> PartitionState:
         """The state of a raw partition, restored from its changelog partition the first
-        time this worker handles it (after start-up or a rebalance gave it here)."""
+        time this worker handles it (after start-up or a rebalance gave it here).
+
+        A partition this worker had before the rebalance keeps its state if its changelogs
+        did not move meanwhile: then no other member wrote a table change for it, so the
+        state in memory is the one a restore would rebuild (faust revokes every partition
+        at each rebalance, and restoring the ones that come straight back was most of what
+        a second worker joining cost the first). Anything else restores."""
         state = self.partitions.get(partition)
-        if state is None:
-            state = PartitionState(partition, self.mapping, self._build_country)
-            records = await asyncio.to_thread(read_changelog, self.settings, self.app_id, partition)
-            restored = state.restore(records)
-            log.info("partition %d: %d changelog records restored", partition, restored)
-            self.partitions[partition] = state
+        if state is not None:
+            return state
+        kept = self.suspended.pop(partition, None)
+        if kept is not None:
+            ends = await asyncio.to_thread(changelog_ends, self.settings, self.app_id, [partition])
+            if ends.get(partition) == kept[1]:
+                log.info("partition %d: kept (its changelogs did not move)", partition)
+                self.partitions[partition] = kept[0]
+                return kept[0]
+        state = PartitionState(partition, self.mapping, self._build_country)
+        records = await asyncio.to_thread(read_changelog, self.settings, self.app_id, partition)
+        restored = state.restore(records)
+        log.info("partition %d: %d changelog records restored", partition, restored)
+        self.partitions[partition] = state
         return state
 
     def _build_country(self, country: str, tables: dict) -> BatchPipeline:
@@ -196,10 +214,28 @@ class BatchHandler:
         pipeline.engine.backfill = self.backfill
         return pipeline
 
-    def revoke(self, partitions: set[int]) -> None:
-        """Forget the state of partitions another worker now owns (it restores them)."""
-        for partition in partitions:
-            self.partitions.pop(partition, None)
+    async def revoke(self, partitions: set[int]) -> None:
+        """Set aside the state of revoked partitions, with their changelogs' end offsets
+        (after this worker's own writes are acknowledged), until the assignment that
+        follows says whether they come back (:meth:`keep_only`, :meth:`state_for`)."""
+        revoked = {p: self.partitions.pop(p) for p in partitions if p in self.partitions}
+        if not revoked:
+            return
+        await self.sender.flush()
+        try:
+            ends = await asyncio.to_thread(
+                changelog_ends, self.settings, self.app_id, list(revoked)
+            )
+        except Exception:  # unknown ends: restore them if they come back
+            log.warning("changelog end offsets unavailable; revoked partitions will restore")
+            return
+        for partition, state in revoked.items():
+            self.suspended[partition] = (state, ends[partition])
+
+    def keep_only(self, partitions: set[int]) -> None:
+        """Forget the set-aside state of partitions not assigned here any more."""
+        for partition in set(self.suspended) - partitions:
+            del self.suspended[partition]
 
     def set_backfill(self, value: bool) -> None:
         self.backfill = value

@@ -135,6 +135,38 @@ class PartitionState:
         return sizes
 
 
+def changelog_ends(
+    settings: Settings, app_id: str, partitions: Iterable[int]
+) -> dict[int, tuple[int, ...]]:
+    """The end offset of each changelog topic at each of ``partitions`` (blocking: run it in
+    a thread); a topic or partition that does not exist reads as -1."""
+    from kafka import TopicPartition
+
+    from vigia.kafka.clients import make_consumer
+
+    partitions = sorted(set(partitions))
+    if not partitions:
+        return {}
+    consumer = make_consumer(settings, group_id=None, enable_auto_commit=False)
+    try:
+        names = [changelog_topic(app_id, t) for t in TABLES]
+        available = consumer.topics()
+        tps = [
+            TopicPartition(name, partition)
+            for name in names
+            if name in available
+            for partition in partitions
+            if partition in (consumer.partitions_for_topic(name) or ())
+        ]
+        ends = consumer.end_offsets(tps) if tps else {}
+        return {
+            partition: tuple(ends.get(TopicPartition(name, partition), -1) for name in names)
+            for partition in partitions
+        }
+    finally:
+        consumer.close(autocommit=False)
+
+
 def read_changelog(
     settings: Settings, app_id: str, partition: int
 ) -> list[tuple[str, bytes, bytes | None]]:
