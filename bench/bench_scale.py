@@ -124,7 +124,14 @@ def projection(one: dict, two: dict, per_partition: dict[int, int]) -> list[str]
         "",
         f"CPU per record: {one['cpu'] / one['committed'] * 1e6:,.0f} µs with one worker, "
         f"{two['cpu'] / two['committed'] * 1e6:,.0f} µs with two (worker processes only; "
-        "the broker, the benchmark's sampling and the OS share the same cores). "
+        "the broker, the benchmark's sampling and the OS share the same cores)"
+        + (
+            f"; the broker's: {one['broker_cpu'] / one['committed'] * 1e6:,.0f} and "
+            f"{two['broker_cpu'] / two['committed'] * 1e6:,.0f} µs. "
+            if one["broker_cpu"] is not None and two["broker_cpu"] is not None
+            else ". "
+        )
+        + "A rate of R records/s needs R × (worker + broker µs) / 10⁶ cores. "
         f"This machine has {cores} cores: two workers leave no core for the broker, so the "
         "ratio is bounded by the broker's share of the CPU as much as by the workers; "
         "partition balance is the other bound: a partition (its countries) is never split.",
@@ -210,6 +217,7 @@ def run(settings, prefix: str, workers: int, total: int, partitions: int) -> dic
     command += [a for s in SOURCES for a in ("-c", s)]
     command += ["--until-idle", "--flush", "--timeout", "3600"]
     started = time.monotonic()
+    broker_before = broker_cpu()
     ports = [_free_port() for _ in range(workers)]
     # Logs to files: a pipe nobody reads until exit would stall a worker that logs a lot.
     logs = [workdir / f"worker-{i}.log" for i in range(workers)]
@@ -240,6 +248,7 @@ def run(settings, prefix: str, workers: int, total: int, partitions: int) -> dic
                     raise SystemExit(f"worker failed ({logs[i]}): {tail}")
         time.sleep(0.5)
     wall = time.monotonic() - started
+    broker_after = broker_cpu()
     low = next(t for t, n in samples if n >= 0.1 * total)
     low_n = next(n for t, n in samples if n >= 0.1 * total)
     high, high_n = next((t, n) for t, n in samples if n >= 0.9 * total)
@@ -258,8 +267,24 @@ def run(settings, prefix: str, workers: int, total: int, partitions: int) -> dic
         "window": (high_n - low_n) / (high - low) if sampled else None,
         "wall": wall,
         "cpu": cpu,
+        "broker_cpu": None if broker_before is None else broker_after - broker_before,
         "committed": total,
     }
+
+
+def broker_cpu() -> float | None:
+    """CPU seconds the local broker (``vigia broker``) has used so far; ``None`` when the
+    benchmark runs against another broker."""
+    from vigia.kafka.local_broker import LocalBroker
+
+    pid = LocalBroker().status().pid
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def processing_span(log: str) -> tuple[float, float]:
@@ -312,12 +337,13 @@ def main() -> None:
         "shipped detectors file.",
         "",
         "| workers | records/s processed | processing span s | records/s read, 10–90 % "
-        "| wall s (start to exit) | worker CPU s |",
-        "|---|---|---|---|---|---|",
+        "| wall s (start to exit) | worker CPU s | broker CPU s |",
+        "|---|---|---|---|---|---|---|",
         *(
             f"| {r['workers']} | {r['rate']:,.0f} | {r['span']:.1f} | "
             f"{'–' if r['window'] is None else format(r['window'], ',.0f')} | "
-            f"{r['wall']:.1f} | {r['cpu']:.1f} |"
+            f"{r['wall']:.1f} | {r['cpu']:.1f} | "
+            f"{'–' if r['broker_cpu'] is None else format(r['broker_cpu'], '.1f')} |"
             for r in results
         ),
         "",
