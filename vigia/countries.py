@@ -96,9 +96,11 @@ def iso3_of_alpha2(iso2: str) -> str:
     return country.alpha_3
 
 
+@lru_cache(maxsize=4096)
 def partition_for(country: str | None, partitions: int) -> int:
     """The partition of a country's records: Kafka's default partitioner on the key
-    ``country`` (murmur2), so any Kafka client keyed by country agrees."""
+    ``country`` (murmur2), so any Kafka client keyed by country agrees. Cached:
+    kafka-python's murmur2 is pure Python, and the worker routes every record it writes."""
     if partitions <= 1:
         return 0
     key = (country or UNKNOWN).encode()
