@@ -90,6 +90,16 @@ class Farrington(Detector):
     def history_length(self, freq: int) -> int:
         return self.config.b * freq + self.config.w + 1
 
+    def gate_length(self, freq: int) -> int:
+        return self.config.limit54[1]
+
+    def cannot_alarm(self, values: Sequence[float], context: SeriesContext) -> bool:
+        """True when fewer than ``limit54[0]`` cases fell in the last ``limit54[1]``
+        periods (``evaluate`` then reports no alarm without fitting): the evaluator skips
+        building the years of history unless it must revise an emitted detection."""
+        cases, span = self.config.limit54
+        return float(np.asarray(values[-span:], dtype=float).sum()) < cases
+
     def evaluate(self, values: Sequence[float], context: SeriesContext) -> DetectorResult | None:
         return self.evaluate_many([(values, context)])[0]
 

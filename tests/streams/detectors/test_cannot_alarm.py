@@ -10,6 +10,8 @@ CASES = [
     ("ears", {"method": "C2", "baseline": 7, "min_sigma": 1}),
     ("ears", {"method": "C2", "baseline": 7, "min_sigma": 0.5, "alpha": 0.05}),
     ("ears", {"method": "C3", "baseline": 7, "min_sigma": 1}),
+    ("farrington", {"b": 3, "w": 1, "no_periods": 2, "past_periods_excluded": 2}),
+    ("farrington", {"b": 3, "w": 1, "no_periods": 1, "limit54": (8, 3), "alpha": 0.05}),
     ("negbin", {"window": 12, "min_count": 3}),
     ("negbin", {"baseline": "seasonal", "window": 3, "min_count": 5}),
     ("record_level", {"years": 1, "window": 4, "minimum": 6}),
@@ -28,7 +30,7 @@ def test_cannot_alarm_implies_no_alarm(kind, params):
     rng = np.random.default_rng(11)
     skipped = alarms = 0
     for _ in range(3000):
-        n = int(rng.integers(1, 60))
+        n = int(rng.integers(1, 60 if kind != "farrington" else 70))
         lam = float(rng.choice([0.2, 1.0, 3.0, 8.0]))
         values = [float(v) for v in rng.poisson(lam, n)]
         values[-1] = float(rng.integers(0, 12))
@@ -54,7 +56,7 @@ def test_cannot_alarm_reads_no_more_than_its_gate_length(kind, params):
     assert gate is not None and gate <= detector.history_length(context.freq)
     rng = np.random.default_rng(12)
     for _ in range(2000):
-        n = int(rng.integers(1, 60))
+        n = int(rng.integers(1, 60 if kind != "farrington" else 70))
         values = [float(v) for v in rng.poisson(float(rng.choice([0.5, 3.0, 8.0])), n)]
         assert detector.cannot_alarm(values[-gate:], context) == detector.cannot_alarm(
             values, context
