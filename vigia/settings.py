@@ -184,6 +184,15 @@ class WorkerSettings(BaseModel):
         description="Seconds without a heartbeat before the group gives a dead worker's "
         "partitions (and countries) to the others",
     )
+    standby_replicas: bool = Field(
+        default=False,
+        description=(
+            "Keep a warm copy of every partition other workers own by following its "
+            "changelogs, so a partition taken over (a worker died or left) resumes after "
+            "reading only what its changelogs gained since, not all of them. Costs the "
+            "memory of those partitions' tables and a thread reading their changelogs."
+        ),
+    )
 
 
 class Settings(BaseSettings):

@@ -132,9 +132,13 @@ class WorkerRun:
         path.write_text(yaml.safe_dump({"instances": instances}))
         return path
 
-    def start(self, n: int = 1, log: Path | None = None) -> list[subprocess.Popen]:
-        """``n`` worker processes in one consumer group; stderr to ``log`` or a pipe."""
+    def start(
+        self, n: int = 1, log: Path | None = None, env: dict[str, str] | None = None
+    ) -> list[subprocess.Popen]:
+        """``n`` worker processes in one consumer group; stderr to ``log`` or a pipe;
+        ``env``: more environment (settings) for them."""
         env = {
+            **(env or {}),
             "VIGIA_CONNECTORS_FILE": str(self._connectors_file()),
             **os.environ,
             "VIGIA_KAFKA__TOPIC_PREFIX": self.settings.kafka.topic_prefix,

@@ -42,6 +42,7 @@ from vigia.streams.worker.batching import BatchSender
 from vigia.streams.worker.faust_adapter import check_assumptions, install_bulk_consumer
 from vigia.streams.worker.handler import BatchHandler
 from vigia.streams.worker.partitions import COUNT_TABLES, MERGE_TABLES, TABLES, changelog_topic
+from vigia.streams.worker.standby import StandbyReplicas
 
 from vigia.schema import DrugKind, PeriodKind, RegionLevel
 from vigia.settings import Settings
@@ -209,6 +210,8 @@ def build_app(
         async def check_staleness():
             await handler.check_staleness()
 
+    if settings.worker.standby_replicas:
+        handler.standby = StandbyReplicas(settings, app_id)
     app.vigia = handler
     app.vigia_raw_topics = raw_names
     app.vigia_changelogs = [changelog_topic(app_id, table) for table in TABLES]

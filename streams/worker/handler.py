@@ -44,6 +44,7 @@ from vigia.streams.worker.partitions import (
     changelog_topic,
     read_changelog,
 )
+from vigia.streams.worker.standby import StandbyReplicas
 
 from vigia.codec import UndecodableRecord, decode
 from vigia.countries import iso3_of_alpha2
@@ -88,6 +89,8 @@ class BatchHandler:
         #: Completes detections just before they are published (the sources' trust weights,
         #: :meth:`StreamSources.stamp_trust`, as the backtest does to its own).
         self.stamp = stamp
+        #: Warm copies of the partitions other workers own (``worker.standby_replicas``).
+        self.standby: StandbyReplicas | None = None
         #: Raw partitions revoked at a rebalance → (their state, their changelogs' end
         #: offsets then): kept in case the partition comes back (see :meth:`state_for`).
         self.suspended: dict[int, tuple[PartitionState, tuple[int, ...]]] = {}
@@ -203,9 +206,23 @@ class BatchHandler:
                 self.partitions[partition] = kept[0]
                 return kept[0]
         state = PartitionState(partition, self.mapping, self._build_country)
-        records = await asyncio.to_thread(read_changelog, self.settings, self.app_id, partition)
-        restored = state.restore(records)
-        log.info("partition %d: %d changelog records restored", partition, restored)
+        standby = self.standby.take(partition) if self.standby is not None else None
+        if standby is not None:
+            state.tables, start = standby
+            records = await asyncio.to_thread(
+                read_changelog, self.settings, self.app_id, partition, start
+            )
+            restored = state.restore(records)
+            log.info(
+                "partition %d: taken over from its standby replica, %d newer changelog "
+                "records read",
+                partition,
+                restored,
+            )
+        else:
+            records = await asyncio.to_thread(read_changelog, self.settings, self.app_id, partition)
+            restored = state.restore(records)
+            log.info("partition %d: %d changelog records restored", partition, restored)
         self.partitions[partition] = state
         return state
 
@@ -233,9 +250,17 @@ class BatchHandler:
             self.suspended[partition] = (state, ends[partition])
 
     def keep_only(self, partitions: set[int]) -> None:
-        """Forget the set-aside state of partitions not assigned here any more."""
+        """Forget the set-aside state of partitions not assigned here any more; a standby
+        replica follows every partition but these."""
         for partition in set(self.suspended) - partitions:
             del self.suspended[partition]
+        if self.standby is not None:
+            self.standby.follow(partitions)
+
+    def close(self) -> None:
+        """Stop what runs beside the batches (the standby replicas' thread)."""
+        if self.standby is not None:
+            self.standby.stop()
 
     def set_backfill(self, value: bool) -> None:
         self.backfill = value

@@ -84,6 +84,25 @@ class ChangelogBatch(MutableMapping):
             self.store[key] = value
 
 
+def apply_changelog(
+    tables: dict[str, dict[str, ChangelogBatch]],
+    records: Iterable[tuple[str, bytes, bytes | None]],
+) -> int:
+    """Apply changelog records ``(table, key, value)``, in offset order, to ``tables``
+    (country → table name → table; a country's tables are created when first seen);
+    returns how many were applied."""
+    applied = 0
+    for table, raw_key, raw_value in records:
+        country, key = json.loads(raw_key)
+        value = None if raw_value is None else json.loads(raw_value)
+        of_country = tables.get(country)
+        if of_country is None:
+            of_country = tables[country] = {name: ChangelogBatch() for name in TABLES}
+        of_country[table].restore(key, value)
+        applied += 1
+    return applied
+
+
 #: Builds one country's pipeline over its tables (name → :class:`ChangelogBatch`).
 CountryPipelineFactory = Callable[[str, dict[str, ChangelogBatch]], BatchPipeline]
 
@@ -107,14 +126,9 @@ class PartitionState:
         return tables
 
     def restore(self, records: Iterable[tuple[str, bytes, bytes | None]]) -> int:
-        """Rebuild from changelog records ``(table, key, value)`` read in offset order;
-        returns how many were applied."""
-        applied = 0
-        for table, raw_key, raw_value in records:
-            country, key = json.loads(raw_key)
-            value = None if raw_value is None else json.loads(raw_value)
-            self._tables_of(country)[table].restore(key, value)
-            applied += 1
+        """Rebuild from changelog records ``(table, key, value)`` read in offset order (on
+        top of the tables it holds: a standby replica's); returns how many were applied."""
+        applied = apply_changelog(self.tables, records)
         for country in self.tables:
             self.pipelines.pipeline(country).engine.state.rebuild_index()
         return applied
@@ -168,10 +182,12 @@ def changelog_ends(
 
 
 def read_changelog(
-    settings: Settings, app_id: str, partition: int
+    settings: Settings, app_id: str, partition: int, start: dict[str, int] | None = None
 ) -> list[tuple[str, bytes, bytes | None]]:
     """Every record of partition ``partition`` of the app's changelogs, table by table in
-    offset order (blocking: run it in a thread). Missing topics read as empty."""
+    offset order (blocking: run it in a thread), or those from the offsets of ``start``
+    (changelog topic → next offset; a topic not in it from the beginning). Missing topics
+    read as empty."""
     from kafka import TopicPartition
 
     from vigia.kafka.clients import make_consumer
@@ -189,9 +205,12 @@ def read_changelog(
             return []
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
+        for tp in tps:
+            if start and tp.topic in start:
+                consumer.seek(tp, start[tp.topic])
         ends = consumer.end_offsets(tps)
         out: dict[str, list[tuple[str, bytes, bytes | None]]] = {tp.topic: [] for tp in tps}
-        remaining = {tp for tp in tps if ends[tp] > 0}
+        remaining = {tp for tp in tps if consumer.position(tp) < ends[tp]}
         while remaining:
             for tp, records in consumer.poll(timeout_ms=1000, max_records=50_000).items():
                 table = topics[tp.topic]

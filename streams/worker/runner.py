@@ -216,6 +216,7 @@ async def run_until_idle(
         )
         return summary
     finally:
+        handler.close()
         await app.stop()
 
 

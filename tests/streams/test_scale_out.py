@@ -84,3 +84,23 @@ def test_a_killed_worker_is_replaced_and_nothing_is_lost_or_doubled(
 
     assert doomed.returncode == -signal.SIGKILL
     _assert_exact(run, backtest)
+
+
+def test_with_standby_replicas_a_killed_workers_partitions_start_from_the_survivors_copies(
+    isolated_settings, input_and_backtest, tmp_path
+):
+    records, backtest = input_and_backtest
+    run = _run(isolated_settings, records)
+    log = tmp_path / "workers.log"
+    doomed, survivor = run.start(2, log=log, env={"VIGIA_WORKER__STANDBY_REPLICAS": "true"})
+    deadline = time.monotonic() + 120
+    while run.committed() == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # the survivor's copies follow the changelogs about once a second
+    doomed.send_signal(signal.SIGKILL)
+
+    finish([doomed, survivor], log=log)
+
+    assert doomed.returncode == -signal.SIGKILL
+    _assert_exact(run, backtest)
+    assert "taken over from its standby replica" in log.read_text()
