@@ -50,11 +50,18 @@ class OutboxEntry(BaseModel):
         return entry_key(self.receiver, self.notification.idempotency_key)
 
     def to_bytes(self) -> bytes:
-        return self.model_dump_json().encode("utf-8")
+        """The entry's JSON around the notification's own bytes (``Notification.to_bytes``
+        keeps them), so a notification is serialized once for its outbox entry, its
+        attempt-count updates and every request that carries it."""
+        rest = self.__pydantic_serializer__.to_json(self, exclude=_NOTIFICATION)
+        return b"".join((rest[:-1], b',"notification":', self.notification.to_bytes(), b"}"))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> OutboxEntry:
         return cls.model_validate_json(data)
+
+
+_NOTIFICATION = {"notification"}
 
 
 def entry_key(receiver: str, idempotency_key: str) -> str:
