@@ -454,6 +454,7 @@ class AlertDispatcher:
             await self._reassign(rebalanced)
         transitions: list[Transition] = []
         consumed = 0
+        now = self.engine.clock()  # one reading for the batch: its alerts start together
         for tp, records in batch.items():
             engine = self.engine.by_partition.get(tp.partition)
             if engine is None:
@@ -463,7 +464,7 @@ class AlertDispatcher:
                 continue
             for record in records:
                 consumed += 1
-                for t in self._ingest(engine, record):
+                for t in self._ingest(engine, record, now):
                     self._write_alert(t.alert, tp.partition)
                     transitions.append(t)
         external = self.reader.poll(0)
@@ -499,7 +500,7 @@ class AlertDispatcher:
             )
         return bool(consumed or sent or transitions or rebalanced is not None)
 
-    def _ingest(self, engine: AlertEngine, record: Any) -> list[Transition]:
+    def _ingest(self, engine: AlertEngine, record: Any, now: dt.datetime) -> list[Transition]:
         self.metrics.detections.inc()
         try:
             detection = decode(Detection, record.value)
@@ -519,7 +520,7 @@ class AlertDispatcher:
             self.writer.raw(self.topics.dlq, letter.original_key, letter.to_bytes())
             log.warning("detection at %s:%d not decodable: %s", record.topic, record.offset, exc)
             return []
-        return engine.ingest(detection)
+        return engine.ingest(detection, now)
 
     def _apply_external(self, records: Iterable[StateRecord]) -> list[Transition]:
         """Silences from anyone; acknowledgements requested by the CLI or by another

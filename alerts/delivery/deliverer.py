@@ -141,7 +141,7 @@ class Deliverer:
         """
         loop = asyncio.get_running_loop()
         durable: asyncio.Future[None] = loop.create_future()
-        entry = OutboxEntry(receiver=receiver, notification=notification, owner=owner)
+        entry = OutboxEntry.new(receiver, notification, owner)
         running = self._inflight.get(entry.key)
         if running is not None:
             durable.set_result(None)
