@@ -58,7 +58,7 @@ from typing import Any
 from kafka import ConsumerRebalanceListener
 from prometheus_client import CollectorRegistry
 from vigia.alerts.alert_metrics import AlertMetrics
-from vigia.alerts.batch_producer import BatchProducer
+from vigia.alerts.batch_producer import BatchProducer, wait_acknowledged
 from vigia.alerts.clock import Clock, system_clock
 from vigia.alerts.cluster_view import ClusterView
 from vigia.alerts.delivery import Deliverer, build_deliverer, keep_alive, load_sinks
@@ -588,8 +588,8 @@ class AlertDispatcher:
                 durable.append(written)
                 self.metrics.notified(o.receiver)
         # the outbox writes go out together (one broker round trip for the batch);
-        # gather raises if one failed, before any log entry is written
-        await asyncio.gather(*durable)
+        # this raises if one failed, before any log entry is written
+        await wait_acknowledged(durable)
         for partition, o in outgoing:
             if o.entry is not None:
                 self.writer.nflog(o.entry, partition)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import TopicPartition
-from vigia.alerts.batch_producer import BatchProducer
+from vigia.alerts.batch_producer import BatchProducer, wait_acknowledged
 from vigia.alerts.nflog import NflogEntry
 from vigia.alerts.silences import Silence
 from vigia.alerts.state_guard import POISON, StateGuard
@@ -299,12 +299,7 @@ class AsyncStateWriter(StateRecords):
         """Wait until every record written so far is acknowledged; raises if one failed
         (after all of them settled, so none is left unobserved)."""
         futures, self._futures = self._futures, []
-        if not futures:
-            return
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        await wait_acknowledged(futures)
 
     @property
     def pending(self) -> int:
