@@ -19,6 +19,7 @@ Records and their topics (see :mod:`vigia.topics`):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, Self
@@ -28,7 +29,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -502,33 +502,24 @@ class Notification(WireModel):
     alerts: list[Alert]
     idempotency_key: str
     created_at: AwareDatetime = Field(default_factory=utcnow)
-    #: the JSON, kept from the first ``to_bytes``: the outbox entry and every delivery
-    #: attempt send the same bytes (a notification is not changed once built; setting a
-    #: field drops the copy, and ``model_copy`` starts without one)
-    _json: bytes | None = PrivateAttr(default=None)
+    # the JSON, kept from the first ``to_bytes``: the outbox entry and every delivery
+    # attempt send the same bytes. A slot, not a pydantic private attribute (those cost
+    # a lookup through ``__getattr__`` and work in ``model_construct``); not part of
+    # equality, not carried by ``model_copy``, dropped when a field is set.
+    __slots__ = ("_json",)
 
     def to_bytes(self) -> bytes:
-        if self._json is None:
-            self._json = super().to_bytes()
-        return self._json
+        try:
+            return self._json
+        except AttributeError:
+            data = super().to_bytes()
+            object.__setattr__(self, "_json", data)
+            return data
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name != "_json" and self.__pydantic_private__ is not None:
-            self.__pydantic_private__["_json"] = None
+        with contextlib.suppress(AttributeError):
+            object.__delattr__(self, "_json")
         super().__setattr__(name, value)
-
-    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Self:
-        copy = super().model_copy(update=update, deep=deep)
-        copy.__pydantic_private__["_json"] = None
-        return copy
-
-    def __eq__(self, other: object) -> bool:
-        # the same fields make the same notification, whether its JSON was kept or not
-        if not isinstance(other, BaseModel):
-            return NotImplemented
-        return type(self) is type(other) and self.__dict__ == other.__dict__
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, like every WireModel
 
     @property
     def firing(self) -> list[Alert]:
