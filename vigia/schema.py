@@ -487,25 +487,19 @@ class Alert(WireModel):
         return self.state in (AlertState.FIRING, AlertState.REVISED, AlertState.ACKNOWLEDGED)
 
 
-class Notification(WireModel):
-    """What one receiver is sent for one alert group at one flush.
+class KeepsJson(WireModel):
+    """A wire model that keeps its JSON from the first ``to_bytes``.
 
-    ``idempotency_key`` is the same for the same (receiver, group, alert states),
-    so a redelivery after a crash can be recognised by the receiver.
+    For what the dispatcher sends several times: a notification goes into its outbox
+    entry (and each attempt-count update) and into every delivery attempt. The bytes
+    are kept in a slot, not a pydantic private attribute (those cost a lookup through
+    ``__getattr__`` and work in ``model_construct``): not part of equality, not carried
+    by ``model_copy``, dropped when a field is set. Changing a field's contents in place
+    (``notification.alerts.append(…)``) is not noticed: a notification is replaced,
+    never edited, once built. Alerts do not keep theirs: held in memory until their
+    retention ends, the copies would cost more memory than serializing costs CPU (~7 µs).
     """
 
-    kind: ClassVar[str] = "notification"
-
-    receiver: str
-    group_key: str
-    group_labels: dict[str, str] = Field(default_factory=dict)
-    alerts: list[Alert]
-    idempotency_key: str
-    created_at: AwareDatetime = Field(default_factory=utcnow)
-    # the JSON, kept from the first ``to_bytes``: the outbox entry and every delivery
-    # attempt send the same bytes. A slot, not a pydantic private attribute (those cost
-    # a lookup through ``__getattr__`` and work in ``model_construct``); not part of
-    # equality, not carried by ``model_copy``, dropped when a field is set.
     __slots__ = ("_json",)
 
     def to_bytes(self) -> bytes:
@@ -520,6 +514,23 @@ class Notification(WireModel):
         with contextlib.suppress(AttributeError):
             object.__delattr__(self, "_json")
         super().__setattr__(name, value)
+
+
+class Notification(KeepsJson):
+    """What one receiver is sent for one alert group at one flush.
+
+    ``idempotency_key`` is the same for the same (receiver, group, alert states),
+    so a redelivery after a crash can be recognised by the receiver.
+    """
+
+    kind: ClassVar[str] = "notification"
+
+    receiver: str
+    group_key: str
+    group_labels: dict[str, str] = Field(default_factory=dict)
+    alerts: list[Alert]
+    idempotency_key: str
+    created_at: AwareDatetime = Field(default_factory=utcnow)
 
     @property
     def firing(self) -> list[Alert]:
