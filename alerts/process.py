@@ -162,7 +162,8 @@ class AlertDispatcher:
         )
         await asyncio.to_thread(create_topics, self.settings, t.specs())
         # a record on a state topic that does not decode is skipped, dead-lettered and
-        # counted (never a crash loop); writes are validated before they are sent
+        # counted (never a crash loop); bytes it did not build itself are checked before they
+        # are sent (StateRecords._send)
         self.guard = StateGuard(self.settings, t, registry=self.metrics.registry)
         # one aiokafka producer in the loop for every write on the hot path: state
         # records, outbox entries and their tombstones share its batches and requests
