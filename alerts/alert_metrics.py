@@ -7,6 +7,8 @@ most 34 values), ``severity`` three, ``state`` four, ``rule`` the configured rul
 
 from __future__ import annotations
 
+import functools
+
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from vigia.schema import Alert
@@ -52,6 +54,10 @@ class AlertMetrics:
             "Detections that could not be decoded (sent to the dead-letter topic)",
             registry=r,
         )
+        # label children looked up once each (``labels()`` validates and locks per call)
+        self._active = functools.cache(self.active.labels)
+        self._transitions = functools.cache(self.transitions.labels)
+        self._notifications = functools.cache(self.notifications.labels)
 
     @staticmethod
     def _department(alert: Alert) -> str:
@@ -61,19 +67,19 @@ class AlertMetrics:
     def alert_replaced(self, previous: Alert | None, alert: Alert) -> None:
         """Keep ``vigia_alerts_active`` in step as an alert changes."""
         if previous is not None and previous.active:
-            self.active.labels(previous.severity.value, self._department(previous)).dec()
+            self._active(previous.severity.value, self._department(previous)).dec()
         if alert.active:
-            self.active.labels(alert.severity.value, self._department(alert)).inc()
+            self._active(alert.severity.value, self._department(alert)).inc()
 
     def alert_dropped(self, alert: Alert) -> None:
         """An active alert this process no longer owns (its partition moved away)."""
-        self.active.labels(alert.severity.value, self._department(alert)).dec()
+        self._active(alert.severity.value, self._department(alert)).dec()
 
     def transition(self, alert: Alert) -> None:
-        self.transitions.labels(alert.state.value, alert.severity.value, alert.rule).inc()
+        self._transitions(alert.state.value, alert.severity.value, alert.rule).inc()
 
     def muted(self, reason: str) -> None:
         (self.silenced if reason.startswith("silenced") else self.inhibited).inc()
 
     def notified(self, receiver: str) -> None:
-        self.notifications.labels(receiver).inc()
+        self._notifications(receiver).inc()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka.partitioner import murmur2
@@ -205,6 +205,25 @@ class BatchProducer:
                 else:
                     acked.add_done_callback(lambda done, chunk=chunk: _settle(chunk, done))
             start += len(chunk)
+
+
+async def wait_acknowledged(futures: Iterable[asyncio.Future[None]]) -> None:
+    """Wait until every future settled; raise the first failure (none left unobserved).
+
+    The same as ``gather(*futures, return_exceptions=True)`` and raising the first
+    error, without gather's callback on each future: the futures of a step's records
+    mostly resolve together (one batch, one acknowledgement), and awaiting one that is
+    done costs no turn of the loop. Cancelling the caller stops the wait at once.
+    """
+    error: Exception | None = None
+    for future in futures:
+        try:
+            await future
+        except Exception as exc:
+            if error is None:
+                error = exc
+    if error is not None:
+        raise error
 
 
 def _settle(records: list[_Record], done: asyncio.Future) -> None:

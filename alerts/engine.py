@@ -125,9 +125,13 @@ class AlertEngine:
 
     # -- events ---------------------------------------------------------------------
 
-    def ingest(self, detection: Detection) -> list[Transition]:
-        """Apply one detection; returns the alert transitions it caused (to persist)."""
-        now = self.clock()
+    def ingest(self, detection: Detection, now: dt.datetime | None = None) -> list[Transition]:
+        """Apply one detection; returns the alert transitions it caused (to persist).
+
+        ``now``: the clock read once for a whole polled batch (the dispatcher's step);
+        None reads it here."""
+        if now is None:
+            now = self.clock()
         transitions = []
         for hit in self.rules.evaluate(detection):
             fp = fingerprint(hit.rule, detection.signal, detection.region, detection.period)

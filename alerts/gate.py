@@ -39,15 +39,15 @@ class Gates:
 class GatedSink:
     """Delegates everything to ``inner``; ``send`` first waits for the gate.
 
-    At most ``concurrency`` sends run at once per sink: a burst of a thousand
-    notifications otherwise opens a thousand requests whose bookkeeping in the
-    HTTP connection pool grows with the square of their number.
+    How many sends run at once is the deliverer's business (``max_concurrency`` per
+    receiver, one semaphore): a burst of a thousand notifications must not open a
+    thousand requests, whose bookkeeping in the HTTP connection pool grows with the
+    square of their number.
     """
 
-    def __init__(self, inner: Any, gates: Gates, concurrency: int = 64) -> None:
+    def __init__(self, inner: Any, gates: Gates) -> None:
         self.inner = inner
         self.gates = gates
-        self._slots = asyncio.Semaphore(concurrency)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -57,8 +57,7 @@ class GatedSink:
 
     async def send(self, notification: Notification) -> None:
         await self.gates.wait(notification.idempotency_key)
-        async with self._slots:
-            await self.inner.send(notification)
+        await self.inner.send(notification)
 
     async def resend(self, alerts: Iterable[Alert]) -> int:
         return await self.inner.resend(alerts)

@@ -58,7 +58,7 @@ from typing import Any
 from kafka import ConsumerRebalanceListener
 from prometheus_client import CollectorRegistry
 from vigia.alerts.alert_metrics import AlertMetrics
-from vigia.alerts.batch_producer import BatchProducer
+from vigia.alerts.batch_producer import BatchProducer, wait_acknowledged
 from vigia.alerts.clock import Clock, system_clock
 from vigia.alerts.cluster_view import ClusterView
 from vigia.alerts.delivery import Deliverer, build_deliverer, keep_alive, load_sinks
@@ -162,7 +162,8 @@ class AlertDispatcher:
         )
         await asyncio.to_thread(create_topics, self.settings, t.specs())
         # a record on a state topic that does not decode is skipped, dead-lettered and
-        # counted (never a crash loop); writes are validated before they are sent
+        # counted (never a crash loop); bytes it did not build itself are checked before they
+        # are sent (StateRecords._send)
         self.guard = StateGuard(self.settings, t, registry=self.metrics.registry)
         # one aiokafka producer in the loop for every write on the hot path: state
         # records, outbox entries and their tombstones share its batches and requests
@@ -454,6 +455,7 @@ class AlertDispatcher:
             await self._reassign(rebalanced)
         transitions: list[Transition] = []
         consumed = 0
+        now = self.engine.clock()  # one reading for the batch: its alerts start together
         for tp, records in batch.items():
             engine = self.engine.by_partition.get(tp.partition)
             if engine is None:
@@ -463,7 +465,7 @@ class AlertDispatcher:
                 continue
             for record in records:
                 consumed += 1
-                for t in self._ingest(engine, record):
+                for t in self._ingest(engine, record, now):
                     self._write_alert(t.alert, tp.partition)
                     transitions.append(t)
         external = self.reader.poll(0)
@@ -499,7 +501,7 @@ class AlertDispatcher:
             )
         return bool(consumed or sent or transitions or rebalanced is not None)
 
-    def _ingest(self, engine: AlertEngine, record: Any) -> list[Transition]:
+    def _ingest(self, engine: AlertEngine, record: Any, now: dt.datetime) -> list[Transition]:
         self.metrics.detections.inc()
         try:
             detection = decode(Detection, record.value)
@@ -519,7 +521,7 @@ class AlertDispatcher:
             self.writer.raw(self.topics.dlq, letter.original_key, letter.to_bytes())
             log.warning("detection at %s:%d not decodable: %s", record.topic, record.offset, exc)
             return []
-        return engine.ingest(detection)
+        return engine.ingest(detection, now)
 
     def _apply_external(self, records: Iterable[StateRecord]) -> list[Transition]:
         """Silences from anyone; acknowledgements requested by the CLI or by another
@@ -587,8 +589,8 @@ class AlertDispatcher:
                 durable.append(written)
                 self.metrics.notified(o.receiver)
         # the outbox writes go out together (one broker round trip for the batch);
-        # gather raises if one failed, before any log entry is written
-        await asyncio.gather(*durable)
+        # this raises if one failed, before any log entry is written
+        await wait_acknowledged(durable)
         for partition, o in outgoing:
             if o.entry is not None:
                 self.writer.nflog(o.entry, partition)

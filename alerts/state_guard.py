@@ -11,8 +11,10 @@ is read; a bad one is
 * sent to the dead-letter topic with the reason (capped) and its bytes untouched,
 * counted in ``vigia_alert_state_invalid_total{topic}``,
 
-and the reader goes on. Writes are checked the same way before they are sent
-(:meth:`StateGuard.validate_write`), so Vigía itself never writes a poison record.
+and the reader goes on. Bytes written that Vigía did not serialize from a model it
+built itself (raw values, silences) are checked the same way before they are sent
+(:meth:`StateGuard.validate_write`); alerts and log entries, which the engine builds
+from validated records, are sent as serialized (see ``StateRecords._send``).
 A failure to write the dead letter is logged and does not stop the reader: losing
 the copy of a record we cannot use anyway is better than not starting.
 """

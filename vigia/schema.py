@@ -19,6 +19,7 @@ Records and their topics (see :mod:`vigia.topics`):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, Self
@@ -486,7 +487,36 @@ class Alert(WireModel):
         return self.state in (AlertState.FIRING, AlertState.REVISED, AlertState.ACKNOWLEDGED)
 
 
-class Notification(WireModel):
+class KeepsJson(WireModel):
+    """A wire model that keeps its JSON from the first ``to_bytes``.
+
+    For what the dispatcher sends several times: a notification goes into its outbox
+    entry (and each attempt-count update) and into every delivery attempt. The bytes
+    are kept in a slot, not a pydantic private attribute (those cost a lookup through
+    ``__getattr__`` and work in ``model_construct``): not part of equality, not carried
+    by ``model_copy``, dropped when a field is set. Changing a field's contents in place
+    (``notification.alerts.append(…)``) is not noticed: a notification is replaced,
+    never edited, once built. Alerts do not keep theirs: held in memory until their
+    retention ends, the copies would cost more memory than serializing costs CPU (~7 µs).
+    """
+
+    __slots__ = ("_json",)
+
+    def to_bytes(self) -> bytes:
+        try:
+            return self._json
+        except AttributeError:
+            data = super().to_bytes()
+            object.__setattr__(self, "_json", data)
+            return data
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        with contextlib.suppress(AttributeError):
+            object.__delattr__(self, "_json")
+        super().__setattr__(name, value)
+
+
+class Notification(KeepsJson):
     """What one receiver is sent for one alert group at one flush.
 
     ``idempotency_key`` is the same for the same (receiver, group, alert states),

@@ -141,7 +141,7 @@ class Deliverer:
         """
         loop = asyncio.get_running_loop()
         durable: asyncio.Future[None] = loop.create_future()
-        entry = OutboxEntry(receiver=receiver, notification=notification, owner=owner)
+        entry = OutboxEntry.new(receiver, notification, owner)
         running = self._inflight.get(entry.key)
         if running is not None:
             durable.set_result(None)
@@ -221,7 +221,7 @@ class Deliverer:
         ``durable``: write the entry to the outbox first and resolve this future when
         the write is durable (or fail it); None for entries read back from the outbox.
         """
-        task = asyncio.create_task(self._run(entry, durable), name=f"deliver {entry.key}")
+        task = asyncio.create_task(self._run(entry, durable))  # a name costs a string per task
         self._inflight[entry.key] = task
         self._owner[entry.key] = entry.owner
         task.add_done_callback(lambda _t, key=entry.key: self._finished(key))
@@ -275,7 +275,7 @@ class Deliverer:
             if error is None:
                 await self._clear(entry.key, policy)
                 self.metrics.outbox_depth.set(len(self.outbox))
-                self.metrics.deliveries.labels(sink.type_name, entry.receiver, "delivered").inc()
+                self.metrics.delivered(sink.type_name, entry.receiver, "delivered").inc()
                 return DeliveryResult(entry.receiver, entry.key, "delivered", entry.attempts)
             if isinstance(error, PermanentSinkError):
                 return await self._give_up(entry, sink.type_name, error)
@@ -337,8 +337,8 @@ class Deliverer:
             log.exception("sink %s raised an unexpected error", sink.name)
             result = "recoverable"
             error = RecoverableSinkError(f"{sink.name}: unexpected {type(exc).__name__}")
-        self.metrics.duration.labels(sink.type_name).observe(self._clock() - started)
-        self.metrics.attempts.labels(sink.type_name, result).inc()
+        self.metrics.attempt_duration(sink.type_name).observe(self._clock() - started)
+        self.metrics.attempted(sink.type_name, result).inc()
         return error
 
     async def _give_up(
@@ -363,7 +363,7 @@ class Deliverer:
         await self._clear(entry.key, self.policies.get(entry.receiver, self.policy))
         self.metrics.outbox_depth.set(len(self.outbox))
         self.metrics.dead_letters.labels(entry.receiver).inc()
-        self.metrics.deliveries.labels(sink_type, entry.receiver, "dead_lettered").inc()
+        self.metrics.delivered(sink_type, entry.receiver, "dead_lettered").inc()
         log.error("delivery %s dead-lettered: %s", entry.key, error)
         return DeliveryResult(
             entry.receiver, entry.key, "dead_lettered", entry.attempts, str(error)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -51,3 +53,8 @@ class DeliveryMetrics:
             ["sink", "result"],
             registry=registry,
         )
+        # the children by label values, looked up once: ``labels()`` validates and locks
+        # on every call, several times per notification (the label sets are bounded)
+        self.delivered = functools.cache(self.deliveries.labels)
+        self.attempt_duration = functools.cache(self.duration.labels)
+        self.attempted = functools.cache(self.attempts.labels)

@@ -19,6 +19,7 @@ Two stores with one contract:
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Collection
@@ -45,16 +46,30 @@ class OutboxEntry(BaseModel):
         "process owning that partition recovers it (None: a single-process deliverer).",
     )
 
-    @property
-    def key(self) -> str:
+    @functools.cached_property
+    def key(self) -> str:  # receiver and idempotency key never change: built once
         return entry_key(self.receiver, self.notification.idempotency_key)
 
+    @classmethod
+    def new(cls, receiver: str, notification: Notification, owner: int | None) -> OutboxEntry:
+        """A first entry for a notification this process built (not validated again)."""
+        return cls.model_construct(
+            receiver=receiver, notification=notification, owner=owner, enqueued_at=utcnow()
+        )
+
     def to_bytes(self) -> bytes:
-        return self.model_dump_json().encode("utf-8")
+        """The entry's JSON around the notification's own bytes (``Notification.to_bytes``
+        keeps them), so a notification is serialized once for its outbox entry, its
+        attempt-count updates and every request that carries it."""
+        rest = self.__pydantic_serializer__.to_json(self, exclude=_NOTIFICATION)
+        return b"".join((rest[:-1], b',"notification":', self.notification.to_bytes(), b"}"))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> OutboxEntry:
         return cls.model_validate_json(data)
+
+
+_NOTIFICATION = {"notification"}
 
 
 def entry_key(receiver: str, idempotency_key: str) -> str:

@@ -8,8 +8,9 @@ hit is how an alert resolves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from vigia.alerts.rules.model import Rule
 from vigia.alerts.rules.templating import render, render_all
@@ -19,12 +20,20 @@ from vigia.schema import Detection, RegionLevel, Severity
 
 @dataclass(frozen=True)
 class RuleHit:
+    """A rule's verdict on a detection. ``annotations`` are rendered when first read:
+    only a hit that creates or revises an alert needs them (a detection repeated,
+    out of date, or from a second detector that changes nothing never renders them)."""
+
     rule: str
     firing: bool
     severity: Severity
     labels: dict[str, str]
-    annotations: dict[str, str]
     detection: Detection
+    render_annotations: Callable[[], dict[str, str]] = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def annotations(self) -> dict[str, str]:
+        return self.render_annotations()
 
 
 def department_of(detection: Detection) -> str:
@@ -120,11 +129,16 @@ class RuleSet:
             context = template_context(rule, detection, severity, labels, self.links)
             labels.update(render_all(rule.labels, context))
             context["labels"] = labels
-            annotations = render_all(rule.annotation_templates(), context)
-            for name, url in context["links"].items():  # type: ignore[union-attr]
-                annotations.setdefault(f"{name}_url", url)
-            hits.append(RuleHit(rule.name, firing, severity, labels, annotations, detection))
+            render = functools.partial(_annotations, rule, context)
+            hits.append(RuleHit(rule.name, firing, severity, labels, detection, render))
         return hits
+
+
+def _annotations(rule: Rule, context: dict[str, object]) -> dict[str, str]:
+    annotations = render_all(rule.annotation_templates(), context)
+    for name, url in context["links"].items():  # type: ignore[attr-defined]
+        annotations.setdefault(f"{name}_url", url)
+    return annotations
 
 
 def evaluate_rules(rules: Iterable[Rule], detection: Detection) -> list[RuleHit]:

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from vigia.numbers import fmt_number
@@ -31,11 +31,35 @@ def compile_template(text: str):
         raise ValueError(f"bad template {text!r}: {exc}") from exc
 
 
+@functools.lru_cache(maxsize=1280)
+def _globals(template: Template) -> dict[str, Any]:
+    """The template's globals (the environment's: ``range``, ``dict``, …) as one dict."""
+    return dict(template.globals)
+
+
+def _render(template: Template, context: Mapping[str, Any]) -> str:
+    """``template.render(**context)``, less Jinja's per-call merge of the globals.
+
+    ``Template.render`` copies ``template.globals`` (a ChainMap, iterated key by key in
+    Python) into every new context: a third of the time of rendering the default
+    annotations. The globals never change here, so they are merged once per template
+    and the context is handed over as is (``shared``); errors are reported as
+    ``render`` reports them.
+    """
+    variables = _globals(template) | dict(context)
+    try:
+        return template.environment.concat(  # type: ignore[attr-defined]
+            template.root_render_func(template.new_context(variables, shared=True))
+        )
+    except Exception:
+        return template.environment.handle_exception()
+
+
 def render(text: str, context: Mapping[str, Any]) -> str:
     if "{" not in text:
         return text
     try:
-        return compile_template(text).render(**context).strip()
+        return _render(compile_template(text), context).strip()
     except (TemplateError, ValueError, TypeError, ArithmeticError, AttributeError) as exc:
         return f"<template error: {exc}>"
 
@@ -66,7 +90,7 @@ def render_all(templates: Mapping[str, str], context: Mapping[str, Any]) -> dict
     combined = _combined(tuple(templates[k] for k in keys))
     if combined is not None:
         try:
-            parts = combined.render(**context).split(_SEP)
+            parts = _render(combined, context).split(_SEP)
         except Exception:  # one part failed: render each to locate it
             parts = None
         if parts is not None and len(parts) == len(keys):

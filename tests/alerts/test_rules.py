@@ -164,3 +164,22 @@ def test_a_rules_file_extends_another_and_replaces_its_receivers_and_route(tmp_p
     (tmp_path / "d.yaml").write_text("extends: missing.yaml\n")
     with pytest.raises(RulesFileError, match="cannot read"):
         load_config(tmp_path / "d.yaml")
+
+
+def test_annotations_are_rendered_only_when_a_transition_needs_them(rules: RuleSet) -> None:
+    """A repeated detection changes nothing: its hit never renders the annotations."""
+    import datetime as dt
+
+    from vigia.alerts.lifecycle import transition
+
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    det = detection(MEDELLIN, score=5)
+    [first] = rules.evaluate(det)
+    assert "annotations" not in first.__dict__
+    alert = transition(None, first, now)
+    assert alert is not None and "annotations" in first.__dict__
+    assert alert.annotations["summary"] == first.annotations["summary"]
+
+    [again] = rules.evaluate(det)
+    assert transition(alert, again, now) is None
+    assert "annotations" not in again.__dict__
