@@ -1,9 +1,11 @@
 """pytest plugin (``pytest11`` entry point): the fixtures the conformance suite needs.
 
 ``kafka_settings`` is the broker of ``VIGIA_KAFKA__BOOTSTRAP_SERVERS`` (never started here:
-a plugin's tests use the operator's broker); ``isolated_settings`` adds a fresh topic prefix
-per test, so tests sharing one broker never see each other. A project's own ``conftest.py``
-fixtures of the same names win (Vigía's own suite starts a local broker in its own).
+a plugin's tests use the operator's broker); when nothing answers there, each Kafka test fails
+with one line saying so (never a skip, never kafka-python's retry traceback).
+``isolated_settings`` adds a fresh topic prefix per test, so tests sharing one broker never
+see each other. A project's own ``conftest.py`` fixtures of the same names win (Vigía's own
+suite starts a local broker in its own).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from vigia.errors import BrokerUnreachable
+from vigia.kafka.clients import require_broker
 from vigia.settings import Settings
 
 
@@ -22,7 +26,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def kafka_settings() -> Settings:
-    return Settings()
+    settings = Settings()
+    try:
+        require_broker(settings)
+    except BrokerUnreachable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return settings
 
 
 @pytest.fixture

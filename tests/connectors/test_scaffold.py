@@ -7,6 +7,7 @@ and its pytest run as a separate process against the real broker; uninstalled af
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,24 @@ def test_the_generated_package_passes_its_own_tests(plugin_dir: Path, kafka_sett
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert " passed" in run.stdout and "failed" not in run.stdout
+
+
+def test_without_a_broker_the_kafka_tests_fail_with_one_clear_line(plugin_dir: Path):
+    env = {**os.environ, "VIGIA_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{_closed_port()}"}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "kafka"],
+        cwd=plugin_dir, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stdout[-3000:]
+    assert "2 errors" in run.stdout and "cannot reach Kafka at 127.0.0.1:" in run.stdout
+    assert "vigia broker start" in run.stdout and "Traceback" not in run.stdout
+
+
+def _closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def test_a_bad_name_or_a_used_directory_is_one_line_and_exit_2(plugin_dir: Path):

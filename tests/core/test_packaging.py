@@ -76,7 +76,9 @@ def test_every_package_folder_is_listed_in_pyproject():
     assert listed == found
 
 
-def test_the_wheel_holds_one_top_level_package_under_the_new_name(tmp_path):
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [
             sys.executable,
@@ -87,12 +89,27 @@ def test_the_wheel_holds_one_top_level_package_under_the_new_name(tmp_path):
             "--no-deps",
             "-q",
             "-w",
-            str(tmp_path),
+            str(out),
         ],
         check=True,
         capture_output=True,
     )
-    (wheel,) = tmp_path.glob("*.whl")
+    (built,) = out.glob("*.whl")
+    return built
+
+
+def _data_files() -> dict[str, Path]:
+    """Every file of the package folders that is not Python source, by its path in a wheel."""
+    roots = {"vigia": REPO / "vigia", **{f"vigia/{s}": REPO / s for s in STAGES}}
+    return {
+        f"{prefix}/{path.relative_to(root).as_posix()}": path
+        for prefix, root in roots.items()
+        for path in root.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".py", ".pyc")
+    }
+
+
+def test_the_wheel_holds_one_top_level_package_under_the_new_name(wheel: Path):
     assert wheel.name.startswith("vigia_ews-")
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
@@ -101,3 +118,32 @@ def test_the_wheel_holds_one_top_level_package_under_the_new_name(tmp_path):
     assert "vigia/geo/data/departments.geojson" in names
     assert "vigia/alerts/templates/notification.html.j2" in names
     assert "vigia/alerts/web/templates/alert.html.j2" in names
+
+
+def test_the_wheel_ships_every_data_file_of_the_package_folders(wheel: Path):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "vigia/data/country_codes.csv" in _data_files()  # the check sees the core's data
+    assert sorted(set(_data_files()) - names) == []
+
+
+def test_the_unpacked_wheel_runs_without_the_source_tree(wheel: Path, tmp_path: Path):
+    """Import from the wheel alone (ahead of the editable install) and read every bundled
+    table: a data file missing from the wheel fails here as it would for an operator."""
+    zipfile.ZipFile(wheel).extractall(tmp_path)
+    code = (
+        "import sys, vigia, vigia.countries as c, vigia.geo as g\n"
+        "from vigia.streams.normalize import MapperRegistry\n"
+        "assert vigia.__file__.startswith(sys.argv[1]), vigia.__file__\n"
+        "assert c.to_iso3(100, 'gw') == 'COL' and c.to_iso3('CO', 'fips') == 'COL'\n"
+        "assert g.load_divipola().municipalities['11001'].name == 'Bogotá, D.C.'\n"
+        "assert 'seizures' in MapperRegistry.load().names()\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
