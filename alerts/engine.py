@@ -46,6 +46,56 @@ class Outgoing:
     muted: dict[str, str] = field(default_factory=dict)  # fingerprint → why
 
 
+#: Most alert JSON one notification carries. The outbox keeps a notification as one Kafka
+#: record, and a record must stay under the broker's and the producer's 1 MiB limits: a
+#: department's group after a backfill holds hundreds of alerts, each with its chart's
+#: history and evidence, and one record for all of them stopped the dispatcher.
+PART_BYTES = 400 * 1024
+#: Below this many alerts a notification is not measured (capped fields keep an alert
+#: under ~120 KB, so a few always fit).
+_UNMEASURED = 4
+
+
+def in_parts(outgoing: Outgoing, limit: int = PART_BYTES) -> list[Outgoing]:
+    """``outgoing`` as is, or, when its notification's alerts exceed ``limit`` bytes of
+    JSON, one outgoing per part, in order: each part a notification of the same group with
+    the next alerts that fit, ``part``/``parts`` set and its own idempotency key (the
+    group's key and the part number: the same on every retry). The log entry travels with
+    the first part; the dispatcher writes it once every part is in the outbox."""
+    notification = outgoing.notification
+    if notification is None or len(notification.alerts) <= _UNMEASURED:
+        return [outgoing]
+    chunks: list[list[Alert]] = [[]]
+    size = 0
+    for alert in notification.alerts:
+        length = len(alert.to_bytes())
+        if chunks[-1] and size + length > limit:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(alert)
+        size += length
+    if len(chunks) == 1:
+        return [outgoing]
+    key = notification.idempotency_key
+    return [
+        Outgoing(
+            outgoing.receiver,
+            outgoing.group_key,
+            outgoing.entry if i == 0 else None,
+            notification.model_copy(
+                update={
+                    "alerts": alerts,
+                    "idempotency_key": f"{key}:part-{i + 1}-of-{len(chunks)}",
+                    "part": i + 1,
+                    "parts": len(chunks),
+                }
+            ),
+            outgoing.muted if i == 0 else {},
+        )
+        for i, alerts in enumerate(chunks)
+    ]
+
+
 @dataclass
 class Transition:
     alert: Alert
@@ -190,7 +240,7 @@ class AlertEngine:
         for group in due:
             outgoing = self._flush(group, index, now)
             if outgoing is not None:
-                out.append(outgoing)
+                out.extend(in_parts(outgoing))
             self.groups.flushed(group, now)
         return out
 

@@ -15,6 +15,9 @@ The long versions of the fault suite (the short ones run in ``tests/faults/`` un
   countries, default 4): the final detections are the backtest's, none twice.
 * ``broker-restart``: a private broker stopped for ``--broker-outage`` seconds (default
   30) under a running worker, then started again: the same promise.
+* ``pipeline-broker-restart``: the broker stopped for ``--broker-outage`` seconds under
+  connectors (replaying the UCDP file and every police row, rate-limited), a streaming
+  worker and the dispatcher together: no record lost, every firing alert delivered.
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ def run_fuzz(records: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench faults")
     parser.add_argument("--only", nargs="*", default=["fuzz", "dispatcher-kill",
-                        "webhook-outage", "worker-kill", "broker-restart"])  # fmt: skip
+                        "webhook-outage", "worker-kill", "broker-restart",
+                        "pipeline-broker-restart"])  # fmt: skip
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--outage", type=float, default=60.0)
@@ -71,6 +75,12 @@ def main() -> None:
                 args.broker_outage, seizure_rows=None, copies=args.copies
             )
             workers.print_replay_report(report)
+    if "pipeline-broker-restart" in args.only:
+        from bench.faultlib import pipeline
+
+        pipeline.print_pipeline_report(
+            pipeline.broker_restart_pipeline(args.broker_outage, seizure_rows=16_808)
+        )
 
 
 if __name__ == "__main__":

@@ -37,6 +37,11 @@ from vigia.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: Seconds between the retries of a run that failed on Kafka's side (about two minutes
+#: in all, the broker's own restart included); then the run fails and the schedule (or
+#: the operator) tries again later, from the committed cursor.
+KAFKA_BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 60.0)
+
 
 @dataclass
 class InstanceStatus:
@@ -126,7 +131,7 @@ class ConnectorRunner:
     async def arun_once(self) -> dict[str, InstanceStatus]:
         try:
             await asyncio.to_thread(self.ensure_topics)
-            await asyncio.gather(*(self.poll_instance(n) for n in self._instances))
+            await asyncio.gather(*(self.poll_through_outages(n) for n in self._instances))
         finally:
             await self.aclose()
         return self.statuses
@@ -172,11 +177,39 @@ class ConnectorRunner:
     async def _schedule(self, name: str, stop: asyncio.Event) -> None:
         interval = self._instances[name].spec.schedule
         while not stop.is_set():
-            await self.poll_instance(name)
+            await self.poll_through_outages(name, stop)
             if interval is None:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    async def poll_through_outages(
+        self, name: str, stop: asyncio.Event | None = None
+    ) -> InstanceStatus:
+        """:meth:`poll_instance`, run again with backoff while it fails on Kafka's side (the
+        broker gone, or the producer fenced because its transaction timed out during an
+        outage), at most :data:`KAFKA_RETRIES` times: each retry re-fences and resumes from
+        the last committed cursor, so a run that rides out an outage still ends with
+        everything its source had, each record once on the raw topic (transactions). A
+        source's own errors are not retried here (its schedule does that)."""
+        status = await self.poll_instance(name)
+        for attempt, delay in enumerate(KAFKA_BACKOFF, start=1):
+            if status.error_kind != "kafka" or (stop is not None and stop.is_set()):
+                break
+            log.warning(
+                "connector %r: Kafka unavailable; retrying in %.0f s (%d of %d)",
+                name,
+                delay,
+                attempt,
+                len(KAFKA_BACKOFF),
+            )
+            if stop is None:
+                await asyncio.sleep(delay)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+            status = await self.poll_instance(name)
+        return status
 
     async def poll_instance(self, name: str) -> InstanceStatus:
         """One run of one instance; errors are recorded in its status, never raised."""

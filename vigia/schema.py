@@ -531,6 +531,10 @@ class Notification(KeepsJson):
     alerts: list[Alert]
     idempotency_key: str
     created_at: AwareDatetime = Field(default_factory=utcnow)
+    #: A group too large for one message goes out in parts (``part`` of ``parts``), each
+    #: with its own idempotency key; most notifications are part 1 of 1.
+    part: int = Field(default=1, ge=1)
+    parts: int = Field(default=1, ge=1)
 
     @property
     def firing(self) -> list[Alert]:
