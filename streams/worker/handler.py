@@ -121,6 +121,8 @@ class BatchHandler:
         self.first_batch_at = 0.0
         #: When the last batch or flush finished (monotonic): the end of this worker's work.
         self.last_work_at = 0.0
+        #: Seconds spent in :meth:`flush` (the final evaluation of a replay).
+        self.flush_seconds = 0.0
         #: Process CPU seconds at the start of the first batch and the end of the last one.
         self.first_batch_cpu = 0.0
         self.last_batch_cpu = 0.0
@@ -309,6 +311,7 @@ class BatchHandler:
         """Evaluate every period up to the newest event, lateness ignored (end of a replay),
         in every partition this worker owns but those in ``skip`` (flushed already);
         ends backfill mode if it was on. Returns the partitions flushed."""
+        started = time.monotonic()
         assigned = self.assigned() if self.assigned is not None else None
         owned = (set(self.partitions) if assigned is None else set(assigned)) - set(skip)
         result = BatchResult(advance=AdvanceReport())
@@ -324,6 +327,7 @@ class BatchHandler:
             self.metrics.detections.labels(detection.detector, detection.severity.value).inc()
         self.detections_out += len(result.advance.detections)
         self.last_work_at = time.monotonic()
+        self.flush_seconds += self.last_work_at - started
         return owned
 
     async def _publish(self, result: BatchResult) -> None:

@@ -139,6 +139,10 @@ class RunSummary:
     #: the span this worker processed, start-up, group join and shut-down left out.
     first_record_at: float = 0.0
     last_work_at: float = 0.0
+    #: Unix time the last batch ended, and the seconds the final flush took: the span
+    #: without the idle wait between them (how ``--until-idle`` knows the input ended).
+    last_batch_at: float = 0.0
+    flush_seconds: float = 0.0
 
 
 async def run_until_idle(
@@ -208,11 +212,16 @@ async def run_until_idle(
             seconds=time.monotonic() - started,
             first_record_at=_unix(handler.first_batch_at),
             last_work_at=_unix(handler.last_work_at),
+            last_batch_at=_unix(handler.last_batch_at),
+            flush_seconds=handler.flush_seconds,
         )
         log.info(
-            "processed from %.3f to %.3f (Unix time; first record read to last batch or flush)",
+            "processed from %.3f to %.3f (Unix time; first record read to last batch or "
+            "flush), batches until %.3f and a final flush of %.3f s",
             summary.first_record_at,
             summary.last_work_at,
+            summary.last_batch_at,
+            summary.flush_seconds,
         )
         return summary
     finally:
