@@ -55,7 +55,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from aiokafka.errors import KafkaError as AioKafkaError
 from kafka import ConsumerRebalanceListener
+from kafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 from vigia.alerts.alert_metrics import AlertMetrics
 from vigia.alerts.batch_producer import BatchProducer, wait_acknowledged
@@ -82,6 +84,10 @@ from vigia.settings import Settings
 from vigia.topics import Topics
 
 log = logging.getLogger(__name__)
+
+#: Errors of the broker's side (aiokafka and kafka-python raise their own classes): a step
+#: that meets one is retried after re-joining the group, not the end of the process.
+KAFKA_ERRORS = (AioKafkaError, KafkaError, ConnectionError)
 
 #: How often the consumer refreshes its metadata, so that a join that saw no partitions
 #: (or partitions added later) is corrected within seconds.
@@ -364,9 +370,27 @@ class AlertDispatcher:
         if not self.started:
             await self.start()
         last_activity = time.monotonic()
+        failures = 0
         try:
             while not self._stop.is_set():
-                busy = await self.step()
+                try:
+                    busy = await self.step()
+                except KAFKA_ERRORS as exc:
+                    # The broker went away mid-step: what the step changed in memory may
+                    # not be on the state topics. Release every partition as at a
+                    # rebalance and re-join: the engines are rebuilt from the topics and
+                    # the detections since the last commit are read again (the outbox
+                    # and the log make a repeated notification the same one).
+                    failures += 1
+                    delay = min(30.0, 2.0 ** (failures - 1))
+                    await self._replace_consumer(
+                        f"Kafka failed during a step ({type(exc).__name__}: {exc}); "
+                        f"retrying in {delay:.0f} s"
+                    )
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), delay)
+                    continue
+                failures = 0
                 if busy:
                     last_activity = time.monotonic()
                 elif until_idle and self._idle(last_activity):
