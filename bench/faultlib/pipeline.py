@@ -124,7 +124,10 @@ def broker_restart_pipeline(
             )
         )
         broker.start()
-        hook, server = _Hook(), HTTPServer(host="127.0.0.1", port=free_port())
+        # threaded: the dispatcher sends up to 64 notifications at once, and a receiver
+        # answering one at a time made deliveries time out and retry
+        hook = _Hook()
+        server = HTTPServer(host="127.0.0.1", port=free_port(), threaded=True)
         server.expect_request("/hook", method="POST").respond_with_handler(hook)
         server.start()
         rules = workdir / "rules.yaml"
@@ -240,7 +243,7 @@ def _wait(condition, timeout: float, what: str, log: Path, processes: dict) -> N
                                      f"{_tail(log)}")  # fmt: skip
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}\n{_tail(log)}")
-        time.sleep(0.5)
+        time.sleep(1.0)
 
 
 def _wait_exit(process: subprocess.Popen, timeout: float, log: Path) -> int:

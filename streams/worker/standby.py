@@ -147,6 +147,8 @@ class StandbyReplicas:
                 if self._owned is None or partition in self._owned:
                     continue  # taken over meanwhile: the worker reads from the offsets taken
                 table = self._topics[tp.topic]
+                if partition not in self._tables:
+                    log.info("standby replica of partition %d: following its changelogs", partition)
                 tables = self._tables.setdefault(partition, {})
                 self.applied += apply_changelog(tables, ((table, r.key, r.value) for r in records))
                 self._positions.setdefault(partition, {})[tp.topic] = records[-1].offset + 1

@@ -91,16 +91,23 @@ def test_with_standby_replicas_a_killed_workers_partitions_start_from_the_surviv
 ):
     records, backtest = input_and_backtest
     run = _run(isolated_settings, records)
-    log = tmp_path / "workers.log"
-    doomed, survivor = run.start(2, log=log, env={"VIGIA_WORKER__STANDBY_REPLICAS": "true"})
+    standby = {"VIGIA_WORKER__STANDBY_REPLICAS": "true"}
+    doomed_log, survivor_log = tmp_path / "doomed.log", tmp_path / "survivor.log"
+    (doomed,) = run.start(1, log=doomed_log, env=standby)
+    (survivor,) = run.start(1, log=survivor_log, env=standby)
+    # Kill the doomed worker as soon as the survivor holds a copy of one of its partitions
+    # (its standby follows them from its first assignment on): mid-stream.
     deadline = time.monotonic() + 120
-    while run.committed() == 0 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(3)  # the survivor's copies follow the changelogs about once a second
+    while "standby replica of partition" not in survivor_log.read_text():
+        assert time.monotonic() < deadline, survivor_log.read_text()[-3000:]
+        assert survivor.poll() is None, survivor_log.read_text()[-3000:]
+        time.sleep(0.1)
     doomed.send_signal(signal.SIGKILL)
+    assert "processed from" not in doomed_log.read_text()  # it had not finished
 
-    finish([doomed, survivor], log=log)
+    finish([doomed], log=doomed_log)
+    finish([survivor], log=survivor_log)
 
     assert doomed.returncode == -signal.SIGKILL
     _assert_exact(run, backtest)
-    assert "taken over from its standby replica" in log.read_text()
+    assert "taken over from its standby replica" in survivor_log.read_text()
