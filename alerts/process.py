@@ -612,15 +612,20 @@ class AlertDispatcher:
                 written, _ = self.deliverer.begin(o.receiver, o.notification, partition)
                 durable.append(written)
                 self.metrics.notified(o.receiver)
-        # the outbox writes go out together (one broker round trip for the batch);
-        # this raises if one failed, before any log entry is written
-        await wait_acknowledged(durable)
-        for partition, o in outgoing:
-            if o.entry is not None:
-                self.writer.nflog(o.entry, partition)
-        if outgoing:
-            await self.writer.flush()
-        self.gates.open(keys)
+        try:
+            # the outbox writes go out together (one broker round trip for the batch);
+            # this raises if one failed, before any log entry is written
+            await wait_acknowledged(durable)
+            for partition, o in outgoing:
+                if o.entry is not None:
+                    self.writer.nflog(o.entry, partition)
+            if outgoing:
+                await self.writer.flush()
+        finally:
+            # Also when a write failed (the broker went away): a delivery left behind a
+            # closed gate would wait forever. It goes out; the step is redone after the
+            # re-join and makes the same notification (same key) again: at least once.
+            self.gates.open(keys)
         return len(keys)
 
     def _told_active(self, receiver: str) -> list[Alert]:
