@@ -2,7 +2,9 @@
 
 Each instance has its own transactional producer (``transactional.id`` =
 ``<topic prefix>.connector.<instance>``), so a restarted instance fences its dead
-predecessor and aborts whatever that one left open.
+predecessor and aborts whatever that one left open. A transaction commits only when the
+broker acknowledged every record in it (:mod:`vigia.kafka.transactions`): otherwise the
+cursor would move past records that never arrived.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from kafka import KafkaProducer
 
 from vigia.countries import partition_for
 from vigia.kafka.clients import make_producer
+from vigia.kafka.transactions import AcknowledgedSends
 from vigia.schema import MARKER_HEADER, ConnectorOffset, DeadLetter, RawRecord, WatermarkMarker
 from vigia.settings import Settings
 from vigia.topics import Topics
@@ -74,6 +77,7 @@ class TransactionalWriter:
         self._options = {**PRODUCER_OPTIONS, **(producer_options or {})}
         self._before_commit = before_commit
         self._producer: KafkaProducer | None = None
+        self._sends = AcknowledgedSends()
         self.in_transaction = False
         self._partitions = 1
 
@@ -85,6 +89,7 @@ class TransactionalWriter:
             self._settings, transactional_id=self.transactional_id, **self._options
         )
         self._producer.init_transactions()
+        self._sends.reset()
         self._partitions = len(self._producer.partitions_for(self.raw_topic) or {0})
 
     @property
@@ -108,12 +113,14 @@ class TransactionalWriter:
         key = record.key.encode()
         # All records of a country go to one partition (the worker's state is per country).
         partition = partition_for(record.country, self._partitions)
-        self.producer.send(self.raw_topic, key=key, value=record.to_bytes(), partition=partition)
+        self._sends.send(
+            self.producer, self.raw_topic, key=key, value=record.to_bytes(), partition=partition
+        )
 
     def send_dead_letter(self, letter: DeadLetter) -> None:
         self.begin()
         key = (letter.original_key or self.instance).encode()
-        self.producer.send(self.topics.dlq, key=key, value=letter.to_bytes())
+        self._sends.send(self.producer, self.topics.dlq, key=key, value=letter.to_bytes())
 
     def commit(self, offset: ConnectorOffset, marker: WatermarkMarker | None = None) -> None:
         """Write the cursor (and ``marker`` to every raw partition) and commit everything
@@ -122,26 +129,31 @@ class TransactionalWriter:
         if marker is not None:
             value = marker.to_bytes()
             for partition in range(self._partitions):
-                self.producer.send(
+                self._sends.send(
+                    self.producer,
                     self.raw_topic,
                     key=MARKER_KEY,
                     value=value,
                     partition=partition,
                     headers=[MARKER_HEADER],
                 )
-        self.producer.send(
-            self.topics.connector_offsets, key=self.instance.encode(), value=offset.to_bytes()
+        self._sends.send(
+            self.producer,
+            self.topics.connector_offsets,
+            key=self.instance.encode(),
+            value=offset.to_bytes(),
         )
         if self._before_commit is not None:
             self.producer.flush()
             self._before_commit(self.instance, offset.records)
-        self.producer.commit_transaction()
+        self._sends.commit(self.producer)  # raises UnacknowledgedSends: the caller aborts
         self.in_transaction = False
 
     def abort(self) -> None:
         if self._producer is not None and self.in_transaction:
             try:
                 self._producer.abort_transaction()
+                self._sends.reset()
             except Exception as exc:  # a fenced or broken producer: the next start() recovers
                 log.warning("%s: abort failed (%s); recreating the producer", self.instance, exc)
                 self.close()

@@ -138,6 +138,7 @@ def replay(
     """Re-send each letter's original record to its raw topic, once; returns (sent, skipped
     because already replayed). Callers pick replayable letters (:meth:`replayable`)."""
     from vigia.kafka.clients import make_producer
+    from vigia.kafka.transactions import AcknowledgedSends
 
     done = replayed_ids(settings, topics)
     todo = [s for s in letters if s.id not in done]
@@ -148,16 +149,21 @@ def replay(
     try:
         producer.init_transactions()
         producer.begin_transaction()
+        sends = AcknowledgedSends()
         now = dt.datetime.now(dt.UTC).isoformat()
         for stored in todo:
             letter = stored.letter
             key = letter.original_key.encode() if letter.original_key else None
-            producer.send(letter.topic, key=key, value=letter.original)
+            sends.send(producer, letter.topic, key=key, value=letter.original)
             marker = {"replayed_at": now, "topic": letter.topic, "reason": letter.reason[:200]}
-            producer.send(
-                topics.dlq_replays, key=stored.id.encode(), value=json.dumps(marker).encode()
+            sends.send(
+                producer,
+                topics.dlq_replays,
+                key=stored.id.encode(),
+                value=json.dumps(marker).encode(),
             )
-        producer.commit_transaction()
+        # a failed send raises (nothing marked replayed: the transaction is not committed)
+        sends.commit(producer)
     finally:
         producer.close()
     return todo, skipped

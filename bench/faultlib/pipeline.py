@@ -282,10 +282,12 @@ def _uncommitted(settings, group: str, names: list[str]) -> int:
 
 
 def _count(settings, topic: str) -> int:
-    """Distinct keys on ``topic`` (read_committed)."""
+    """Distinct keys on ``topic`` (read_committed), connectors' watermark markers left out."""
+    from vigia.connectors.writer import MARKER_KEY
+
     from vigia.kafka.clients import read_to_end
 
-    return len({record.key for record in read_to_end(settings, topic)})
+    return len({record.key for record in read_to_end(settings, topic)} - {MARKER_KEY})
 
 
 def _firing(settings, topic: str) -> dict[str, Alert]:

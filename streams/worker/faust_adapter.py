@@ -8,7 +8,16 @@ written against in ``pyproject.toml``) removes what it relies on:
 
 * :func:`aiokafka_producer` — the app's aiokafka producer, for record batches;
 * :class:`BulkConsumer` — a consumer that hands raw-topic records to the worker a
-  batch at a time, described below.
+  batch at a time, described below, and reads only committed records.
+
+faust's worker consumer reads ``read_uncommitted`` unless the app runs exactly once
+(Kafka transactions for its own output). The connectors write raw topics in
+transactions, and a transaction aborted after an outage or a fenced producer leaves its
+records in the log; read uncommitted, the worker counted them as well as the copies the
+connector wrote again. :class:`ReadCommittedConsumerThread` builds faust's aiokafka
+consumer with ``isolation_level="read_committed"``, so the worker sees what the
+connectors committed and nothing else (non-transactional topics such as changelogs read
+the same either way).
 
 faust delivers every record through its conductor and stream one by one (a task and
 several awaits each), which caps one worker at a few thousand records a second.
@@ -31,6 +40,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Consumer as AiokafkaConsumer
 from faust.transport.drivers.aiokafka import Producer as _ProducerT
 from faust.transport.drivers.aiokafka import Transport as AiokafkaTransport
@@ -41,7 +51,17 @@ from mode.utils.futures import notify
 BulkHandler = Callable[[list], Awaitable[Any]]
 
 #: Methods of faust's aiokafka consumer the bulk consumer overrides or calls.
-CONSUMER_METHODS = ("_drain_messages", "_wait_next_records", "_to_message", "highwater", "commit")
+CONSUMER_METHODS = (
+    "_add_gap",
+    "_drain_messages",
+    "_wait_next_records",
+    "_to_message",
+    "_new_consumer_thread",
+    "highwater",
+    "commit",
+)
+#: Attribute of aiokafka's consumer, read by its ``start()``, that the thread sets.
+ISOLATION_ATTRIBUTE = "_isolation_level"
 #: Attributes faust's consumer sets in ``__init__`` that the bulk consumer reads and writes.
 CONSUMER_ATTRIBUTES = (
     "_commit_every",
@@ -74,6 +94,8 @@ def check_assumptions(consumer: Any = None) -> None:
     ]
     if not callable(getattr(_ProducerT, "_ensure_producer", None)):
         missing.append("Producer._ensure_producer")
+    if not callable(getattr(AIOKafkaConsumerThread, "_create_worker_consumer", None)):
+        missing.append("AIOKafkaConsumerThread._create_worker_consumer")
     if consumer is not None:
         missing += [f"consumer.{n}" for n in CONSUMER_ATTRIBUTES if not hasattr(consumer, n)]
         missing += [f"app.{n}" for n in APP_ATTRIBUTES if not hasattr(consumer.app, n)]
@@ -88,11 +110,29 @@ def aiokafka_producer(app: Any) -> Any:
     return app.producer._ensure_producer()
 
 
+class ReadCommittedConsumerThread(AIOKafkaConsumerThread):
+    """faust's consumer thread, its aiokafka consumer reading committed records only."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        if not hasattr(consumer, ISOLATION_ATTRIBUTE):
+            raise FaustAssumptionBroken(
+                "aiokafka changed; the worker's adapter needs "
+                f"AIOKafkaConsumer.{ISOLATION_ATTRIBUTE}"
+            )
+        # aiokafka hands this to its fetcher in start(), which runs after this returns
+        setattr(consumer, ISOLATION_ATTRIBUTE, "read_committed")
+        return consumer
+
+
 class BulkConsumer(AiokafkaConsumer):
     bulk_topics: frozenset[str] = frozenset()
     bulk_handler: BulkHandler | None = None
     bulk_idle: Callable[[], None] | None = None  # after an empty fetch: caught up
     bulk_max_records: int = 5000  # records per handler call
+
+    def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
+        return ReadCommittedConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - faust loop
         if self.bulk_handler is None:
@@ -196,6 +236,9 @@ class BulkConsumer(AiokafkaConsumer):
             return False
         await self.bulk_handler(batch)
         for tp, tp_offsets in offsets.items():
+            if self.app.topics.acks_enabled_for(tp.topic):
+                for first, last in skipped_offsets(self._read_offset[tp], tp_offsets):
+                    await self._add_gap(tp, first, last)
             self._read_offset[tp] = tp_offsets[-1]
             self._ack_offsets(tp, tp_offsets)
         if self._commit_every is not None and self._n_acked >= self._commit_every:
@@ -217,6 +260,21 @@ class BulkConsumer(AiokafkaConsumer):
                     acked.append(offset)
                     self._n_acked += 1
             notify(self._waiting_for_ack)
+
+
+def skipped_offsets(read: int | None, offsets: list[int]) -> list[tuple[int, int]]:
+    """The ranges (first, last) of offsets that no record of ``offsets`` (ascending, one
+    partition's, read after ``read``) has: transaction markers and, read committed, the
+    records of aborted transactions. They come to nobody, so faust must count them as
+    done; its commit otherwise stops for good in front of a gap wider than one offset
+    (the single marker after a commit it steps over)."""
+    ranges = []
+    previous = read
+    for offset in offsets:
+        if previous is not None and offset - previous > 1:
+            ranges.append((previous + 1, offset - 1))
+        previous = offset
+    return ranges
 
 
 class BulkTransport(AiokafkaTransport):

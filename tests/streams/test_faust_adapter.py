@@ -47,3 +47,11 @@ def test_faust_is_pinned_to_the_minor_version_the_adapter_was_written_against():
     (pin,) = [d for d in deps if d.startswith("faust-streaming")]
     assert "==0.15." in pin or "~=0.15." in pin, pin
     assert version("faust-streaming").startswith("0.15.")
+
+
+def test_skipped_offsets_are_the_markers_and_aborted_records_between_records():
+    from vigia.streams.worker.faust_adapter import skipped_offsets
+
+    assert skipped_offsets(None, [0, 1, 2, 7, 8]) == [(3, 6)]
+    assert skipped_offsets(2, [4, 5, 9]) == [(3, 3), (6, 8)]
+    assert skipped_offsets(3, [4, 5]) == []

@@ -159,3 +159,62 @@ async def test_the_lag_reads_0_once_a_transactional_raw_topic_is_read(isolated_s
         await app.stop()
     assert app.vigia.records_in == 3
     assert lag() == 0
+
+
+async def test_an_aborted_connector_transaction_is_not_counted_and_not_a_stop_for_commits(
+    isolated_settings,
+):
+    """A connector's transaction aborted after an outage leaves its records in the log:
+    faust's consumer read them (it reads uncommitted records unless told otherwise), and
+    once it read committed only, the gap they leave stopped faust's offset commits."""
+    import asyncio
+
+    from kafka import TopicPartition
+    from vigia.streams.worker.runner import end_offsets
+
+    from vigia.kafka.clients import make_consumer, make_producer
+
+    settings = isolated_settings
+    topics = Topics(settings.kafka.topic_prefix)
+    raw = topics.raw("ucdp")
+    registry = CollectorRegistry()
+    app = build_app(settings, _plan(), connectors=["ucdp"], registry=registry)
+    ensure_topics(settings, app)
+    template = sorted_records(UCDP)[0]
+    producer = make_producer(settings, transactional_id=f"{topics.prefix}.test-aborted")
+
+    def transaction(numbers, deaths: int, commit: bool) -> None:
+        producer.begin_transaction()
+        for n in numbers:
+            record = _ucdp(template, n, "2010-03-02", deaths)
+            producer.send(raw, key=record.key.encode(), value=record.to_bytes(), partition=0)
+        producer.flush()  # in the log whatever happens next
+        producer.commit_transaction() if commit else producer.abort_transaction()
+
+    try:
+        producer.init_transactions()
+        transaction(range(3), 1, commit=True)  # offsets 0-2, its marker 3
+        transaction((100, 101), 60, commit=False)  # 4-5 aborted, marker 6
+        transaction(range(3, 6), 1, commit=True)  # 7-9, marker 10
+    finally:
+        producer.close()
+
+    def lag():
+        return registry.get_sample_value("vigia_stream_consumer_lag", {"topic": raw})
+
+    await app.start()
+    try:
+        for _ in range(1200):  # until everything is read (at most 2 min)
+            if app.vigia.records_in >= 6 and lag() == 0:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await app.stop()  # commits
+    assert app.vigia.records_in == 6
+    assert len(consume_all(settings, topics.incidents)) == 6
+    consumer = make_consumer(settings, group_id=app.conf.id)
+    try:
+        committed = consumer.committed(TopicPartition(raw, 0))
+    finally:
+        consumer.close()
+    assert committed == end_offsets(settings, [raw])[(raw, 0)] == 10
