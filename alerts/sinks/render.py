@@ -232,22 +232,26 @@ def mrkdwn_escape(value: Any) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _environment(autoescape: bool) -> jinja2.Environment:
+def template_environment(templates: Path, autoescape: bool) -> jinja2.Environment:
+    """The Jinja environment of every Vigía template (notifications here, the analyst
+    pages in ``alerts/web``): strict about undefined names, with the filters ``num``
+    (:func:`fmt_number`), ``web_urls`` (only http(s) links) and ``mrkdwn`` (Slack)."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.FileSystemLoader(templates),
         autoescape=autoescape,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["num"] = fmt_number
     env.filters["mrkdwn"] = mrkdwn_escape
     env.filters["web_urls"] = web_urls
     return env
 
 
-_TEXT = _environment(autoescape=False)
-_HTML = _environment(autoescape=True)
+_TEXT = template_environment(TEMPLATES, autoescape=False)
+_HTML = template_environment(TEMPLATES, autoescape=True)
 
 
 def render_subject(notification: Notification, options: RenderOptions) -> str:

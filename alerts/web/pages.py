@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
-from vigia.alerts.sinks.render import RenderOptions, alert_context, fmt_number
+from vigia.alerts.sinks.render import RenderOptions, alert_context, template_environment
 from vigia.alerts.web.i18n import words
 from vigia.alerts.web.pictures import chart_svg, evidence_points, map_svg
 
@@ -21,22 +20,7 @@ from vigia.geo import load_divipola
 from vigia.schema import Alert, RegionLevel
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_ENV.filters["num"] = fmt_number
-
-
-def _web_links(urls: Iterable[str]) -> list[str]:
-    """Only http(s) links: a source's ``javascript:`` or ``data:`` URL is not made a link."""
-    return [u for u in urls if u.lower().startswith(("https://", "http://"))]
-
-
-_ENV.filters["web_links"] = _web_links
+_ENV = template_environment(TEMPLATES, autoescape=True)
 
 Link = Callable[[str], str]
 

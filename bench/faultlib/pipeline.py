@@ -58,6 +58,7 @@ class PipelineReport:
     rows: dict[str, int]  # source → rows of its file
     outage: float
     raw: dict[str, int] | None = None  # source → records on its raw topic
+    aborted: int = 0  # records of aborted transactions in the raw topics' logs
     uncommitted: int = -1  # raw records the worker's group has not committed
     incidents: int = 0
     detections: int = 0
@@ -193,6 +194,9 @@ def broker_restart_pipeline(
             _wait(delivered, 300, "every firing alert delivered", log, processes)
             time.sleep(2)  # anything left over shows in the final reading
             report.raw = {s: _count(settings, topics.raw(s)) for s in files}
+            report.aborted = sum(_in_log(settings, topics.raw(s)) for s in files) - sum(
+                _committed_records(settings, topics.raw(s)) for s in files
+            )
             report.uncommitted = _uncommitted(settings, worker_group, raw_names)
             report.incidents = _count(settings, topics.incidents)
             report.detections = _count(settings, topics.detections)
@@ -290,6 +294,21 @@ def _count(settings, topic: str) -> int:
     return len({record.key for record in read_to_end(settings, topic)} - {MARKER_KEY})
 
 
+def _in_log(settings, topic: str) -> int:
+    """Records in ``topic``'s log, aborted ones too (markers left out)."""
+    from vigia.connectors.testing.helpers import count_uncommitted
+
+    return count_uncommitted(settings, topic)
+
+
+def _committed_records(settings, topic: str) -> int:
+    from vigia.connectors.writer import MARKER_KEY
+
+    from vigia.kafka.clients import read_to_end
+
+    return sum(1 for record in read_to_end(settings, topic) if record.key != MARKER_KEY)
+
+
 def _firing(settings, topic: str) -> dict[str, Alert]:
     from vigia.kafka.clients import read_to_end
 
@@ -303,9 +322,10 @@ def _firing(settings, topic: str) -> dict[str, Alert]:
 
 def print_pipeline_report(r: PipelineReport) -> None:
     print(f"\n### Broker down {r.outage:.0f} s under connectors, worker and dispatcher\n")
-    print("| rows in files | on raw topics | lost | uncommitted by the worker | incidents | "
+    print("| rows in files | on raw topics | lost | aborted records in the log | "
+          "uncommitted by the worker | incidents | "
           "detections | unread by the dispatcher | firing alerts | undelivered | s |")  # fmt: skip
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    print(f"| {r.rows} | {r.raw} | {r.lost} | {r.uncommitted} | {r.incidents} | "
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| {r.rows} | {r.raw} | {r.lost} | {r.aborted} | {r.uncommitted} | {r.incidents} | "
           f"{r.detections} | {r.unread_detections} | {r.firing} | "
           f"{len(r.undelivered or [])} | {r.seconds:.0f} |", flush=True)  # fmt: skip
