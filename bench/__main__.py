@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import signal
 import sys
 from pathlib import Path
 
@@ -50,9 +51,16 @@ def main() -> None:
         print(f"python -m bench: no benchmark {', '.join(unknown)}\n\n{usage()}", file=sys.stderr)
         raise SystemExit(2)
     sys.argv = sys.argv[:1] + options  # each bench parses its own options
+    # A SIGTERM (a timeout, the operator) unwinds like Ctrl-C: the harnesses' finally
+    # blocks stop the processes and private brokers they started instead of orphaning them.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     for name in names or ["connectors"]:
         sys.argv[0] = f"python -m bench {name}"
         importlib.import_module(f"bench.bench_{name}").main()
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

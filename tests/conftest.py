@@ -9,6 +9,7 @@ started here if it is not running. A broker that cannot start fails the tests
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -113,3 +114,10 @@ def isolated_settings(kafka_settings: Settings, topic_prefix: str, tmp_path: Pat
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("VIGIA_TESTING", "1")
+    # A SIGTERM (CI's timeout) unwinds the running test: its finally blocks and fixtures
+    # stop the processes and private brokers it started instead of orphaning them.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
