@@ -119,46 +119,59 @@ async def test_a_bug_in_the_batch_path_stops_the_worker_instead_of_skipping_data
     assert app.vigia.records_in == 0  # nothing was acknowledged: it is read again on restart
 
 
-async def test_the_lag_reads_0_once_a_transactional_raw_topic_is_read(isolated_settings):
-    """Connectors write raw topics in transactions: the end offset counts the commit
-    marker after the last record, which the lag must not report as a record behind."""
-    import asyncio
-
+def _transactional_worker(settings, transactions):
+    """A worker app on the ``ucdp`` raw topic, and ``transactions`` written to partition 0
+    of that topic first: (event numbers, deaths each, committed or aborted)."""
     from vigia.kafka.clients import make_producer
 
-    settings = isolated_settings
     topics = Topics(settings.kafka.topic_prefix)
     raw = topics.raw("ucdp")
     registry = CollectorRegistry()
     app = build_app(settings, _plan(), connectors=["ucdp"], registry=registry)
     ensure_topics(settings, app)
     template = sorted_records(UCDP)[0]
-    producer = make_producer(settings, transactional_id=f"{topics.prefix}.test-lag")
+    producer = make_producer(settings, transactional_id=f"{topics.prefix}.test-transactions")
     try:
         producer.init_transactions()
-        producer.begin_transaction()
-        for n in range(3):
-            record = _ucdp(template, n, "2010-03-02", 1)
-            producer.send(raw, key=record.key.encode(), value=record.to_bytes())
-        producer.commit_transaction()
+        for numbers, deaths, commit in transactions:
+            producer.begin_transaction()
+            for n in numbers:
+                record = _ucdp(template, n, "2010-03-02", deaths)
+                producer.send(raw, key=record.key.encode(), value=record.to_bytes(), partition=0)
+            producer.flush()  # in the log whatever happens next
+            producer.commit_transaction() if commit else producer.abort_transaction()
     finally:
         producer.close()
+    return app, registry, raw
+
+
+async def _run_until_read(app, registry, raw: str, records: int) -> float | None:
+    """Run ``app`` until it read ``records`` and its lag reads 0 (at most 2 min: a
+    condition, not a duration), stop it (which commits); the last lag read."""
+    import asyncio
 
     def lag():
         return registry.get_sample_value("vigia_stream_consumer_lag", {"topic": raw})
 
     await app.start()
     try:
-        # a condition, not a duration: wait (at most 2 min) until all is read and the
-        # lag says so; before the fix it stayed at 1 for the commit marker
         for _ in range(1200):
-            if app.vigia.records_in == 3 and lag() == 0:
+            if app.vigia.records_in >= records and lag() == 0:
                 break
             await asyncio.sleep(0.1)
     finally:
         await app.stop()
+    return lag()
+
+
+async def test_the_lag_reads_0_once_a_transactional_raw_topic_is_read(isolated_settings):
+    """Connectors write raw topics in transactions: the end offset counts the commit
+    marker after the last record, which the lag must not report as a record behind
+    (before the fix it stayed at 1)."""
+    app, registry, raw = _transactional_worker(isolated_settings, [(range(3), 1, True)])
+    lag = await _run_until_read(app, registry, raw, 3)
     assert app.vigia.records_in == 3
-    assert lag() == 0
+    assert lag == 0
 
 
 async def test_an_aborted_connector_transaction_is_not_counted_and_not_a_stop_for_commits(
@@ -167,51 +180,23 @@ async def test_an_aborted_connector_transaction_is_not_counted_and_not_a_stop_fo
     """A connector's transaction aborted after an outage leaves its records in the log:
     faust's consumer read them (it reads uncommitted records unless told otherwise), and
     once it read committed only, the gap they leave stopped faust's offset commits."""
-    import asyncio
-
     from kafka import TopicPartition
     from vigia.streams.worker.runner import end_offsets
 
-    from vigia.kafka.clients import make_consumer, make_producer
+    from vigia.kafka.clients import make_consumer
 
     settings = isolated_settings
-    topics = Topics(settings.kafka.topic_prefix)
-    raw = topics.raw("ucdp")
-    registry = CollectorRegistry()
-    app = build_app(settings, _plan(), connectors=["ucdp"], registry=registry)
-    ensure_topics(settings, app)
-    template = sorted_records(UCDP)[0]
-    producer = make_producer(settings, transactional_id=f"{topics.prefix}.test-aborted")
-
-    def transaction(numbers, deaths: int, commit: bool) -> None:
-        producer.begin_transaction()
-        for n in numbers:
-            record = _ucdp(template, n, "2010-03-02", deaths)
-            producer.send(raw, key=record.key.encode(), value=record.to_bytes(), partition=0)
-        producer.flush()  # in the log whatever happens next
-        producer.commit_transaction() if commit else producer.abort_transaction()
-
-    try:
-        producer.init_transactions()
-        transaction(range(3), 1, commit=True)  # offsets 0-2, its marker 3
-        transaction((100, 101), 60, commit=False)  # 4-5 aborted, marker 6
-        transaction(range(3, 6), 1, commit=True)  # 7-9, marker 10
-    finally:
-        producer.close()
-
-    def lag():
-        return registry.get_sample_value("vigia_stream_consumer_lag", {"topic": raw})
-
-    await app.start()
-    try:
-        for _ in range(1200):  # until everything is read (at most 2 min)
-            if app.vigia.records_in >= 6 and lag() == 0:
-                break
-            await asyncio.sleep(0.1)
-    finally:
-        await app.stop()  # commits
+    app, registry, raw = _transactional_worker(
+        settings,
+        [
+            (range(3), 1, True),  # offsets 0-2, its commit marker 3
+            ((100, 101), 60, False),  # 4-5, aborted (marker 6)
+            (range(3, 6), 1, True),  # 7-9, marker 10
+        ],
+    )
+    await _run_until_read(app, registry, raw, 6)
     assert app.vigia.records_in == 6
-    assert len(consume_all(settings, topics.incidents)) == 6
+    assert len(consume_all(settings, Topics(settings.kafka.topic_prefix).incidents)) == 6
     consumer = make_consumer(settings, group_id=app.conf.id)
     try:
         committed = consumer.committed(TopicPartition(raw, 0))
