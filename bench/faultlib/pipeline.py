@@ -193,10 +193,13 @@ def broker_restart_pipeline(
 
             _wait(delivered, 300, "every firing alert delivered", log, processes)
             time.sleep(2)  # anything left over shows in the final reading
-            report.raw = {s: _count(settings, topics.raw(s)) for s in files}
-            report.aborted = sum(_in_log(settings, topics.raw(s)) for s in files) - sum(
-                _committed_records(settings, topics.raw(s)) for s in files
-            )
+            from vigia.connectors.testing.helpers import count_uncommitted
+
+            report.raw = {}
+            for source in files:
+                keys = _keys(settings, topics.raw(source))
+                report.raw[source] = len(set(keys))
+                report.aborted += count_uncommitted(settings, topics.raw(source)) - len(keys)
             report.uncommitted = _uncommitted(settings, worker_group, raw_names)
             report.incidents = _count(settings, topics.incidents)
             report.detections = _count(settings, topics.detections)
@@ -285,28 +288,18 @@ def _uncommitted(settings, group: str, names: list[str]) -> int:
     return sum(max(0, ends[(tp.topic, tp.partition)] - offset) for tp, offset in committed.items())
 
 
+def _keys(settings, topic: str) -> list[bytes]:
+    """The keys of ``topic``'s committed records, connectors' watermark markers left out."""
+    from vigia.connectors.writer import MARKER_KEY
+
+    from vigia.kafka.clients import read_to_end
+
+    return [record.key for record in read_to_end(settings, topic) if record.key != MARKER_KEY]
+
+
 def _count(settings, topic: str) -> int:
-    """Distinct keys on ``topic`` (read_committed), connectors' watermark markers left out."""
-    from vigia.connectors.writer import MARKER_KEY
-
-    from vigia.kafka.clients import read_to_end
-
-    return len({record.key for record in read_to_end(settings, topic)} - {MARKER_KEY})
-
-
-def _in_log(settings, topic: str) -> int:
-    """Records in ``topic``'s log, aborted ones too (markers left out)."""
-    from vigia.connectors.testing.helpers import count_uncommitted
-
-    return count_uncommitted(settings, topic)
-
-
-def _committed_records(settings, topic: str) -> int:
-    from vigia.connectors.writer import MARKER_KEY
-
-    from vigia.kafka.clients import read_to_end
-
-    return sum(1 for record in read_to_end(settings, topic) if record.key != MARKER_KEY)
+    """Distinct keys on ``topic`` (read_committed)."""
+    return len(set(_keys(settings, topic)))
 
 
 def _firing(settings, topic: str) -> dict[str, Alert]:
